@@ -1,0 +1,73 @@
+#!/usr/bin/env node
+// vnfpipe's benchmarks. Each suite in bench/suites/ times vnfpipe and reports ratios to anchors measured in
+// the same run on the same machine (../shared/bench/anchors.sh and plain `node -e 0`), never absolute goals.
+// Usage: npm run bench [-- --suite startup --suite image --runs 5 --out bench-results.json]
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const { values } = parseArgs({
+  options: {
+    suite: { type: 'string', multiple: true },
+    runs: { type: 'string', default: '5' },
+    out: { type: 'string' },
+    shared: { type: 'string', default: process.env.VNFPIPE_SHARED_BENCH ?? resolve(repo, '../shared/bench') },
+  },
+});
+const runs = Number(values.runs);
+const sharedBench = values.shared;
+const workDir = mkdtempSync(join(tmpdir(), 'vnfpipe-bench-'));
+const log = (line) => process.stderr.write(`bench: ${line}\n`);
+
+const available = readdirSync(join(repo, 'bench', 'suites'))
+  .filter((f) => f.endsWith('.mjs'))
+  .map((f) => f.slice(0, -4))
+  .sort();
+const chosen = values.suite ?? available;
+for (const name of chosen)
+  if (!available.includes(name)) throw new Error(`unknown suite ${name}; have: ${available.join(', ')}`);
+const suites = await Promise.all(
+  chosen.map(async (name) => ({ name, ...(await import(join(repo, 'bench', 'suites', `${name}.mjs`))) })),
+);
+
+// Anchors run once, only when a chosen suite compares against them.
+const anchors = {};
+if (suites.some((suite) => suite.needsAnchors)) {
+  if (!existsSync(join(sharedBench, 'anchors.sh')))
+    throw new Error(`no anchors.sh in ${sharedBench}; pass --shared <dir>`);
+  log(`timing anchors (${runs} runs each) with ${join(sharedBench, 'anchors.sh')}`);
+  const result = spawnSync(
+    'bash',
+    [join(sharedBench, 'anchors.sh'), join(workDir, 'anchors'), String(runs)],
+    {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  if (result.status !== 0) throw new Error(`anchors.sh failed with exit code ${result.status}`);
+  for (const line of result.stdout.trim().split('\n')) {
+    const row = JSON.parse(line);
+    if (row.median_s !== undefined) anchors[row.name] = row.median_s * 1000;
+  }
+  log(`anchors (median ms): ${JSON.stringify(anchors)}`);
+}
+
+const rows = [];
+for (const suite of suites) {
+  log(`suite ${suite.name}`);
+  const suiteDir = join(workDir, suite.name);
+  for (const row of await suite.run({ workDir: suiteDir, sharedBench, anchors, runs, repo, log }))
+    rows.push({ suite: suite.name, ...row });
+}
+
+const table = rows.map((row) => {
+  const ratio = row.ratio ? `${row.ratio.value.toFixed(2)}× ${row.ratio.anchor}` : '';
+  return `${row.suite.padEnd(8)} ${row.name.padEnd(28)} ${String(Math.round(row.medianMs ?? 0)).padStart(7)} ms  ${ratio}${row.note ? `  (${row.note})` : ''}`;
+});
+process.stdout.write(`${table.join('\n')}\n`);
+const report = { date: new Date().toISOString(), runs, anchors, rows };
+if (values.out) writeFileSync(values.out, `${JSON.stringify(report, null, 2)}\n`);

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs the Debian packages vnfpipe's tests and benchmarks use, and starts the Docker engine when it is
+# not running. Idempotent: safe to run on every CI run and on a developer machine.
+set -euo pipefail
+
+packages=(docker.io docker-registry skopeo umoci busybox-static rsync apache2-utils openssl iproute2 git ca-certificates curl hyperfine)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The registry package starts a system service on port 5000; tests start their own on free ports.
+if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet docker-registry 2>/dev/null; then
+  systemctl stop docker-registry || true
+fi
+
+start_dockerd() {
+  if /usr/bin/docker version >/dev/null 2>&1; then return 0; fi
+  echo "setup-deps: starting dockerd"
+  mkdir -p /var/log
+  nohup dockerd --iptables=false >/var/log/vnfpipe-dockerd.log 2>&1 &
+  for _ in $(seq 1 60); do
+    /usr/bin/docker version >/dev/null 2>&1 && return 0
+    sleep 0.5
+  done
+  echo "setup-deps: dockerd did not start; last log lines:" >&2
+  tail -n 20 /var/log/vnfpipe-dockerd.log >&2 || true
+  return 1
+}
+start_dockerd
+echo "setup-deps: ready (docker $(/usr/bin/docker version --format '{{.Server.Version}}'), registry $(docker-registry --version 2>/dev/null | awk '{print $3}'))"

@@ -1,0 +1,82 @@
+/**
+ * Typed errors. Every error that reaches a user carries a stable code, what went wrong, where (a file,
+ * step, registry, blob…), and when possible a hint. The CLI maps `exitCode` straight to the process.
+ */
+export type ErrorCode =
+  | 'USAGE'
+  | 'PIPELINE_LOAD'
+  | 'PIPELINE_INVALID'
+  | 'STAGE_INPUT_MISSING'
+  | 'STEP_FAILED'
+  | 'STEP_TIMEOUT'
+  | 'CANCELLED'
+  | 'SECRET_MISSING'
+  | 'JOURNAL_CORRUPT'
+  | 'OCI_INVALID'
+  | 'OCI_DIGEST_MISMATCH'
+  | 'OCI_NOT_FOUND'
+  | 'LAYER_UNSAFE'
+  | 'IO';
+
+/** Exit codes shared by every command: 0 ok, 1 a step or check failed, 2 bad input or usage, 130 interrupted. */
+export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
+
+const exitCodeFor: Record<ErrorCode, number> = {
+  USAGE: EXIT.usage,
+  PIPELINE_LOAD: EXIT.usage,
+  PIPELINE_INVALID: EXIT.usage,
+  STAGE_INPUT_MISSING: EXIT.usage,
+  STEP_FAILED: EXIT.failed,
+  STEP_TIMEOUT: EXIT.failed,
+  CANCELLED: EXIT.interrupted,
+  SECRET_MISSING: EXIT.usage,
+  JOURNAL_CORRUPT: EXIT.usage,
+  OCI_INVALID: EXIT.usage,
+  OCI_DIGEST_MISMATCH: EXIT.failed,
+  OCI_NOT_FOUND: EXIT.usage,
+  LAYER_UNSAFE: EXIT.usage,
+  IO: EXIT.failed,
+};
+
+export interface ErrorDetails {
+  /** The place the problem is: a file (with line), a step id, a blob digest, a URL. */
+  where?: string;
+  /** What the user can do about it. */
+  hint?: string;
+  cause?: unknown;
+}
+
+export class VnfpipeError extends Error {
+  readonly code: ErrorCode;
+  readonly where: string | undefined;
+  readonly hint: string | undefined;
+
+  constructor(code: ErrorCode, message: string, details: ErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = 'VnfpipeError';
+    this.code = code;
+    this.where = details.where;
+    this.hint = details.hint;
+  }
+
+  get exitCode(): number {
+    return exitCodeFor[this.code];
+  }
+
+  /** One or more lines for a human: `where: message`, then the hint. */
+  describe(): string {
+    const head = this.where ? `${this.where}: ${this.message}` : this.message;
+    return this.hint ? `${head}\n  hint: ${this.hint}` : head;
+  }
+}
+
+export function isVnfpipeError(value: unknown): value is VnfpipeError {
+  return value instanceof VnfpipeError;
+}
+
+/** The message of anything thrown, for logs and journals. */
+export function messageOf(error: unknown): string {
+  if (error instanceof VnfpipeError) return error.describe();
+  if (error instanceof Error) return error.message;
+  return String(error);
+}

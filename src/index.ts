@@ -1,0 +1,43 @@
+/**
+ * The vnfpipe library API. Re-exports only; every module here is cheap to import (heavy work is loaded
+ * lazily inside step implementations), so pipeline files and `vnfpipe plan` start fast.
+ */
+
+export type { ErrorCode, ErrorDetails } from './errors.js';
+export { EXIT, isVnfpipeError, VnfpipeError } from './errors.js';
+export type { Pipeline, PipelineBuilder, StepFunction } from './pipeline/define.js';
+export { custom, definePipeline, isPipeline } from './pipeline/define.js';
+export type { RunEvent, RunStatus, StepStatus } from './pipeline/events.js';
+export type { ExecOptions, ExecOutput } from './pipeline/exec.js';
+export { exec } from './pipeline/exec.js';
+export type { PlanExplanation, StepExplanation } from './pipeline/explain.js';
+export { explainPlan } from './pipeline/explain.js';
+export type { RunRecord, StepRecord } from './pipeline/journal.js';
+export { listRuns, readRun } from './pipeline/journal.js';
+export type { ImageRef, Release, ScanReport, VerifyResult } from './pipeline/kinds.js';
+export { BUILTIN_KINDS } from './pipeline/kinds.js';
+export type { LoadedPipeline } from './pipeline/loader.js';
+export { DEFAULT_PIPELINE_FILE, loadPipeline } from './pipeline/loader.js';
+export type {
+  CacheInputs,
+  Duration,
+  Input,
+  LogStream,
+  Output,
+  OutputRef,
+  ProgressUpdate,
+  Resolved,
+  StepContext,
+  StepHandle,
+  StepOptions,
+  StepSpec,
+  WhenContext,
+} from './pipeline/model.js';
+export { isOutputRef, outputRef } from './pipeline/output.js';
+export type { Plan, PlannedStep } from './pipeline/plan.js';
+export { planPipeline, STAGE_ORDER } from './pipeline/plan.js';
+export type { RunOptions, RunResult } from './pipeline/scheduler.js';
+export { runPipeline } from './pipeline/scheduler.js';
+export type { SecretRef } from './pipeline/secret.js';
+export { secret } from './pipeline/secret.js';
+export { createRenderer } from './ui/index.js';

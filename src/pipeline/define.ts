@@ -1,0 +1,77 @@
+/**
+ * `definePipeline`: the entry point of a pipeline file. The builder records steps; nothing runs here.
+ */
+import { VnfpipeError } from '../errors.js';
+import type { StepContext, StepDefinition, StepHandle, StepOptions, StepSpec } from './model.js';
+import { outputRef } from './output.js';
+
+export const PIPELINE: unique symbol = Symbol.for('vnfpipe.pipeline');
+
+export interface Pipeline {
+  readonly [PIPELINE]: true;
+  readonly name: string;
+  readonly steps: readonly StepDefinition[];
+  readonly cleanups: ReadonlyArray<() => void | Promise<void>>;
+}
+
+/** A custom step: any async function of the step context; its return value is the step's output. */
+export type StepFunction<T> = (ctx: StepContext) => T | Promise<T>;
+
+export interface PipelineBuilder {
+  /** Adds a step. Its handle's `out` is a typed reference to the output, to pass to later steps. */
+  // biome-ignore lint/suspicious/noExplicitAny: each kind has its own options type; only the output type matters here.
+  step<T>(id: string, spec: StepSpec<T, any> | StepFunction<T>, options?: StepOptions): StepHandle<T>;
+  /** Work to do at the end of every run, even after failure or Ctrl-C. */
+  onCleanup(fn: () => void | Promise<void>): void;
+}
+
+export function definePipeline(name: string, body: (p: PipelineBuilder) => void): Pipeline {
+  if (typeof name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) {
+    throw new VnfpipeError(
+      'PIPELINE_INVALID',
+      `pipeline name '${String(name)}' must be letters, digits, '.', '_' or '-'`,
+    );
+  }
+  const steps: StepDefinition[] = [];
+  const cleanups: Array<() => void | Promise<void>> = [];
+  const builder: PipelineBuilder = {
+    step(id, spec, options = {}) {
+      const declaredAt = callerLocation();
+      steps.push({ id, spec: toSpec(spec), options, ...(declaredAt ? { declaredAt } : {}) });
+      return { id, out: outputRef(id) };
+    },
+    onCleanup(fn) {
+      cleanups.push(fn);
+    },
+  };
+  body(builder);
+  return Object.freeze({ [PIPELINE]: true as const, name, steps, cleanups });
+}
+
+export function isPipeline(value: unknown): value is Pipeline {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[PIPELINE] === true;
+}
+
+function toSpec<T>(spec: StepSpec<T, unknown> | StepFunction<T>): StepSpec<unknown, unknown> {
+  if (typeof spec === 'function') return custom(spec);
+  return spec as StepSpec<unknown, unknown>;
+}
+
+/** Wraps a function as a step of kind `custom` (stage `build` unless the step's options say otherwise). */
+export function custom<T>(fn: StepFunction<T>): StepSpec<T, Record<string, never>> {
+  return {
+    kind: 'custom',
+    stage: 'build',
+    options: {},
+    run: async (ctx) => fn(ctx),
+  };
+}
+
+/** `file:line:column` of the pipeline code that declared a step, for error messages. */
+function callerLocation(): string | undefined {
+  const stack = new Error().stack?.split('\n') ?? [];
+  // [0] "Error", [1] callerLocation, [2] builder.step, [3] the pipeline file.
+  const frame = stack[3];
+  const match = frame?.match(/\(?((?:file:\/\/)?[^\s()]+:\d+:\d+)\)?$/);
+  return match?.[1]?.replace(/^file:\/\//, '');
+}

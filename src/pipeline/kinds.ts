@@ -1,0 +1,55 @@
+/**
+ * The built-in step kinds, their default stages, and the typed outputs they hand to later steps.
+ * Kinds whose implementation has not landed yet are listed with `available: false`, so `plan` can say so.
+ */
+export interface StepKindInfo {
+  readonly stage: string;
+  readonly summary: string;
+}
+
+export const BUILTIN_KINDS = {
+  exec: { stage: 'build', summary: 'run a command in the project directory' },
+  custom: { stage: 'build', summary: 'an async function of the step context' },
+  build: { stage: 'build', summary: 'build a layered OCI image (native builder)' },
+  scan: { stage: 'scan', summary: 'SBOM, vulnerabilities and image checks with a policy gate' },
+  push: { stage: 'push', summary: 'copy an image to an OCI registry' },
+  deploy: { stage: 'deploy', summary: 'run the workload on Docker, Swarm or Kubernetes' },
+  verify: { stage: 'verify', summary: 'probe the deployment with real traffic and checks' },
+  rollback: { stage: 'rollback', summary: 'return to the last revision that passed verify' },
+} as const satisfies Record<string, StepKindInfo>;
+
+export type BuiltinKind = keyof typeof BUILTIN_KINDS;
+
+/** An image in an OCI layout or a registry, pinned by digest. Output of `build` and `push`. */
+export interface ImageRef {
+  /** `oci:<dir>:<name>` or `registry/repo:tag`. */
+  ref: string;
+  /** `sha256:…` of the manifest (or index). */
+  digest: string;
+  /** The OCI layout folder holding the image, when it is local. */
+  layout?: string;
+}
+
+/** Output of `scan`. */
+export interface ScanReport {
+  image: string;
+  digest: string;
+  passed: boolean;
+  counts: Record<'critical' | 'high' | 'medium' | 'low' | 'unknown', number>;
+  /** Report files written (SBOM, SARIF, JSON). */
+  files: string[];
+}
+
+/** Output of `deploy`: one numbered revision of a workload on a target. */
+export interface Release {
+  target: 'docker' | 'swarm' | 'kubernetes';
+  name: string;
+  revision: number;
+  image: string;
+}
+
+/** Output of `verify`. */
+export interface VerifyResult {
+  passed: boolean;
+  probes: Array<{ name: string; passed: boolean; evidence: string }>;
+}

@@ -1,0 +1,489 @@
+/**
+ * The scheduler: runs a validated plan as a DAG with bounded parallelism, per-step timeouts, retries with
+ * backoff, `when` conditions, `onFailure` handlers, the step cache, stage selection and cancellation.
+ * Every state change becomes an event and lands in the journal.
+ */
+import { availableParallelism } from 'node:os';
+import { join, resolve } from 'node:path';
+import { EXIT, messageOf, VnfpipeError } from '../errors.js';
+import { type CacheCheck, fingerprintStep, StepCache } from './cache.js';
+import { type ContextDeps, createStepContext } from './context.js';
+import type { Pipeline } from './define.js';
+import { EventBus, type EventListener, type RunStatus, type StepStatus } from './events.js';
+import { findPreviousOutputs, newRunId, RunJournal, type StepRecord } from './journal.js';
+import type { OutputRef, StepContext, WhenContext } from './model.js';
+import { readRef, refInfo, resolveValue } from './output.js';
+import { type Plan, type PlannedStep, planPipeline } from './plan.js';
+import { Masker } from './secret.js';
+
+export interface RunOptions {
+  /** The project directory; relative paths in steps resolve against it. Default: the current directory. */
+  cwd?: string;
+  /** Where journals and caches live. Default: `<cwd>/.vnfpipe`. */
+  stateDir?: string;
+  /** The pipeline file, recorded in the journal. */
+  file?: string;
+  /** Run only these stages; outputs of earlier stages come from earlier runs' journals. */
+  stages?: string[];
+  /** How many steps may run at once. Default: the number of cores. */
+  concurrency?: number;
+  /** Ignore the step cache (steps still record their results for later runs). */
+  noCache?: boolean;
+  env?: Record<string, string | undefined>;
+  /** Abort to cancel the run: running steps get the signal, cleanups run, status is `cancelled`. */
+  signal?: AbortSignal;
+  onEvent?: EventListener | EventListener[];
+}
+
+export interface RunResult {
+  runId: string;
+  status: RunStatus;
+  /** 0 ok, 1 a step failed, 130 cancelled. */
+  exitCode: number;
+  journal: string;
+  steps: Record<string, StepRecord>;
+  /** Outputs of the steps that succeeded or were cached, by step id. */
+  outputs: Record<string, unknown>;
+}
+
+type Terminal = StepStatus;
+const DONE_OK: ReadonlySet<Terminal> = new Set(['ok', 'cached']);
+
+export async function runPipeline(pipeline: Pipeline, options: RunOptions = {}): Promise<RunResult> {
+  const plan = planPipeline(pipeline);
+  const cwd = resolve(options.cwd ?? process.cwd());
+  const stateDir = resolve(options.stateDir ?? join(cwd, '.vnfpipe'));
+  const env = options.env ?? process.env;
+  const concurrency = options.concurrency ?? availableParallelism();
+  if (!Number.isInteger(concurrency) || concurrency < 1) {
+    throw new VnfpipeError(
+      'USAGE',
+      `concurrency must be a whole number ≥ 1, got ${String(options.concurrency)}`,
+    );
+  }
+  const selection = selectSteps(plan, options.stages);
+  const outputs = new Map<string, unknown>();
+  const borrowed = await borrowOutputs(plan, selection, stateDir);
+  for (const [step, found] of borrowed) outputs.set(step, found.output);
+
+  const masker = new Masker();
+  const bus = new EventBus(masker);
+  for (const listener of [options.onEvent ?? []].flat()) bus.on(listener);
+
+  const runId = newRunId();
+  const startedAt = Date.now();
+  const journal = new RunJournal(stateDir, {
+    version: 1,
+    id: runId,
+    pipeline: plan.pipeline,
+    ...(options.file ? { file: options.file } : {}),
+    pid: process.pid,
+    startedAt: new Date(startedAt).toISOString(),
+    status: 'running',
+    stages: options.stages?.length ? [...options.stages] : null,
+    steps: {},
+  });
+  for (const [step, found] of borrowed) {
+    const planned = plan.steps.find((s) => s.id === step)!;
+    journal.record.steps[step] = {
+      status: 'cached',
+      kind: planned.kind,
+      stage: planned.stage,
+      attempts: 0,
+      output: masker.maskDeep(found.output),
+      reason: `taken from run ${found.runId} (stage ${planned.stage} not selected)`,
+      fromRun: found.runId,
+    };
+  }
+  for (const step of plan.steps) {
+    if (selection.has(step.id)) {
+      journal.record.steps[step.id] = { status: 'pending', kind: step.kind, stage: step.stage, attempts: 0 };
+    }
+  }
+  await journal.save();
+
+  const runController = new AbortController();
+  const onOuterAbort = () => runController.abort(options.signal?.reason);
+  if (options.signal?.aborted) onOuterAbort();
+  options.signal?.addEventListener('abort', onOuterAbort, { once: true });
+
+  const cache = new StepCache(stateDir, plan.pipeline, cwd);
+  const cleanups: ContextDeps['cleanups'] = [];
+  const deps: ContextDeps = {
+    runId,
+    cwd,
+    stateDir,
+    env,
+    bus,
+    journal,
+    masker,
+    cleanups,
+    outputOf: (step) => outputs.get(step),
+  };
+
+  bus.emit({
+    type: 'run.start',
+    time: startedAt,
+    runId,
+    pipeline: plan.pipeline,
+    stages: plan.stages.filter((stage) => plan.steps.some((s) => s.stage === stage && selection.has(s.id))),
+    steps: plan.steps
+      .filter((step) => selection.has(step.id))
+      .map((step) => ({
+        id: step.id,
+        kind: step.kind,
+        stage: step.stage,
+        needs: [...step.needs],
+        handler: step.handler,
+      })),
+  });
+
+  const status = new Map<string, Terminal>();
+  for (const step of borrowed.keys()) status.set(step, 'cached');
+  const failures = new Map<string, NonNullable<StepContext['failure']>>();
+  const byId = new Map(plan.steps.map((step) => [step.id, step]));
+  // Handlers join the run only when triggered, unless their stage was selected explicitly.
+  const inRun = new Set([...selection].filter((id) => !byId.get(id)!.handler || options.stages?.length));
+  const running = new Map<string, Promise<void>>();
+
+  const finish = async (step: PlannedStep, result: Terminal, extra: Partial<StepRecord> = {}) => {
+    status.set(step.id, result);
+    const record = journal.record.steps[step.id]!;
+    Object.assign(record, extra, { status: result });
+    if (!record.endedAt) record.endedAt = new Date().toISOString();
+    const durationMs = record.startedAt ? Date.parse(record.endedAt) - Date.parse(record.startedAt) : 0;
+    record.durationMs = durationMs;
+    bus.emit({
+      type: 'step.end',
+      time: Date.now(),
+      step: step.id,
+      status: result,
+      durationMs,
+      attempts: record.attempts,
+      ...(record.reason ? { reason: record.reason } : {}),
+      ...(record.error ? { error: record.error } : {}),
+    });
+    if (result === 'failed') {
+      for (const handler of step.onFailure) {
+        if (!inRun.has(handler) && selection.has(handler)) {
+          failures.set(handler, { step: step.id, error: record.error ?? 'failed' });
+          inRun.add(handler);
+        }
+      }
+    }
+    await journal.save();
+  };
+
+  const blockedBy = (step: PlannedStep): string | undefined => {
+    const trigger = failures.get(step.id)?.step;
+    for (const need of step.needs) {
+      const needStatus = status.get(need);
+      if (need === trigger && needStatus === 'failed') continue;
+      if (needStatus && !DONE_OK.has(needStatus))
+        return `'${need}' ${needStatus === 'failed' ? 'failed' : `was ${needStatus}`}`;
+    }
+    return undefined;
+  };
+  const isReady = (step: PlannedStep) => step.needs.every((need) => status.has(need) || !inRun.has(need));
+
+  const execute = async (step: PlannedStep): Promise<void> => {
+    const record = journal.record.steps[step.id]!;
+    record.startedAt = new Date().toISOString();
+    record.status = 'running';
+    try {
+      const reason = blockedBy(step);
+      if (reason) return await finish(step, 'skipped', { reason: `skipped because ${reason}` });
+      if (!(await evaluateWhen(step, deps, runController.signal))) {
+        return await finish(step, 'skipped', { reason: 'its when condition is false' });
+      }
+      const resolved = resolveValue(step.definition.spec.options, {
+        outputOf: deps.outputOf,
+        env,
+        onSecret: (value) => masker.add(value),
+      });
+      const check = options.noCache ? undefined : await checkCache(step, resolved, cache, deps);
+      if (check?.hit && check.entry) {
+        outputs.set(step.id, check.entry.output);
+        return await finish(step, 'cached', {
+          output: masker.maskDeep(check.entry.output),
+          reason: `inputs unchanged since run ${check.entry.runId}`,
+          fromRun: check.entry.runId,
+        });
+      }
+      const output = await attempt(step, resolved, record, deps, runController.signal, failures.get(step.id));
+      outputs.set(step.id, output);
+      const fingerprint =
+        check?.fingerprint ??
+        (options.noCache ? await fingerprintStep(cache, step, resolved, deps.outputOf) : undefined);
+      if (fingerprint) {
+        const files = step.definition.spec.cacheOutputs?.(output as never) ?? [];
+        await cache.store(step.id, fingerprint, output, files, runId);
+      }
+      await finish(step, 'ok', { output: masker.maskDeep(output) });
+    } catch (error) {
+      const cancelled = runController.signal.aborted && !(error instanceof StepTimeout);
+      await finish(step, cancelled ? 'cancelled' : 'failed', { error: masker.mask(messageOf(error)) });
+    }
+  };
+
+  while (true) {
+    if (runController.signal.aborted) {
+      for (const id of inRun) {
+        const step = byId.get(id)!;
+        if (!status.has(id) && !running.has(id))
+          await finish(step, 'cancelled', { reason: 'the run was cancelled' });
+      }
+    }
+    for (const id of inRun) {
+      if (running.size >= concurrency) break;
+      const step = byId.get(id)!;
+      if (status.has(id) || running.has(id) || !isReady(step)) continue;
+      running.set(
+        id,
+        execute(step).finally(() => running.delete(id)),
+      );
+    }
+    if (running.size === 0) {
+      const stuck = [...inRun].filter((id) => !status.has(id));
+      if (stuck.length === 0) break;
+      // Only possible when a dependency never joins the run; report instead of hanging.
+      for (const id of stuck)
+        await finish(byId.get(id)!, 'skipped', { reason: 'its dependencies did not run' });
+      break;
+    }
+    await Promise.race(running.values());
+  }
+
+  for (const handler of plan.steps.filter(
+    (step) => step.handler && selection.has(step.id) && !inRun.has(step.id),
+  )) {
+    journal.record.steps[handler.id] = {
+      ...journal.record.steps[handler.id]!,
+      status: 'skipped',
+      reason: 'not triggered: runs only when a step it handles fails',
+    };
+  }
+
+  await runCleanups(cleanups, pipeline.cleanups, deps);
+  options.signal?.removeEventListener('abort', onOuterAbort);
+
+  const statuses = [...inRun].map((id) => status.get(id));
+  const runStatus: RunStatus = runController.signal.aborted
+    ? 'cancelled'
+    : statuses.some((s) => s === 'failed' || s === 'cancelled')
+      ? 'failed'
+      : 'ok';
+  journal.record.status = runStatus;
+  journal.record.endedAt = new Date().toISOString();
+  await journal.save();
+  bus.emit({
+    type: 'run.end',
+    time: Date.now(),
+    runId,
+    status: runStatus,
+    durationMs: Date.now() - startedAt,
+    journal: journal.dir,
+  });
+
+  return {
+    runId,
+    status: runStatus,
+    exitCode: runStatus === 'ok' ? EXIT.ok : runStatus === 'cancelled' ? EXIT.interrupted : EXIT.failed,
+    journal: journal.dir,
+    steps: journal.record.steps,
+    outputs: Object.fromEntries(outputs),
+  };
+}
+
+/** The steps of the selected stages (all steps when none are selected). */
+function selectSteps(plan: Plan, stages: string[] | undefined): Set<string> {
+  if (!stages?.length) return new Set(plan.steps.map((step) => step.id));
+  const unknown = stages.filter((stage) => !plan.stages.includes(stage));
+  if (unknown.length > 0) {
+    throw new VnfpipeError(
+      'USAGE',
+      `unknown stage ${unknown.map((s) => `'${s}'`).join(', ')} in pipeline '${plan.pipeline}'`,
+      {
+        hint: `stages are: ${plan.stages.join(', ')}`,
+      },
+    );
+  }
+  const chosen = new Set(stages);
+  const selected = new Set(plan.steps.filter((step) => chosen.has(step.stage)).map((step) => step.id));
+  // Handlers of selected steps come along: a failing verify must still be able to roll back.
+  for (const step of plan.steps)
+    if (selected.has(step.id)) for (const handler of step.onFailure) selected.add(handler);
+  return selected;
+}
+
+/** Outputs of steps outside the selection that selected steps need, from earlier runs. */
+async function borrowOutputs(plan: Plan, selection: Set<string>, stateDir: string) {
+  const wanted = new Set<string>();
+  for (const step of plan.steps) {
+    if (!selection.has(step.id)) continue;
+    for (const need of step.needs) if (!selection.has(need)) wanted.add(need);
+  }
+  if (wanted.size === 0) return new Map<string, { output: unknown; runId: string }>();
+  const found = await findPreviousOutputs(stateDir, plan.pipeline, [...wanted]);
+  const missing = [...wanted].filter((step) => !found.has(step));
+  if (missing.length > 0) {
+    const byId = new Map(plan.steps.map((step) => [step.id, step]));
+    const stages = [...new Set(missing.map((step) => byId.get(step)!.stage))];
+    throw new VnfpipeError(
+      'STAGE_INPUT_MISSING',
+      `the selected stages need outputs of ${missing.map((s) => `'${s}'`).join(', ')}, which no earlier run of '${plan.pipeline}' recorded`,
+      {
+        where: join(stateDir, 'runs'),
+        hint: `run ${stages.map((stage) => `--stage ${stage}`).join(' ')} first (in CI, pass the .vnfpipe/runs folder between jobs)`,
+      },
+    );
+  }
+  return found;
+}
+
+async function evaluateWhen(step: PlannedStep, deps: ContextDeps, signal: AbortSignal): Promise<boolean> {
+  const when = step.definition.options.when;
+  if (when === undefined || when === true) return true;
+  if (when === false) return false;
+  const ctx: WhenContext = {
+    env: deps.env,
+    output<T>(ref: OutputRef<T>): T {
+      return readRef(refInfo(ref), deps.outputOf(refInfo(ref).step)) as T;
+    },
+  };
+  return Boolean(await abortable(Promise.resolve(when(ctx)), signal));
+}
+
+async function checkCache(step: PlannedStep, resolved: unknown, cache: StepCache, deps: ContextDeps) {
+  const fingerprint = await fingerprintStep(cache, step, resolved, deps.outputOf);
+  if (!fingerprint)
+    return { cacheable: false, hit: false, reasons: ['declares no inputs'] } satisfies CacheCheck;
+  return cache.check(step.id, fingerprint);
+}
+
+class StepTimeout extends VnfpipeError {}
+
+/** Runs the step, retrying with a doubling delay; each attempt has its own timeout. */
+async function attempt(
+  step: PlannedStep,
+  resolved: unknown,
+  record: StepRecord,
+  deps: ContextDeps,
+  runSignal: AbortSignal,
+  failure: StepContext['failure'],
+): Promise<unknown> {
+  let delay = step.retryDelayMs;
+  for (let n = 1; ; n++) {
+    record.attempts = n;
+    deps.bus.emit({ type: 'step.start', time: Date.now(), step: step.id, attempt: n });
+    const controller = new AbortController();
+    const onRunAbort = () => controller.abort(runSignal.reason);
+    runSignal.addEventListener('abort', onRunAbort, { once: true });
+    const timer =
+      step.timeoutMs === undefined
+        ? undefined
+        : setTimeout(
+            () =>
+              controller.abort(
+                new StepTimeout('STEP_TIMEOUT', `timed out after ${step.timeoutMs}ms`, {
+                  where: `step ${step.id}`,
+                  hint: 'raise the step’s timeout or look at its log',
+                }),
+              ),
+            step.timeoutMs,
+          );
+    try {
+      const ctx = createStepContext(step, n, controller.signal, deps, failure);
+      const output = await abortable(step.definition.spec.run(ctx, resolved as never), controller.signal);
+      return toJsonValue(output, step.id);
+    } catch (error) {
+      if (runSignal.aborted) throw error;
+      const message = deps.masker.mask(messageOf(error));
+      if (n > step.retries) throw error;
+      deps.journal.appendLog(step.id, `attempt ${n} failed: ${message}; retrying in ${delay}ms`);
+      deps.bus.emit({
+        type: 'step.retry',
+        time: Date.now(),
+        step: step.id,
+        attempt: n,
+        delayMs: delay,
+        error: message,
+      });
+      await sleep(delay, runSignal);
+      delay *= 2;
+    } finally {
+      clearTimeout(timer);
+      runSignal.removeEventListener('abort', onRunAbort);
+    }
+  }
+}
+
+/** Outputs travel through JSON (journal, CI jobs): check that early and hand on the JSON form. */
+function toJsonValue(output: unknown, step: string): unknown {
+  try {
+    return output === undefined ? null : JSON.parse(JSON.stringify(output));
+  } catch (error) {
+    throw new VnfpipeError('STEP_FAILED', `the output of step '${step}' cannot be stored as JSON`, {
+      where: `step ${step}`,
+      hint: 'return plain data: strings, numbers, booleans, arrays and objects',
+      cause: error,
+    });
+  }
+}
+
+function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolvePromise, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolvePromise(value);
+      },
+      (error) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<void>((done, fail) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      fail(signal.reason);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      done();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+async function runCleanups(
+  stepCleanups: ContextDeps['cleanups'],
+  pipelineCleanups: ReadonlyArray<() => void | Promise<void>>,
+  deps: ContextDeps,
+) {
+  const all = [
+    ...stepCleanups.map((c) => ({ step: c.step as string | undefined, fn: c.fn })),
+    ...pipelineCleanups.map((fn) => ({ step: undefined as string | undefined, fn })),
+  ].reverse();
+  for (const cleanup of all) {
+    try {
+      await cleanup.fn();
+    } catch (error) {
+      const line = `cleanup failed: ${deps.masker.mask(messageOf(error))}`;
+      if (cleanup.step) {
+        deps.journal.appendLog(cleanup.step, line);
+        deps.bus.emit({ type: 'step.log', time: Date.now(), step: cleanup.step, stream: 'warn', line });
+      } else {
+        process.emitWarning(line);
+      }
+    }
+  }
+}

@@ -1,0 +1,191 @@
+/**
+ * Live progress for a terminal: the steps as a tree under their stages, a spinner and elapsed time for
+ * running steps, byte-progress bars for transfers and the last log lines. Full logs of failed steps are
+ * printed when the run ends; every log is in the journal.
+ */
+
+import { formatDuration } from '../pipeline/duration.js';
+import type { EventListener, RunEvent } from '../pipeline/events.js';
+import { formatProgress, STATUS_ICON, type Style } from './style.js';
+import { type StepEnd, summaryLines } from './summary.js';
+
+const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+const TAIL_LINES = 3;
+const BAR_WIDTH = 20;
+
+interface StepView {
+  id: string;
+  stage: string;
+  status: string;
+  startedAt?: number;
+  durationMs?: number;
+  detail?: string;
+  tail: string[];
+  log: string[];
+  progress: Map<string, { current: number; total?: number; unit: 'bytes' | 'items' }>;
+}
+
+export function ttyRenderer(
+  write: (text: string) => void,
+  style: Style,
+  columns: () => number,
+): { listener: EventListener; close(): void } {
+  const steps = new Map<string, StepView>();
+  let stages: string[] = [];
+  let title = '';
+  let drawnLines = 0;
+  let frame = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const ends: StepEnd[] = [];
+
+  /** Cuts a styled line to the terminal width, counting only visible characters. */
+  const clip = (line: string) => {
+    const width = Math.max(20, columns() - 1);
+    let visible = 0;
+    let out = '';
+    for (let i = 0; i < line.length; i++) {
+      const ansi = /^\x1b\[[0-9;?]*[A-Za-z]/.exec(line.slice(i, i + 12));
+      if (ansi) {
+        out += ansi[0];
+        i += ansi[0].length - 1;
+        continue;
+      }
+      if (visible === width - 1 && i < line.length - 1) return `${out}…\x1b[0m`;
+      out += line[i];
+      visible++;
+    }
+    return out;
+  };
+
+  const bar = (current: number, total: number) => {
+    const filled = Math.round((Math.min(current, total) / total) * BAR_WIDTH);
+    return `[${'█'.repeat(filled)}${'░'.repeat(BAR_WIDTH - filled)}] ${Math.floor((current / total) * 100)}%`;
+  };
+
+  const render = (): string[] => {
+    const lines = [style.bold(title)];
+    for (const stage of stages) {
+      const inStage = [...steps.values()].filter((step) => step.stage === stage);
+      if (inStage.length === 0) continue;
+      lines.push(style.cyan(stage));
+      for (const step of inStage) {
+        const running = step.status === 'running';
+        const icon = running ? SPINNER[frame % SPINNER.length]! : (STATUS_ICON[step.status] ?? '?');
+        const elapsed = running && step.startedAt ? Date.now() - step.startedAt : step.durationMs;
+        const time = elapsed !== undefined ? style.dim(` ${formatDuration(elapsed)}`) : '';
+        const colour =
+          step.status === 'failed'
+            ? style.red
+            : step.status === 'ok' || step.status === 'cached'
+              ? style.green
+              : (t: string) => t;
+        const detail = step.detail ? style.dim(` — ${step.detail}`) : '';
+        lines.push(clip(`  ${colour(`${icon} ${step.id}`)}${time}${detail}`));
+        if (!running) continue;
+        for (const [label, p] of step.progress) {
+          const amount = formatProgress(p.current, p.total, p.unit);
+          lines.push(
+            clip(`      ${p.total ? `${bar(p.current, p.total)} ` : ''}${amount} ${style.dim(label)}`),
+          );
+        }
+        for (const line of step.tail) lines.push(clip(style.dim(`      │ ${line}`)));
+      }
+    }
+    return lines;
+  };
+
+  const draw = () => {
+    const lines = render();
+    // Move to the first line of the previous frame and overwrite it.
+    let out = drawnLines > 0 ? `\x1b[${drawnLines}F` : '';
+    for (const line of lines) out += `\x1b[2K${line}\n`;
+    out += '\x1b[J';
+    write(out);
+    drawnLines = lines.length;
+    frame++;
+  };
+
+  const view = (id: string): StepView | undefined => steps.get(id);
+
+  const listener: EventListener = (event: RunEvent) => {
+    switch (event.type) {
+      case 'run.start':
+        title = `vnfpipe: ${event.pipeline} · run ${event.runId}`;
+        stages = event.stages;
+        for (const step of event.steps) {
+          steps.set(step.id, {
+            id: step.id,
+            stage: step.stage,
+            status: 'pending',
+            ...(step.handler ? { detail: 'on failure only' } : {}),
+            tail: [],
+            log: [],
+            progress: new Map(),
+          });
+        }
+        write('\x1b[?25l');
+        timer = setInterval(draw, 100);
+        timer.unref();
+        draw();
+        break;
+      case 'step.start': {
+        const step = view(event.step);
+        if (!step) break;
+        step.status = 'running';
+        step.startedAt ??= event.time;
+        step.detail = event.attempt > 1 ? `attempt ${event.attempt}` : undefined;
+        break;
+      }
+      case 'step.log': {
+        const step = view(event.step);
+        if (!step) break;
+        step.log.push(event.line);
+        step.tail.push(event.line);
+        if (step.tail.length > TAIL_LINES) step.tail.shift();
+        break;
+      }
+      case 'step.progress':
+        view(event.step)?.progress.set(event.label, {
+          current: event.current,
+          total: event.total,
+          unit: event.unit,
+        });
+        break;
+      case 'step.retry': {
+        const step = view(event.step);
+        if (step)
+          step.detail = `attempt ${event.attempt} failed, retrying in ${formatDuration(event.delayMs)}`;
+        break;
+      }
+      case 'step.end': {
+        const step = view(event.step);
+        ends.push({ step: event.step, status: event.status, error: event.error, reason: event.reason });
+        if (!step) break;
+        step.status = event.status;
+        step.durationMs = event.durationMs;
+        step.detail = event.status === 'failed' ? event.error?.split('\n')[0] : event.reason;
+        break;
+      }
+      case 'run.end': {
+        clearInterval(timer);
+        draw();
+        write('\x1b[?25h');
+        for (const step of steps.values()) {
+          if (step.status !== 'failed' || step.log.length === 0) continue;
+          write(`${style.red(`── log of ${step.id} (last 40 lines) ──`)}\n`);
+          for (const line of step.log.slice(-40)) write(`${line}\n`);
+        }
+        for (const line of summaryLines(event, ends, style)) write(`${line}\n`);
+        break;
+      }
+    }
+  };
+
+  return {
+    listener,
+    close() {
+      clearInterval(timer);
+      write('\x1b[?25h');
+    },
+  };
+}
