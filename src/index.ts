@@ -3,6 +3,30 @@
  * lazily inside step implementations), so pipeline files and `vnfpipe plan` start fast.
  */
 
+export { DockerTarget } from './deploy/docker/target.js';
+export { DockerEngine, engineEndpoint } from './deploy/engine/client.js';
+export type {
+  ConfigFileSpec,
+  HealthSpec,
+  HugepagesSpec,
+  NetworkAttachment,
+  NetworkDriver,
+  PortSpec,
+  ResourceSpec,
+  SecuritySpec,
+  Workload,
+} from './deploy/model.js';
+export { validateWorkload } from './deploy/model.js';
+export type {
+  DockerDeployStepOptions,
+  RegistryAuth,
+  RollbackOutput,
+  RollbackStepOptions,
+  SwarmDeployStepOptions,
+} from './deploy/step.js';
+export { deploy, pinnedImage, rollback } from './deploy/step.js';
+export type { RollingUpdate } from './deploy/swarm/target.js';
+export { SwarmTarget } from './deploy/swarm/target.js';
 export type { ErrorCode, ErrorDetails } from './errors.js';
 export { EXIT, isVnfpipeError, VnfpipeError } from './errors.js';
 export type { Pipeline, PipelineBuilder, StepFunction } from './pipeline/define.js';
@@ -41,3 +65,7 @@ export { runPipeline } from './pipeline/scheduler.js';
 export type { SecretRef } from './pipeline/secret.js';
 export { secret } from './pipeline/secret.js';
 export { createRenderer } from './ui/index.js';
+export type { CnfCheck, ProbeSpec, ProbeTiming } from './verify/probes.js';
+export { cnf, probe } from './verify/probes.js';
+export type { VerifyStepOptions } from './verify/step.js';
+export { verify } from './verify/step.js';

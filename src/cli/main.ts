@@ -99,6 +99,33 @@ With --stage, outputs of steps in other stages come from the newest earlier run 
     );
 
   program
+    .command('history')
+    .description('list the revisions of a deployed workload')
+    .argument('<name>', 'the workload name')
+    .option('-d, --dir <dir>', 'project directory holding .vnfpipe', '.')
+    .option('-t, --target <target>', 'docker or swarm', 'docker')
+    .option('--json', 'print as JSON')
+    .action(
+      handleErrors(async (name, opts) => {
+        const { historyCommand } = await import('./deploy.js');
+        return historyCommand(name, opts);
+      }),
+    );
+
+  program
+    .command('rollback')
+    .description('return a workload (docker target) to its last verified revision, or to --to N')
+    .argument('<name>', 'the workload name')
+    .option('-d, --dir <dir>', 'project directory holding .vnfpipe', '.')
+    .option('--to <revision>', 'the revision to return to', intArg('--to'))
+    .action(
+      handleErrors(async (name, opts) => {
+        const { rollbackCommand } = await import('./deploy.js');
+        return rollbackCommand(name, opts);
+      }),
+    );
+
+  program
     .command('init')
     .description('write a starter pipeline file')
     .option('-f, --file <file>', 'where to write it', 'vnfpipe.config.ts')

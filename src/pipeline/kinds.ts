@@ -46,6 +46,14 @@ export interface Release {
   name: string;
   revision: number;
   image: string;
+  /** The revision that served before this one, kept until this one passes verify. */
+  previous?: number;
+  /** What runs the revision: container names (docker) or the service name (swarm). */
+  instances: string[];
+  /** The target's network name for each role (`mgmt` → `vfw-0-mgmt`). */
+  networks: Record<string, string>;
+  /** The engine endpoint it was deployed through (DOCKER_HOST form). */
+  endpoint: string;
 }
 
 /** Output of `verify`. */

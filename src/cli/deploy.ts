@@ -1,0 +1,74 @@
+/** `vnfpipe history` and `vnfpipe rollback`: the release history of a workload, and going back in it. */
+import { resolve } from 'node:path';
+import { VnfpipeError } from '../errors.js';
+
+export interface HistoryOptions {
+  dir: string;
+  target: string;
+  json?: boolean;
+}
+
+export async function historyCommand(name: string, opts: HistoryOptions): Promise<number> {
+  const stateDir = resolve(opts.dir, '.vnfpipe');
+  if (opts.target !== 'docker' && opts.target !== 'swarm') {
+    throw new VnfpipeError('USAGE', `unknown target '${opts.target}'`, {
+      hint: 'use --target docker or --target swarm',
+    });
+  }
+  const { ReleaseStore } = await import('../deploy/history.js');
+  let rows: Array<{
+    revision: number;
+    image: string;
+    status: string;
+    createdAt: string;
+    updatedAt: string;
+    state?: string;
+    note?: string;
+  }>;
+  if (opts.target === 'docker') {
+    const { DockerTarget } = await import('../deploy/docker/target.js');
+    rows = await new DockerTarget(stateDir).history(name);
+  } else {
+    rows = (await new ReleaseStore(stateDir, 'swarm').read(name)).revisions;
+  }
+  if (opts.json) {
+    process.stdout.write(
+      `${JSON.stringify({ name, target: opts.target, revisions: rows.map(({ ...r }) => ({ ...r, workload: undefined })) }, null, 2)}\n`,
+    );
+    return 0;
+  }
+  if (rows.length === 0) {
+    process.stdout.write(`no revisions of ${name} recorded in ${stateDir}\n`);
+    return 0;
+  }
+  const table = [['REV', 'STATUS', 'STATE', 'IMAGE', 'DEPLOYED', 'NOTE']];
+  for (const r of rows)
+    table.push([
+      String(r.revision),
+      r.status,
+      r.state ?? '-',
+      r.image,
+      r.createdAt.replace('T', ' ').slice(0, 19),
+      r.note ?? '',
+    ]);
+  const widths = table[0]!.map((_, col) => Math.max(...table.map((row) => row[col]!.length)));
+  for (const row of table)
+    process.stdout.write(
+      `${row
+        .map((cell, col) => cell.padEnd(widths[col]!))
+        .join('  ')
+        .trimEnd()}\n`,
+    );
+  return 0;
+}
+
+export async function rollbackCommand(name: string, opts: { dir: string; to?: number }): Promise<number> {
+  const stateDir = resolve(opts.dir, '.vnfpipe');
+  const { DockerTarget } = await import('../deploy/docker/target.js');
+  const release = await new DockerTarget(stateDir).rollback(name, {
+    ...(opts.to !== undefined ? { to: opts.to } : {}),
+    log: (line) => process.stdout.write(`${line}\n`),
+  });
+  process.stdout.write(`${name} is back on revision ${release.revision} (${release.image})\n`);
+  return 0;
+}

@@ -1,0 +1,202 @@
+/**
+ * A small Docker Engine API client (API 1.41, the Debian engine's) over the unix socket or `DOCKER_HOST`.
+ * One adapter for everything the docker and swarm targets and the verify probes ask of the engine.
+ */
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { VnfpipeError } from '../../errors.js';
+
+export const API_VERSION = 'v1.41';
+
+export interface EngineEndpoint {
+  socketPath?: string;
+  host?: string;
+  port?: number;
+  /** For messages: `unix:///var/run/docker.sock`, `tcp://127.0.0.1:2375`. */
+  display: string;
+}
+
+/** Reads `DOCKER_HOST` the way the docker CLI does (unix:// and tcp:// without TLS). */
+export function engineEndpoint(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): EngineEndpoint {
+  const value = env.DOCKER_HOST?.trim() || 'unix:///var/run/docker.sock';
+  if (value.startsWith('unix://')) return { socketPath: value.slice('unix://'.length), display: value };
+  const tcp = /^tcp:\/\/([^:/]+)(?::(\d+))?\/?$/.exec(value);
+  if (tcp) {
+    if (env.DOCKER_TLS_VERIFY) {
+      throw new VnfpipeError('USAGE', 'DOCKER_TLS_VERIFY is not supported yet', {
+        where: 'DOCKER_HOST',
+        hint: 'reach the engine over its unix socket or a plain tcp:// endpoint on a trusted network',
+      });
+    }
+    return { host: tcp[1]!, port: Number(tcp[2] ?? 2375), display: value };
+  }
+  throw new VnfpipeError('USAGE', `DOCKER_HOST '${value}' is neither unix://PATH nor tcp://HOST:PORT`, {
+    where: 'DOCKER_HOST',
+  });
+}
+
+export interface EngineRequest {
+  method?: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'HEAD';
+  path: string;
+  query?: Record<string, string | number | boolean | undefined>;
+  /** A JSON body. */
+  body?: unknown;
+  /** A raw body (a tar archive), sent as `contentType`. */
+  data?: Buffer;
+  contentType?: string;
+  headers?: Record<string, string>;
+  signal?: AbortSignal;
+  /** Statuses that are answers, not errors (e.g. 404 when asking whether something exists). */
+  accept?: number[];
+  timeoutMs?: number;
+}
+
+export class EngineError extends VnfpipeError {
+  constructor(
+    readonly status: number,
+    message: string,
+    where: string,
+    hint?: string,
+  ) {
+    super('STEP_FAILED', message, { where, ...(hint ? { hint } : {}) });
+  }
+}
+
+export class DockerEngine {
+  constructor(readonly endpoint: EngineEndpoint = engineEndpoint()) {}
+
+  private open(req: EngineRequest): Promise<IncomingMessage> {
+    const query = new URLSearchParams();
+    for (const [key, value] of Object.entries(req.query ?? {}))
+      if (value !== undefined) query.set(key, String(value));
+    const path = `/${API_VERSION}${req.path}${query.size ? `?${query}` : ''}`;
+    const body = req.data ?? (req.body === undefined ? undefined : Buffer.from(JSON.stringify(req.body)));
+    const contentType = req.data ? (req.contentType ?? 'application/octet-stream') : 'application/json';
+    return new Promise((resolve, reject) => {
+      const r = httpRequest(
+        {
+          ...(this.endpoint.socketPath
+            ? { socketPath: this.endpoint.socketPath }
+            : { host: this.endpoint.host, port: this.endpoint.port }),
+          method: req.method ?? 'GET',
+          path,
+          headers: {
+            ...(body ? { 'content-type': contentType, 'content-length': body.length } : {}),
+            ...req.headers,
+          },
+          signal: req.signal,
+          timeout: req.timeoutMs ?? 120_000,
+        },
+        resolve,
+      );
+      r.on('timeout', () => r.destroy(new Error(`no answer within ${req.timeoutMs ?? 120_000}ms`)));
+      r.on('error', (error) =>
+        reject(
+          new VnfpipeError('STEP_FAILED', `cannot reach the Docker engine: ${error.message}`, {
+            where: this.endpoint.display,
+            hint: 'start it (dockerd --iptables=false, or scripts/setup-deps.sh) or set DOCKER_HOST',
+            cause: error,
+          }),
+        ),
+      );
+      r.end(body);
+    });
+  }
+
+  /** Sends a request and parses the JSON answer; non-2xx answers become EngineErrors with the engine's message. */
+  async call<T = unknown>(req: EngineRequest): Promise<{ status: number; body: T }> {
+    const res = await this.open(req);
+    const text = await readAll(res);
+    const status = res.statusCode ?? 0;
+    if (status >= 400 && !req.accept?.includes(status)) throw this.failure(req, status, text);
+    let body: unknown = text;
+    if (text && res.headers['content-type']?.includes('json')) {
+      try {
+        body = JSON.parse(text);
+      } catch {
+        throw new EngineError(
+          status,
+          `the engine answered ${req.method ?? 'GET'} ${req.path} with invalid JSON`,
+          this.endpoint.display,
+        );
+      }
+    }
+    return { status, body: body as T };
+  }
+
+  async json<T = unknown>(req: EngineRequest): Promise<T> {
+    return (await this.call<T>(req)).body;
+  }
+
+  /** Streams a newline-delimited JSON answer (image pulls); an `error` item ends it with an error. */
+  async stream(req: EngineRequest, onItem: (item: Record<string, unknown>) => void): Promise<void> {
+    const res = await this.open(req);
+    const status = res.statusCode ?? 0;
+    if (status >= 400) throw this.failure(req, status, await readAll(res));
+    let pending = '';
+    let failure: string | undefined;
+    for await (const chunk of res) {
+      pending += chunk.toString();
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) {
+        if (!line.trim()) continue;
+        const item = JSON.parse(line) as Record<string, unknown>;
+        if (typeof item.error === 'string') failure = item.error;
+        else onItem(item);
+      }
+    }
+    if (failure) throw new EngineError(status, failure, `${this.endpoint.display} ${req.path}`);
+  }
+
+  /** Opens a request whose answer is a raw (multiplexed) stream: exec output, logs. */
+  async raw(req: EngineRequest): Promise<IncomingMessage> {
+    const res = await this.open(req);
+    const status = res.statusCode ?? 0;
+    if (status >= 400) throw this.failure(req, status, await readAll(res));
+    return res;
+  }
+
+  private failure(req: EngineRequest, status: number, text: string): EngineError {
+    let message = text.trim();
+    try {
+      message = (JSON.parse(text) as { message?: string }).message ?? message;
+    } catch {
+      // Plain-text answer.
+    }
+    return new EngineError(
+      status,
+      `${req.method ?? 'GET'} ${req.path}: ${message || `HTTP ${status}`}`,
+      this.endpoint.display,
+    );
+  }
+}
+
+async function readAll(res: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of res) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * Splits the engine's multiplexed stdout/stderr stream (8-byte frame headers: stream, 0, 0, 0, size32).
+ */
+export async function demultiplex(
+  stream: NodeJS.ReadableStream,
+): Promise<{ stdout: string; stderr: string }> {
+  let buffer = Buffer.alloc(0);
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  for await (const chunk of stream) {
+    buffer = Buffer.concat([buffer, chunk as Buffer]);
+    while (buffer.length >= 8) {
+      const size = buffer.readUInt32BE(4);
+      if (buffer.length < 8 + size) break;
+      const payload = buffer.subarray(8, 8 + size);
+      (buffer[0] === 2 ? err : out).push(payload);
+      buffer = buffer.subarray(8 + size);
+    }
+  }
+  return { stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
+}

@@ -1,0 +1,401 @@
+/**
+ * The `swarm` target: a workload is a replicated service on overlay networks. Updates are rolling
+ * (parallelism, delay, monitor window, failure action), and the outcome is read from the service's
+ * `UpdateStatus` — `docker service update` exits 0 even when the update rolled back.
+ */
+import { VnfpipeError } from '../../errors.js';
+import type { Release } from '../../pipeline/kinds.js';
+import { DockerEngine } from '../engine/client.js';
+import { ReleaseStore, specHash } from '../history.js';
+import { LABEL } from '../labels.js';
+import { networkName, parseSize, validateWorkload, type Workload } from '../model.js';
+
+export interface RollingUpdate {
+  /** Tasks updated at once (default 1). */
+  parallelism?: number;
+  /** Pause between batches, seconds (default 0). */
+  delaySeconds?: number;
+  /** How long a new task is watched for failure, seconds (default 5). */
+  monitorSeconds?: number;
+  /** What a failed update does (default rollback). */
+  failureAction?: 'rollback' | 'pause' | 'continue';
+  order?: 'start-first' | 'stop-first';
+}
+
+export interface SwarmDeployOptions {
+  update?: RollingUpdate;
+  auth?: { username: string; password: string };
+  /** How long to wait for the rollout (default 120 s). */
+  timeoutMs?: number;
+  runId?: string;
+  signal?: AbortSignal;
+  log?: (line: string) => void;
+}
+
+interface ServiceInfo {
+  ID: string;
+  Version: { Index: number };
+  Spec: Record<string, unknown> & {
+    Labels?: Record<string, string>;
+    Mode?: { Replicated?: { Replicas: number } };
+  };
+  UpdateStatus?: { State: string; Message?: string };
+}
+
+interface TaskInfo {
+  DesiredState: string;
+  Status: { State: string; Err?: string; Message?: string };
+  Spec: { ContainerSpec: { Labels?: Record<string, string> } };
+}
+
+const TERMINAL_UPDATE = new Set(['completed', 'rollback_completed', 'paused', 'rollback_paused']);
+
+export class SwarmTarget {
+  readonly store: ReleaseStore;
+
+  constructor(
+    stateDir: string,
+    readonly engine: DockerEngine = new DockerEngine(),
+  ) {
+    this.store = new ReleaseStore(stateDir, 'swarm');
+  }
+
+  async deploy(workload: Workload, options: SwarmDeployOptions = {}): Promise<Release> {
+    validateWorkload(workload);
+    const log = options.log ?? (() => {});
+    await this.requireSwarm();
+    return this.store.withLock(workload.name, async () => {
+      for (const net of workload.networks ?? []) await this.ensureOverlay(workload, net);
+      const history = await this.store.read(workload.name);
+      const existing = await this.service(workload.name);
+      const revision = Math.max(0, ...history.revisions.map((r) => r.revision)) + 1;
+      const now = new Date().toISOString();
+      const hash = specHash(workload);
+      history.revisions.push({
+        revision,
+        image: workload.image,
+        specHash: hash,
+        status: 'pending',
+        createdAt: now,
+        updatedAt: now,
+        workload,
+        ...(options.runId ? { runId: options.runId } : {}),
+      });
+      await this.store.write(history);
+
+      const spec = serviceSpec(workload, revision, hash, options.update ?? {});
+      const registryAuth = options.auth
+        ? {
+            'X-Registry-Auth': Buffer.from(
+              JSON.stringify({ ...options.auth, serveraddress: workload.image.split('/')[0] }),
+            ).toString('base64url'),
+          }
+        : undefined;
+      const previous = existing
+        ? Number(existing.Spec.Labels?.[LABEL.revision] ?? 0) || undefined
+        : undefined;
+      try {
+        if (!existing) {
+          log(`creating service ${workload.name} (revision ${revision}, ${workload.replicas ?? 1} replicas)`);
+          await this.engine.call({
+            method: 'POST',
+            path: '/services/create',
+            body: spec,
+            ...(registryAuth ? { headers: registryAuth } : {}),
+          });
+          await this.waitTasks(
+            workload.name,
+            revision,
+            workload.replicas ?? 1,
+            options.timeoutMs ?? 120_000,
+            options.signal,
+          );
+        } else {
+          log(`rolling update of ${workload.name} from revision ${previous ?? '?'} to ${revision}`);
+          await this.engine.call({
+            method: 'POST',
+            path: `/services/${existing.ID}/update`,
+            query: { version: existing.Version.Index },
+            body: spec,
+            ...(registryAuth ? { headers: registryAuth } : {}),
+          });
+          await this.waitUpdate(workload.name, revision, options.timeoutMs ?? 120_000, log, options.signal);
+        }
+      } catch (error) {
+        await this.store.update(
+          workload.name,
+          revision,
+          'failed',
+          ((error as Error).message ?? '').split('\n')[0],
+        );
+        throw error;
+      }
+      await this.store.update(workload.name, revision, 'deployed');
+      return {
+        target: 'swarm',
+        name: workload.name,
+        revision,
+        image: workload.image,
+        ...(previous ? { previous } : {}),
+        instances: [workload.name],
+        networks: Object.fromEntries(
+          (workload.networks ?? []).map((net) => [net.role, networkName(workload, net)]),
+        ),
+        endpoint: this.engine.endpoint.display,
+      };
+    });
+  }
+
+  /** Sets the number of replicas and waits until that many tasks run. */
+  async scale(
+    name: string,
+    replicas: number,
+    options: { timeoutMs?: number; signal?: AbortSignal } = {},
+  ): Promise<void> {
+    const service = await this.service(name);
+    if (!service)
+      throw new VnfpipeError('USAGE', `no service ${name}`, { where: this.engine.endpoint.display });
+    const spec = { ...service.Spec, Mode: { Replicated: { Replicas: replicas } } };
+    await this.engine.call({
+      method: 'POST',
+      path: `/services/${service.ID}/update`,
+      query: { version: service.Version.Index },
+      body: spec,
+    });
+    const revision = Number(service.Spec.Labels?.[LABEL.revision] ?? 0);
+    await this.waitTasks(name, revision, replicas, options.timeoutMs ?? 120_000, options.signal);
+  }
+
+  async remove(workload: Workload): Promise<void> {
+    await this.engine.call({
+      method: 'DELETE',
+      path: `/services/${encodeURIComponent(workload.name)}`,
+      accept: [404],
+    });
+    // Networks are released once the service's tasks are gone.
+    for (let i = 0; i < 40; i++) {
+      const tasks = await this.tasks(workload.name);
+      if (tasks.length === 0) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    for (const net of workload.networks ?? []) {
+      if (net.external) continue;
+      await this.engine.call({
+        method: 'DELETE',
+        path: `/networks/${encodeURIComponent(networkName(workload, net))}`,
+        accept: [404, 403, 409],
+      });
+    }
+  }
+
+  async service(name: string): Promise<ServiceInfo | undefined> {
+    const { status, body } = await this.engine.call<ServiceInfo>({
+      path: `/services/${encodeURIComponent(name)}`,
+      accept: [404],
+    });
+    return status === 404 ? undefined : body;
+  }
+
+  private async tasks(name: string): Promise<TaskInfo[]> {
+    // The engine answers 404 for a filter naming a service that no longer exists: no tasks.
+    const { status, body } = await this.engine.call<TaskInfo[]>({
+      path: '/tasks',
+      query: { filters: JSON.stringify({ service: [name] }) },
+      accept: [404],
+    });
+    return status === 404 ? [] : body;
+  }
+
+  private async requireSwarm(): Promise<void> {
+    const { status } = await this.engine.call({ path: '/swarm', accept: [503, 406] });
+    if (status !== 200) {
+      throw new VnfpipeError('STEP_FAILED', 'the Docker engine is not part of a swarm', {
+        where: this.engine.endpoint.display,
+        hint: 'docker swarm init --advertise-addr 127.0.0.1 (single node), or deploy to a swarm manager',
+      });
+    }
+  }
+
+  private async ensureOverlay(
+    workload: Workload,
+    net: NonNullable<Workload['networks']>[number],
+  ): Promise<void> {
+    const name = networkName(workload, net);
+    const driver = net.driver ?? 'overlay';
+    if (driver !== 'overlay') {
+      throw new VnfpipeError(
+        'PIPELINE_INVALID',
+        `swarm services attach to overlay networks; role '${net.role}' asks for ${driver}`,
+        {
+          where: `workload ${workload.name}`,
+        },
+      );
+    }
+    const { status } = await this.engine.call({
+      path: `/networks/${encodeURIComponent(name)}`,
+      accept: [404],
+    });
+    if (status !== 404 || net.external) return;
+    await this.engine.call({
+      method: 'POST',
+      path: '/networks/create',
+      body: {
+        Name: name,
+        Driver: 'overlay',
+        Attachable: true,
+        Internal: Boolean(net.internal),
+        CheckDuplicate: true,
+        ...(net.subnet
+          ? { IPAM: { Config: [{ Subnet: net.subnet, ...(net.gateway ? { Gateway: net.gateway } : {}) }] } }
+          : {}),
+        Labels: { [LABEL.managed]: 'true', [LABEL.workload]: workload.name, [LABEL.role]: net.role },
+      },
+    });
+  }
+
+  private async waitTasks(
+    name: string,
+    revision: number,
+    replicas: number,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ) {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      signal?.throwIfAborted();
+      const tasks = (await this.tasks(name)).filter((t) => t.DesiredState === 'running');
+      const running = tasks.filter((t) => t.Status.State === 'running').length;
+      if (running >= replicas) return;
+      const failed = (await this.tasks(name)).find(
+        (t) => t.Status.State === 'failed' || t.Status.State === 'rejected',
+      );
+      if (Date.now() > deadline) {
+        throw new VnfpipeError(
+          'STEP_FAILED',
+          `service ${name} revision ${revision}: ${running}/${replicas} tasks running after ${Math.round(timeoutMs / 1000)}s`,
+          {
+            where: this.engine.endpoint.display,
+            hint: failed
+              ? `a task ${failed.Status.State}: ${failed.Status.Err ?? failed.Status.Message}`
+              : undefined,
+          },
+        );
+      }
+      await new Promise((r) => setTimeout(r, 300));
+    }
+  }
+
+  private async waitUpdate(
+    name: string,
+    revision: number,
+    timeoutMs: number,
+    log: (line: string) => void,
+    signal?: AbortSignal,
+  ) {
+    const deadline = Date.now() + timeoutMs;
+    let lastState = '';
+    for (;;) {
+      signal?.throwIfAborted();
+      const service = await this.service(name);
+      const state = service?.UpdateStatus?.State ?? 'completed';
+      if (state !== lastState) {
+        log(`update ${state}${service?.UpdateStatus?.Message ? `: ${service.UpdateStatus.Message}` : ''}`);
+        lastState = state;
+      }
+      if (TERMINAL_UPDATE.has(state)) {
+        if (state === 'completed') return;
+        throw new VnfpipeError(
+          'STEP_FAILED',
+          `the rolling update of ${name} to revision ${revision} ended ${state}: ${service?.UpdateStatus?.Message ?? ''}`.trim(),
+          {
+            where: `swarm service ${name}`,
+            hint: state.startsWith('rollback')
+              ? 'the new tasks failed; the service is back on its previous spec'
+              : 'docker service ps shows why tasks failed',
+          },
+        );
+      }
+      if (Date.now() > deadline)
+        throw new VnfpipeError(
+          'STEP_FAILED',
+          `the rolling update of ${name} is still ${state} after ${Math.round(timeoutMs / 1000)}s`,
+        );
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
+const seconds = (s: number) => Math.round(s * 1e9);
+
+export function serviceSpec(workload: Workload, revision: number, hash: string, update: RollingUpdate) {
+  const resources = workload.resources ?? {};
+  const security = workload.security ?? {};
+  const labels = {
+    ...workload.labels,
+    [LABEL.managed]: 'true',
+    [LABEL.workload]: workload.name,
+    [LABEL.revision]: String(revision),
+    [LABEL.specHash]: hash,
+    [LABEL.image]: workload.image,
+  };
+  const updateConfig = {
+    Parallelism: update.parallelism ?? 1,
+    Delay: seconds(update.delaySeconds ?? 0),
+    FailureAction: update.failureAction ?? 'rollback',
+    Monitor: seconds(update.monitorSeconds ?? 5),
+    MaxFailureRatio: 0,
+    Order: update.order ?? 'stop-first',
+  };
+  return {
+    Name: workload.name,
+    Labels: labels,
+    TaskTemplate: {
+      ContainerSpec: {
+        Image: workload.image,
+        ...(workload.command ? { Command: workload.command } : {}),
+        ...(workload.args ? { Args: workload.args } : {}),
+        Env: Object.entries(workload.env ?? {}).map(([k, v]) => `${k}=${v}`),
+        Labels: labels,
+        ...(security.user ? { User: security.user } : {}),
+        ...(security.capabilities?.length ? { CapabilityAdd: security.capabilities } : {}),
+        ...(security.dropCapabilities?.length ? { CapabilityDrop: security.dropCapabilities } : {}),
+        ...(security.readOnlyRootFilesystem ? { ReadOnly: true } : {}),
+        ...(workload.sysctls ? { Sysctls: workload.sysctls } : {}),
+        StopGracePeriod: seconds(workload.stopGracePeriod ?? 10),
+        ...(workload.health
+          ? {
+              Healthcheck: {
+                Test: ['CMD', ...workload.health.command],
+                Interval: seconds(2),
+                Timeout: seconds(2),
+                Retries: workload.health.retries ?? 3,
+              },
+            }
+          : {}),
+      },
+      Resources: {
+        Limits: {
+          ...(resources.cpus ? { NanoCPUs: Math.round(resources.cpus * 1e9) } : {}),
+          ...(resources.memory !== undefined ? { MemoryBytes: parseSize(resources.memory, 'memory') } : {}),
+        },
+      },
+      RestartPolicy: {
+        Condition: workload.restart === 'no' ? 'none' : 'on-failure',
+        MaxAttempts: 3,
+        Delay: seconds(1),
+      },
+      Networks: (workload.networks ?? []).map((net) => ({ Target: networkName(workload, net) })),
+    },
+    Mode: { Replicated: { Replicas: workload.replicas ?? 1 } },
+    UpdateConfig: updateConfig,
+    RollbackConfig: { ...updateConfig, FailureAction: 'pause' },
+    EndpointSpec: {
+      Ports: (workload.ports ?? []).map((p) => ({
+        Protocol: p.protocol ?? 'tcp',
+        TargetPort: p.container,
+        PublishedPort: p.host ?? p.container,
+        PublishMode: 'ingress',
+      })),
+    },
+  };
+}

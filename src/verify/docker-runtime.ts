@@ -1,0 +1,155 @@
+/**
+ * What probes need from a Docker-engine deployment: addresses per role, exec, process lists, logs, and
+ * short-lived probe containers (with vnfprobe copied in) on the workload's networks.
+ */
+import { randomBytes } from 'node:crypto';
+import { containerLogs, inspectContainer, removeContainer } from '../deploy/docker/engine-ops.js';
+import { type DockerEngine, demultiplex } from '../deploy/engine/client.js';
+import { LABEL } from '../deploy/labels.js';
+import { VnfpipeError } from '../errors.js';
+import type { Release } from '../pipeline/kinds.js';
+
+export interface ExecResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+export class DockerProbeRuntime {
+  constructor(
+    readonly engine: DockerEngine,
+    readonly release: Release,
+    private readonly probeBinary: string,
+  ) {}
+
+  get container(): string {
+    return this.release.instances[0]!;
+  }
+
+  async address(role: string | undefined): Promise<string> {
+    const state = await inspectContainer(this.engine, this.container);
+    if (!state) throw new VnfpipeError('STEP_FAILED', `container ${this.container} is gone`);
+    const roles = Object.keys(this.release.networks);
+    const wanted = role ?? roles[0];
+    const network = wanted ? this.release.networks[wanted] : undefined;
+    const address = network ? state.NetworkSettings.Networks[network]?.IPAddress : undefined;
+    if (!address) {
+      throw new VnfpipeError(
+        'STEP_FAILED',
+        `${this.container} has no address on role '${wanted ?? '(none)'}'`,
+        {
+          hint: `roles: ${roles.join(', ') || 'none'}`,
+        },
+      );
+    }
+    return address;
+  }
+
+  async exec(command: string[], container = this.container): Promise<ExecResult> {
+    const created = await this.engine.json<{ Id: string }>({
+      method: 'POST',
+      path: `/containers/${encodeURIComponent(container)}/exec`,
+      body: { Cmd: command, AttachStdout: true, AttachStderr: true },
+    });
+    const stream = await this.engine.raw({
+      method: 'POST',
+      path: `/exec/${created.Id}/start`,
+      body: { Detach: false, Tty: false },
+    });
+    const { stdout, stderr } = await demultiplex(stream);
+    const info = await this.engine.json<{ ExitCode: number | null }>({ path: `/exec/${created.Id}/json` });
+    return { exitCode: info.ExitCode ?? -1, stdout, stderr };
+  }
+
+  /** Processes of the workload as the host's ps sees them (no tools needed in the image). */
+  async processes(): Promise<Array<{ pid: string; stat: string; comm: string }>> {
+    const top = await this.engine.json<{ Titles: string[]; Processes: string[][] }>({
+      path: `/containers/${encodeURIComponent(this.container)}/top`,
+      query: { ps_args: '-o pid,stat,comm' },
+    });
+    const col = (name: string) => top.Titles.findIndex((t) => t.toUpperCase() === name);
+    const [pid, stat, comm] = [col('PID'), col('STAT'), col('COMMAND')];
+    return top.Processes.map((row) => ({
+      pid: row[pid] ?? '',
+      stat: row[stat] ?? '',
+      comm: row[comm === -1 ? row.length - 1 : comm] ?? '',
+    }));
+  }
+
+  logs(tail = 50, container = this.container): Promise<string> {
+    return containerLogs(this.engine, container, tail);
+  }
+
+  /**
+   * Runs vnfprobe in a throwaway container attached to a network of the workload (or sharing the
+   * workload's network namespace) and returns its output when it exits, or a handle when `detach`.
+   */
+  async probeContainer(options: {
+    image: string;
+    args: string[];
+    network?: string;
+    ip?: string;
+    /** Join the workload's own network namespace (to look at its interfaces). */
+    shareWith?: string;
+  }): Promise<{ name: string; wait(timeoutMs: number): Promise<ExecResult>; remove(): Promise<void> }> {
+    const name = `vnfprobe-${this.release.name}-${randomBytes(3).toString('hex')}`;
+    const networkMode = options.shareWith ? `container:${options.shareWith}` : (options.network ?? 'none');
+    await this.engine.call({
+      method: 'POST',
+      path: '/containers/create',
+      query: { name },
+      body: {
+        Image: options.image,
+        Entrypoint: ['/vnfprobe'],
+        Cmd: options.args,
+        Labels: { [LABEL.managed]: 'true', 'io.vnfpipe.probe-for': this.release.name },
+        HostConfig: { NetworkMode: networkMode, AutoRemove: false },
+        ...(options.network && options.ip
+          ? {
+              NetworkingConfig: {
+                EndpointsConfig: { [options.network]: { IPAMConfig: { IPv4Address: options.ip } } },
+              },
+            }
+          : {}),
+      },
+    });
+    const remove = () => removeContainer(this.engine, name);
+    try {
+      const tar = await import('tar');
+      const { mkdtemp, copyFile, rm } = await import('node:fs/promises');
+      const { join } = await import('node:path');
+      const { tmpdir } = await import('node:os');
+      const dir = await mkdtemp(join(tmpdir(), 'vnfprobe-'));
+      await copyFile(this.probeBinary, join(dir, 'vnfprobe'));
+      const chunks: Buffer[] = [];
+      for await (const chunk of tar.create({ cwd: dir, portable: true }, ['vnfprobe']))
+        chunks.push(chunk as Buffer);
+      await rm(dir, { recursive: true, force: true });
+      await this.engine.call({
+        method: 'PUT',
+        path: `/containers/${name}/archive`,
+        query: { path: '/' },
+        data: Buffer.concat(chunks),
+        contentType: 'application/x-tar',
+      });
+      await this.engine.call({ method: 'POST', path: `/containers/${name}/start` });
+    } catch (error) {
+      await remove();
+      throw error;
+    }
+    const wait = async (timeoutMs: number): Promise<ExecResult> => {
+      const { body } = await this.engine.call<{ StatusCode: number }>({
+        method: 'POST',
+        path: `/containers/${name}/wait`,
+        timeoutMs,
+      });
+      const res = await this.engine.raw({
+        path: `/containers/${name}/logs`,
+        query: { stdout: 1, stderr: 1 },
+      });
+      const { stdout, stderr } = await demultiplex(res);
+      return { exitCode: body.StatusCode, stdout, stderr };
+    };
+    return { name, wait, remove };
+  }
+}

@@ -1,0 +1,55 @@
+/** The `verify` step: probes a deployment; when every probe passes, the release is promoted. */
+import { VnfpipeError } from '../errors.js';
+import type { Release, VerifyResult } from '../pipeline/kinds.js';
+import type { Input, StepSpec } from '../pipeline/model.js';
+import type { ProbeSpec } from './probes.js';
+
+export interface VerifyStepOptions {
+  release: Input<Release>;
+  probes: ProbeSpec[];
+  /** Stop the previous revision and mark this one verified when all probes pass (default true). */
+  promote?: boolean;
+}
+
+export function verify(options: VerifyStepOptions): StepSpec<VerifyResult, VerifyStepOptions> {
+  return {
+    kind: 'verify',
+    stage: 'verify',
+    options,
+    validate(opts) {
+      if (!Array.isArray(opts?.probes) || opts.probes.length === 0) {
+        throw new VnfpipeError('PIPELINE_INVALID', "verify: 'probes' must list at least one probe");
+      }
+    },
+    async run(ctx, opts) {
+      const release = opts.release as Release;
+      if (release.target !== 'docker') {
+        throw new VnfpipeError(
+          'PIPELINE_INVALID',
+          `verify of ${release.target} targets is not available yet`,
+        );
+      }
+      const { verifyRelease } = await import('./verify.js');
+      const result = await verifyRelease(ctx, release, opts.probes as ProbeSpec[]);
+      if (!result.passed) {
+        const failed = result.probes.filter((p) => !p.passed);
+        throw new VnfpipeError(
+          'STEP_FAILED',
+          `${failed.length} of ${result.probes.length} probes failed: ${failed.map((p) => `${p.name} (${p.evidence})`).join('; ')}`,
+          { where: `${release.name} revision ${release.revision}` },
+        );
+      }
+      if (opts.promote !== false) {
+        const [{ DockerTarget }, { DockerEngine, engineEndpoint }] = await Promise.all([
+          import('../deploy/docker/target.js'),
+          import('../deploy/engine/client.js'),
+        ]);
+        await new DockerTarget(ctx.stateDir, new DockerEngine(engineEndpoint(ctx.env))).promote(
+          release,
+          (line) => ctx.log(line),
+        );
+      }
+      return result;
+    },
+  };
+}

@@ -1,0 +1,93 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DockerTarget } from '../../src/deploy/docker/target.js';
+import { requireDocker } from '../support/docker.js';
+import { busyboxInDocker, docker } from '../support/engine-images.js';
+import { makeProject, type Project } from '../support/project.js';
+
+const name = `vk-${process.pid.toString(36)}`;
+
+const pipeline = (image: string) => `import { definePipeline, deploy, verify, probe } from 'vnfpipe';
+export default definePipeline('killed', (p) => {
+  const rel = p.step('deploy', deploy.docker({ workload: {
+    name: '${name}',
+    image: '${image}',
+    command: ['sh', '-c', 'echo up; trap "exit 0" TERM; while true; do sleep 0.2; done'],
+    env: { VERSION: process.env.VERSION ?? '1' },
+    networks: [{ role: 'mgmt' }],
+  } }));
+  p.step('verify', verify({ release: rel.out, probes: [probe.exec({ command: ['true'] })] }));
+});
+`;
+
+describe('vnfpipe run with a deploy killed midway', () => {
+  let project: Project;
+  beforeAll(() => {
+    requireDocker();
+    project = makeProject({ 'vnfpipe.config.ts': pipeline(busyboxInDocker()) });
+  });
+  afterAll(async () => {
+    await new DockerTarget(`${project.dir}/.vnfpipe`).destroy({
+      name,
+      image: 'x',
+      networks: [{ role: 'mgmt' }],
+    });
+  });
+
+  it('converges to one healthy revision on the next run, with no orphan containers', async () => {
+    const first = await project.cli(['run']);
+    expect(first.code, first.stdout + first.stderr).toBe(0);
+
+    let child: { kill(signal: NodeJS.Signals): boolean } | undefined;
+    let killed = false;
+    const second = await project.cli(['run'], {
+      env: { VERSION: '2' },
+      onSpawn: (c) => {
+        child = c;
+      },
+      onStdout: (out) => {
+        // Between the new container's start and the end of its readiness window.
+        if (!killed && out.includes(`started ${name}-r2`)) {
+          killed = true;
+          child?.kill('SIGKILL');
+        }
+      },
+    });
+    expect(killed).toBe(true);
+    expect(second.signal).toBe('SIGKILL');
+    const runs = await project.cli(['runs', '--json']);
+    expect(JSON.parse(runs.stdout).runs[0].status).toBe('killed');
+
+    const third = await project.cli(['run'], { env: { VERSION: '2' } });
+    expect(third.code, third.stdout + third.stderr).toBe(0);
+    expect(third.stdout).toContain('revision 2 was left pending by an interrupted run: removing it');
+
+    const all = docker(
+      'ps',
+      '-a',
+      '--filter',
+      `label=io.vnfpipe.workload=${name}`,
+      '--format',
+      '{{.Names}} {{.State}}',
+    )
+      .split('\n')
+      .sort();
+    expect(all).toEqual([`${name}-r1 exited`, `${name}-r3 running`]);
+
+    const history = await project.cli(['history', name, '--json']);
+    expect(
+      JSON.parse(history.stdout).revisions.map((r: { revision: number; status: string }) => [
+        r.revision,
+        r.status,
+      ]),
+    ).toEqual([
+      [1, 'superseded'],
+      [2, 'abandoned'],
+      [3, 'verified'],
+    ]);
+    const table = await project.cli(['history', name]);
+    expect(table.stdout).toMatch(/^3\s+verified\s+running/m);
+
+    const again = await project.cli(['run'], { env: { VERSION: '2' } });
+    expect(again.stdout).toContain('revision 3 already runs this spec: nothing to deploy');
+  });
+});
