@@ -1,6 +1,7 @@
 /** `vnfpipe history` and `vnfpipe rollback`: the release history of a workload, and going back in it. */
 import { resolve } from 'node:path';
 import { VnfpipeError } from '../errors.js';
+import { printTable } from './table.js';
 
 export interface HistoryOptions {
   dir: string;
@@ -51,14 +52,7 @@ export async function historyCommand(name: string, opts: HistoryOptions): Promis
       r.createdAt.replace('T', ' ').slice(0, 19),
       r.note ?? '',
     ]);
-  const widths = table[0]!.map((_, col) => Math.max(...table.map((row) => row[col]!.length)));
-  for (const row of table)
-    process.stdout.write(
-      `${row
-        .map((cell, col) => cell.padEnd(widths[col]!))
-        .join('  ')
-        .trimEnd()}\n`,
-    );
+  printTable(table);
   return 0;
 }
 

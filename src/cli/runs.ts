@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { VnfpipeError } from '../errors.js';
 import { formatDuration } from '../pipeline/duration.js';
 import { displayStatus, listRuns, type RunRecord } from '../pipeline/journal.js';
+import { printTable } from './table.js';
 
 export async function runsCommand(
   runId: string | undefined,
@@ -31,14 +32,7 @@ export async function runsCommand(
         s.stages,
       ]);
     }
-    const widths = table[0]!.map((_, col) => Math.max(...table.map((row) => row[col]!.length)));
-    for (const row of table)
-      process.stdout.write(
-        `${row
-          .map((cell, col) => cell.padEnd(widths[col]!))
-          .join('  ')
-          .trimEnd()}\n`,
-      );
+    printTable(table);
   }
   for (const bad of unreadable)
     process.stderr.write(`vnfpipe: warning: skipped run ${bad.id}: ${bad.problem}\n`);

@@ -84,6 +84,25 @@ export class ReleaseStore {
     await writeJsonAtomic(this.path(history.name), history);
   }
 
+  /** Records a new pending revision of the workload and returns its number. */
+  async begin(workload: Workload, runId?: string): Promise<number> {
+    const history = await this.read(workload.name);
+    const revision = Math.max(0, ...history.revisions.map((r) => r.revision)) + 1;
+    const now = new Date().toISOString();
+    history.revisions.push({
+      revision,
+      image: workload.image,
+      specHash: specHash(workload),
+      status: 'pending',
+      createdAt: now,
+      updatedAt: now,
+      workload,
+      ...(runId ? { runId } : {}),
+    });
+    await this.write(history);
+    return revision;
+  }
+
   async update(name: string, revision: number, status: RevisionStatus, note?: string): Promise<Revision> {
     const history = await this.read(name);
     const entry = history.revisions.find((r) => r.revision === revision);

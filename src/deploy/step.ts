@@ -4,7 +4,7 @@
  */
 import { VnfpipeError } from '../errors.js';
 import type { ImageRef, Release, VerifyResult } from '../pipeline/kinds.js';
-import type { Input, StepSpec } from '../pipeline/model.js';
+import type { Input, StepContext, StepSpec } from '../pipeline/model.js';
 import type { SecretRef } from '../pipeline/secret.js';
 import type { ProbeSpec } from '../verify/probes.js';
 import type { Workload } from './model.js';
@@ -41,87 +41,86 @@ export function pinnedImage(image: string | ImageRef): string {
   return `${repository}@${image.digest}`;
 }
 
-export const deploy: {
-  docker(options: DockerDeployStepOptions): StepSpec<Release, DockerDeployStepOptions>;
-  swarm(options: SwarmDeployStepOptions): StepSpec<Release, SwarmDeployStepOptions>;
-} = {
-  swarm: (options) => swarmStep(options),
-  docker(options: DockerDeployStepOptions): StepSpec<Release, DockerDeployStepOptions> {
-    return {
-      kind: 'deploy',
-      stage: 'deploy',
-      options,
-      validate(opts) {
-        if (!opts?.workload || typeof opts.workload !== 'object') {
-          throw new VnfpipeError('PIPELINE_INVALID', "deploy.docker: 'workload' is required");
-        }
-      },
-      async run(ctx, opts) {
-        const [{ DockerTarget }, { parseDuration }] = await Promise.all([
-          import('./docker/target.js'),
-          import('../pipeline/duration.js'),
-        ]);
-        const workload = {
-          ...opts.workload,
-          image: pinnedImage(opts.workload.image as string | ImageRef),
-        } as Workload;
-        const { DockerEngine, engineEndpoint } = await import('./engine/client.js');
-        const target = new DockerTarget(ctx.stateDir, new DockerEngine(engineEndpoint(ctx.env)));
-        return target.deploy(workload, {
-          ...(opts.strategy ? { strategy: opts.strategy } : {}),
-          ...(opts.auth
-            ? { auth: { username: String(opts.auth.username), password: String(opts.auth.password) } }
-            : {}),
-          ...(opts.readyTimeout
-            ? { readyTimeoutMs: parseDuration(opts.readyTimeout as never, 'readyTimeout') }
-            : {}),
-          runId: ctx.runId,
-          signal: ctx.signal,
-          log: (line) => ctx.log(line),
-        });
-      },
-    };
-  },
-};
-
 export interface SwarmDeployStepOptions {
   workload: Omit<Workload, 'image'> & { image: Input<string> | Input<ImageRef> };
   update?: RollingUpdate;
   auth?: RegistryAuth;
 }
 
-/** A swarm service; the rolling update's outcome is read from the service, not assumed. */
-function swarmStep(options: SwarmDeployStepOptions): StepSpec<Release, SwarmDeployStepOptions> {
+interface TargetContext {
+  ctx: StepContext;
+  workload: Workload;
+  common: {
+    auth?: { username: string; password: string };
+    runId: string;
+    signal: AbortSignal;
+    log: (line: string) => void;
+  };
+}
+
+/** What the deploy steps share: validation, the pinned image, credentials, logging. */
+function deployStep<O extends { workload: unknown; auth?: RegistryAuth }>(
+  target: 'docker' | 'swarm',
+  options: O,
+  deployWith: (on: TargetContext, opts: O) => Promise<Release>,
+): StepSpec<Release, O> {
   return {
     kind: 'deploy',
     stage: 'deploy',
     options,
     validate(opts) {
       if (!opts?.workload || typeof opts.workload !== 'object') {
-        throw new VnfpipeError('PIPELINE_INVALID', "deploy.swarm: 'workload' is required");
+        throw new VnfpipeError('PIPELINE_INVALID', `deploy.${target}: 'workload' is required`);
       }
     },
-    async run(ctx, opts) {
-      const [{ SwarmTarget }, { DockerEngine, engineEndpoint }] = await Promise.all([
-        import('./swarm/target.js'),
-        import('./engine/client.js'),
-      ]);
-      const workload = {
-        ...opts.workload,
-        image: pinnedImage(opts.workload.image as string | ImageRef),
-      } as Workload;
-      return new SwarmTarget(ctx.stateDir, new DockerEngine(engineEndpoint(ctx.env))).deploy(workload, {
-        ...(opts.update ? { update: opts.update } : {}),
-        ...(opts.auth
-          ? { auth: { username: String(opts.auth.username), password: String(opts.auth.password) } }
-          : {}),
+    async run(ctx, resolved) {
+      const opts = resolved as unknown as O & { workload: Workload };
+      const workload = { ...opts.workload, image: pinnedImage(opts.workload.image as string | ImageRef) };
+      const auth = opts.auth
+        ? { username: String(opts.auth.username), password: String(opts.auth.password) }
+        : undefined;
+      const common = {
+        ...(auth ? { auth } : {}),
         runId: ctx.runId,
         signal: ctx.signal,
-        log: (line) => ctx.log(line),
-      });
+        log: (line: string) => ctx.log(line),
+      };
+      return deployWith({ ctx, workload, common }, opts);
     },
   };
 }
+
+async function engineFor(ctx: StepContext) {
+  const { DockerEngine, engineEndpoint } = await import('./engine/client.js');
+  return new DockerEngine(engineEndpoint(ctx.env));
+}
+
+export const deploy = {
+  /** One container per revision on a Docker engine, every network attached before start. */
+  docker: (options: DockerDeployStepOptions): StepSpec<Release, DockerDeployStepOptions> =>
+    deployStep('docker', options, async ({ ctx, workload, common }, opts) => {
+      const [{ DockerTarget }, { parseDuration }] = await Promise.all([
+        import('./docker/target.js'),
+        import('../pipeline/duration.js'),
+      ]);
+      return new DockerTarget(ctx.stateDir, await engineFor(ctx)).deploy(workload, {
+        ...common,
+        ...(opts.strategy ? { strategy: opts.strategy } : {}),
+        ...(opts.readyTimeout
+          ? { readyTimeoutMs: parseDuration(opts.readyTimeout as never, 'readyTimeout') }
+          : {}),
+      });
+    }),
+  /** A swarm service; the rolling update's outcome is read from the service, not assumed. */
+  swarm: (options: SwarmDeployStepOptions): StepSpec<Release, SwarmDeployStepOptions> =>
+    deployStep('swarm', options, async ({ ctx, workload, common }, opts) => {
+      const { SwarmTarget } = await import('./swarm/target.js');
+      return new SwarmTarget(ctx.stateDir, await engineFor(ctx)).deploy(workload, {
+        ...common,
+        ...(opts.update ? { update: opts.update } : {}),
+      });
+    }),
+};
 
 export interface RollbackStepOptions {
   release: Input<Release>;
@@ -152,12 +151,11 @@ export function rollback(options: RollbackStepOptions): StepSpec<RollbackOutput,
           `rollback of ${release.target} targets is not available yet`,
         );
       }
-      const [{ DockerTarget }, { DockerEngine, engineEndpoint }, { verifyRelease }] = await Promise.all([
+      const [{ DockerTarget }, { verifyRelease }] = await Promise.all([
         import('./docker/target.js'),
-        import('./engine/client.js'),
         import('../verify/verify.js'),
       ]);
-      const target = new DockerTarget(ctx.stateDir, new DockerEngine(engineEndpoint(ctx.env)));
+      const target = new DockerTarget(ctx.stateDir, await engineFor(ctx));
       const restored = await target.rollback(release.name, {
         ...(opts.to !== undefined ? { to: opts.to } : {}),
         log: (line) => ctx.log(line),

@@ -3,7 +3,14 @@
  * short-lived probe containers (with vnfprobe copied in) on the workload's networks.
  */
 import { randomBytes } from 'node:crypto';
-import { containerLogs, inspectContainer, removeContainer } from '../deploy/docker/engine-ops.js';
+import { readFile } from 'node:fs/promises';
+import {
+  containerLogs,
+  inspectContainer,
+  putArchive,
+  removeContainer,
+  tarOf,
+} from '../deploy/docker/engine-ops.js';
 import { type DockerEngine, demultiplex } from '../deploy/engine/client.js';
 import { LABEL } from '../deploy/labels.js';
 import { VnfpipeError } from '../errors.js';
@@ -115,23 +122,8 @@ export class DockerProbeRuntime {
     });
     const remove = () => removeContainer(this.engine, name);
     try {
-      const tar = await import('tar');
-      const { mkdtemp, copyFile, rm } = await import('node:fs/promises');
-      const { join } = await import('node:path');
-      const { tmpdir } = await import('node:os');
-      const dir = await mkdtemp(join(tmpdir(), 'vnfprobe-'));
-      await copyFile(this.probeBinary, join(dir, 'vnfprobe'));
-      const chunks: Buffer[] = [];
-      for await (const chunk of tar.create({ cwd: dir, portable: true }, ['vnfprobe']))
-        chunks.push(chunk as Buffer);
-      await rm(dir, { recursive: true, force: true });
-      await this.engine.call({
-        method: 'PUT',
-        path: `/containers/${name}/archive`,
-        query: { path: '/' },
-        data: Buffer.concat(chunks),
-        contentType: 'application/x-tar',
-      });
+      const binary = await readFile(this.probeBinary);
+      await putArchive(this.engine, name, await tarOf([{ path: '/vnfprobe', data: binary, mode: 0o755 }]));
       await this.engine.call({ method: 'POST', path: `/containers/${name}/start` });
     } catch (error) {
       await remove();

@@ -5,7 +5,7 @@
 
 import { createSocket } from 'node:dgram';
 import { createConnection } from 'node:net';
-import { inspectContainer, removeContainer, stopContainer } from '../deploy/docker/engine-ops.js';
+import { inspectContainer, putArchive, removeContainer, stopContainer } from '../deploy/docker/engine-ops.js';
 import { parseDuration } from '../pipeline/duration.js';
 import type { VerifyResult } from '../pipeline/kinds.js';
 import type { DockerProbeRuntime } from './docker-runtime.js';
@@ -351,13 +351,7 @@ async function canaryCheck(
     if (archive) {
       const chunks: Buffer[] = [];
       for await (const chunk of archive) chunks.push(chunk as Buffer);
-      await runtime.engine.call({
-        method: 'PUT',
-        path: `/containers/${name}/archive`,
-        query: { path: '/' },
-        data: Buffer.concat(chunks),
-        contentType: 'application/x-tar',
-      });
+      await putArchive(runtime.engine, name, Buffer.concat(chunks));
     }
     const started = Date.now();
     await runtime.engine.call({ method: 'POST', path: `/containers/${name}/start` });

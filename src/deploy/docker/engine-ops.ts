@@ -184,36 +184,51 @@ export async function pullImage(
   );
 }
 
-/** Copies config files into a created container (before start), as a tar archive through the engine. */
+/** A tar archive (through the `tar` package, from a scratch folder) of in-memory files at absolute paths. */
+export async function tarOf(
+  files: Array<{ path: string; data: string | Buffer; mode?: number }>,
+): Promise<Buffer> {
+  const tar = await import('tar');
+  const dir = await mkdtemp(join(tmpdir(), 'vnfpipe-files-'));
+  try {
+    for (const file of files) {
+      const local = join(dir, file.path);
+      await mkdir(dirname(local), { recursive: true });
+      await writeFile(local, file.data, { mode: file.mode ?? 0o644 });
+    }
+    const chunks: Buffer[] = [];
+    const paths = files.map((file) => file.path.replace(/^\/+/, ''));
+    for await (const chunk of tar.create({ cwd: dir, portable: true, noMtime: true }, paths))
+      chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Extracts a tar archive at `/` in a container (created or running). */
+export async function putArchive(engine: DockerEngine, container: string, archive: Buffer): Promise<void> {
+  await engine.call({
+    method: 'PUT',
+    path: `/containers/${encodeURIComponent(container)}/archive`,
+    query: { path: '/' },
+    data: archive,
+    contentType: 'application/x-tar',
+  });
+}
+
+/** Copies config files into a created container (before start). */
 export async function uploadFiles(
   engine: DockerEngine,
   container: string,
   files: ConfigFileSpec[],
 ): Promise<void> {
   if (files.length === 0) return;
-  const tar = await import('tar');
-  const dir = await mkdtemp(join(tmpdir(), 'vnfpipe-files-'));
-  try {
-    const paths: string[] = [];
-    for (const file of files) {
-      const local = join(dir, file.path);
-      await mkdir(dirname(local), { recursive: true });
-      await writeFile(local, file.content, { mode: file.mode ?? 0o644 });
-      paths.push(file.path.slice(1));
-    }
-    const chunks: Buffer[] = [];
-    for await (const chunk of tar.create({ cwd: dir, portable: true, noMtime: true }, paths))
-      chunks.push(chunk as Buffer);
-    await engine.call({
-      method: 'PUT',
-      path: `/containers/${encodeURIComponent(container)}/archive`,
-      query: { path: '/' },
-      data: Buffer.concat(chunks),
-      contentType: 'application/x-tar',
-    });
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  await putArchive(
+    engine,
+    container,
+    await tarOf(files.map((f) => ({ path: f.path, data: f.content, mode: f.mode ?? 0o644 }))),
+  );
 }
 
 export async function containerLogs(engine: DockerEngine, container: string, tail = 20): Promise<string> {

@@ -75,7 +75,6 @@ export class DockerTarget {
         ? await hugepagesMount(workload.resources.hugepages)
         : undefined;
 
-      const history = await this.store.read(workload.name);
       const current = await this.running(workload.name);
       const hash = specHash(workload);
       if (
@@ -86,19 +85,7 @@ export class DockerTarget {
         log(`revision ${current.revision} already runs this spec: nothing to deploy`);
         return this.release(workload, current.revision, undefined);
       }
-      const revision = Math.max(0, ...history.revisions.map((r) => r.revision)) + 1;
-      const now = new Date().toISOString();
-      history.revisions.push({
-        revision,
-        image: workload.image,
-        specHash: hash,
-        status: 'pending',
-        createdAt: now,
-        updatedAt: now,
-        workload,
-        ...(options.runId ? { runId: options.runId } : {}),
-      });
-      await this.store.write(history);
+      const revision = await this.store.begin(workload, options.runId);
 
       const strategy = options.strategy ?? defaultStrategy(workload);
       if (strategy === 'recreate' && current) {

@@ -39,7 +39,7 @@ interface ServiceInfo {
     Labels?: Record<string, string>;
     Mode?: { Replicated?: { Replicas: number } };
   };
-  UpdateStatus?: { State: string; Message?: string };
+  UpdateStatus?: { State: string; Message?: string; StartedAt?: string };
 }
 
 interface TaskInfo {
@@ -66,22 +66,9 @@ export class SwarmTarget {
     await this.requireSwarm();
     return this.store.withLock(workload.name, async () => {
       for (const net of workload.networks ?? []) await this.ensureOverlay(workload, net);
-      const history = await this.store.read(workload.name);
       const existing = await this.service(workload.name);
-      const revision = Math.max(0, ...history.revisions.map((r) => r.revision)) + 1;
-      const now = new Date().toISOString();
+      const revision = await this.store.begin(workload, options.runId);
       const hash = specHash(workload);
-      history.revisions.push({
-        revision,
-        image: workload.image,
-        specHash: hash,
-        status: 'pending',
-        createdAt: now,
-        updatedAt: now,
-        workload,
-        ...(options.runId ? { runId: options.runId } : {}),
-      });
-      await this.store.write(history);
 
       const spec = serviceSpec(workload, revision, hash, options.update ?? {});
       const registryAuth = options.auth
@@ -119,7 +106,15 @@ export class SwarmTarget {
             body: spec,
             ...(registryAuth ? { headers: registryAuth } : {}),
           });
-          await this.waitUpdate(workload.name, revision, options.timeoutMs ?? 120_000, log, options.signal);
+          const previousStart = existing.UpdateStatus?.StartedAt;
+          await this.waitUpdate(
+            workload.name,
+            revision,
+            previousStart,
+            options.timeoutMs ?? 120_000,
+            log,
+            options.signal,
+          );
         }
       } catch (error) {
         await this.store.update(
@@ -285,9 +280,14 @@ export class SwarmTarget {
     }
   }
 
+  /**
+   * Waits for the update started after `previousStart` to end. Until the engine records it, the service
+   * still shows the previous update's (terminal) status, which must not be taken for this one's.
+   */
   private async waitUpdate(
     name: string,
     revision: number,
+    previousStart: string | undefined,
     timeoutMs: number,
     log: (line: string) => void,
     signal?: AbortSignal,
@@ -297,7 +297,8 @@ export class SwarmTarget {
     for (;;) {
       signal?.throwIfAborted();
       const service = await this.service(name);
-      const state = service?.UpdateStatus?.State ?? 'completed';
+      const status = service?.UpdateStatus;
+      const state = status && status.StartedAt !== previousStart ? status.State : 'not started';
       if (state !== lastState) {
         log(`update ${state}${service?.UpdateStatus?.Message ? `: ${service.UpdateStatus.Message}` : ''}`);
         lastState = state;
