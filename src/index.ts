@@ -3,6 +3,45 @@
  * lazily inside step implementations), so pipeline files and `vnfpipe plan` start fast.
  */
 
+export type {
+  CiOptions,
+  CiStage,
+  CiTarget,
+  DeploymentState,
+  DeploymentTarget,
+  Drift,
+  GithubClient,
+  GithubClientOptions,
+  GithubEmission,
+  GithubModel,
+  GitlabEmission,
+  GitlabModel,
+  RecordDeploymentOptions,
+  RegistryLogin,
+  StageNeeds,
+  WorkflowPullRequest,
+  WorkflowPullRequestOptions,
+} from './ci/index.js';
+export {
+  analyseStages,
+  CI_TARGETS,
+  checkDrift,
+  createGithubClient,
+  DEFAULT_CI_OUTPUT,
+  deploymentTargetFromEnv,
+  emitGithubWorkflow,
+  emitGitlabCi,
+  GithubDeployment,
+  generateCi,
+  markRolledBack,
+  openWorkflowPullRequest,
+  parseRepo,
+  recordDeployment,
+  regenerateCommand,
+  renderYaml,
+  resolveCiOptions,
+  startDeployment,
+} from './ci/index.js';
 export { DockerTarget } from './deploy/docker/target.js';
 export { DockerEngine, engineEndpoint } from './deploy/engine/client.js';
 export type {

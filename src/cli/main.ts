@@ -42,6 +42,8 @@ Examples:
   vnfpipe run -f pipelines/vfw.ts --stage build --stage scan
   vnfpipe run --json | jq .            machine-readable events (NDJSON)
   vnfpipe runs                         recent runs from .vnfpipe/runs
+  vnfpipe history vfw                  revisions of a deployed workload
+  vnfpipe ci github --check            is the committed workflow what the pipeline generates?
 
 Exit codes: 0 ok, 1 a step or check failed, 2 bad input or usage, 130 interrupted.`,
     );
@@ -136,6 +138,52 @@ With --stage, outputs of steps in other stages come from the newest earlier run 
         return initCommand(opts);
       }),
     );
+
+  const ci = program
+    .command('ci')
+    .description('generate GitHub Actions or GitLab CI from a pipeline (one job per stage)');
+  for (const target of ['github', 'gitlab'] as const) {
+    const command = ci
+      .command(target)
+      .description(
+        target === 'github'
+          ? 'write .github/workflows/vnfpipe.yml (or check it, or propose it as a pull request)'
+          : 'write .gitlab-ci.yml (or check it)',
+      )
+      .option('-f, --file <file>', 'pipeline file', 'vnfpipe.config.ts')
+      .option(
+        '-o, --output <file>',
+        `file to write (default ${target === 'github' ? '.github/workflows/vnfpipe.yml' : '.gitlab-ci.yml'})`,
+      )
+      .option(
+        '--check',
+        'exit 1 and print a unified diff when the file differs from what the pipeline generates',
+      )
+      .option('--platform <platforms>', 'run every stage per platform, e.g. linux/amd64,linux/arm64', collect)
+      .option('--manual <stages>', 'stages that run only when started by hand (e.g. deploy)', collect)
+      .option('--environment <name>', 'environment of deploy and rollback jobs (default production)')
+      .option('--install <command>', 'dependency install command of each job (default npm ci)')
+      .option('--no-install', 'install nothing (runners with a ready tree)')
+      .option('--vnfpipe <command>', 'how jobs start vnfpipe (default npx vnfpipe)');
+    if (target === 'github') {
+      command
+        .option(
+          '--open-pr',
+          'commit the file on a branch and open or update a pull request (token from $GITHUB_TOKEN)',
+        )
+        .option('--repo <owner/name>', 'repository for --open-pr (default $GITHUB_REPOSITORY)')
+        .option('--branch <name>', 'branch for --open-pr (default vnfpipe/ci)')
+        .option('--base <branch>', 'base of the pull request (default: the repository default branch)')
+        .option('--api-url <url>', 'GitHub Enterprise REST API root, e.g. https://ghe.example.com/api/v3')
+        .option('--token-env <name>', 'environment variable holding the token (default GITHUB_TOKEN)');
+    }
+    command.action(
+      handleErrors(async (opts) => {
+        const { ciCommand } = await import('./ci.js');
+        return ciCommand(target, opts);
+      }),
+    );
+  }
 
   return program;
 }
