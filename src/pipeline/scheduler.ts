@@ -142,8 +142,12 @@ export async function runPipeline(pipeline: Pipeline, options: RunOptions = {}):
   for (const step of borrowed.keys()) status.set(step, 'cached');
   const failures = new Map<string, NonNullable<StepContext['failure']>>();
   const byId = new Map(plan.steps.map((step) => [step.id, step]));
-  // Handlers join the run only when triggered, unless their stage was selected explicitly.
-  const inRun = new Set([...selection].filter((id) => !byId.get(id)!.handler || options.stages?.length));
+  // Handlers join the run only when triggered, unless their own stage was selected explicitly (a CI job
+  // that runs `--stage rollback` after a failed verify job).
+  const chosenStages = new Set(options.stages ?? []);
+  const inRun = new Set(
+    [...selection].filter((id) => !byId.get(id)!.handler || chosenStages.has(byId.get(id)!.stage)),
+  );
   const running = new Map<string, Promise<void>>();
 
   const finish = async (step: PlannedStep, result: Terminal, extra: Partial<StepRecord> = {}) => {

@@ -171,3 +171,44 @@ describe('runPipeline', () => {
     expect(result.steps.fails?.error).toContain('why');
   });
 });
+
+describe('stage selection and onFailure handlers', () => {
+  const build = (ran: string[], verifyFails: boolean) =>
+    definePipeline('staged-handlers', (p) => {
+      const deploy = p.step('deploy', async () => ({ revision: 1 }), { stage: 'deploy' });
+      const back = p.step('rollback', async () => ran.push('rollback'), {
+        stage: 'rollback',
+        needs: [deploy],
+      });
+      p.step(
+        'verify',
+        async () => {
+          ran.push('verify');
+          if (verifyFails) throw new Error('probe failed');
+        },
+        { stage: 'verify', needs: [deploy], onFailure: back },
+      );
+    });
+
+  it('--stage verify runs the handler only when verify fails', async () => {
+    const dir = tempDir();
+    await runPipeline(build([], false), { cwd: dir, stages: ['deploy'] });
+    const passing: string[] = [];
+    const ok = await runPipeline(build(passing, false), { cwd: dir, stages: ['verify'] });
+    expect(ok.status).toBe('ok');
+    expect(passing).toEqual(['verify']);
+    const failing: string[] = [];
+    const failed = await runPipeline(build(failing, true), { cwd: dir, stages: ['verify'] });
+    expect(failed.status).toBe('failed');
+    expect(failing).toEqual(['verify', 'rollback']);
+  });
+
+  it('--stage rollback runs the handler on request, with outputs borrowed from earlier runs', async () => {
+    const dir = tempDir();
+    await runPipeline(build([], false), { cwd: dir, stages: ['deploy'] });
+    const ran: string[] = [];
+    const result = await runPipeline(build(ran, false), { cwd: dir, stages: ['rollback'] });
+    expect(result.status).toBe('ok');
+    expect(ran).toEqual(['rollback']);
+  });
+});
