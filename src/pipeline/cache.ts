@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, join, relative } from 'node:path';
 import { writeJsonAtomic } from './fsutil.js';
+import { expandGlobs } from './globs.js';
 import { hashFile, mapLimit, sha256, stableJson } from './hash.js';
 import { canonicalOptions, describeRef, readRef } from './output.js';
 import type { PlannedStep } from './plan.js';
@@ -135,18 +136,6 @@ export function compareFingerprints(before: Fingerprint, after: Fingerprint): st
   if (removed.length)
     reasons.push(`input ${removed.length === 1 ? 'file' : 'files'} removed: ${list(removed)}`);
   return reasons;
-}
-
-async function expandGlobs(globs: string[], cwd: string): Promise<string[]> {
-  if (globs.length === 0) return [];
-  const { glob } = await import('tinyglobby');
-  const files = await glob(globs, {
-    cwd,
-    dot: true,
-    onlyFiles: true,
-    ignore: ['.vnfpipe/**', 'node_modules/**'],
-  });
-  return files.sort();
 }
 
 /** The input globs of a step: its kind's own plus the step's `inputs` option; undefined when it has none. */

@@ -1,0 +1,61 @@
+/**
+ * Glob expansion for cache inputs. Each pattern is walked from its static prefix (`/bin/busybox` does not
+ * crawl the file system from the root, `src/**` starts in `src`), and the project's state and dependency
+ * folders are skipped unless a pattern names them explicitly.
+ */
+import { stat } from 'node:fs/promises';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+
+const GLOB_CHARS = /[*?[\]{}()!]/;
+const SKIPPED_UNLESS_NAMED = ['.vnfpipe/**', 'node_modules/**'];
+
+/** The leading path segments without glob characters, and the rest of the pattern. */
+function split(pattern: string): { base: string; rest: string } {
+  const parts = pattern.split('/');
+  let i = 0;
+  while (i < parts.length - 1 && !GLOB_CHARS.test(parts[i]!)) i++;
+  const base = parts.slice(0, i).join('/') || (pattern.startsWith('/') ? '/' : '.');
+  return { base, rest: parts.slice(i).join('/') };
+}
+
+/** Files matching the patterns (`!` excludes), as paths relative to `cwd`, sorted. */
+export async function expandGlobs(patterns: string[], cwd: string): Promise<string[]> {
+  if (patterns.length === 0) return [];
+  const { glob } = await import('tinyglobby');
+  const includes = patterns.filter((p) => !p.startsWith('!'));
+  const excludes = patterns.filter((p) => p.startsWith('!')).map((p) => resolve(cwd, p.slice(1)));
+  const groups = new Map<string, string[]>();
+  const found = new Set<string>();
+  for (const pattern of includes) {
+    // A plain path is looked at, not searched for: a file is taken, a directory walked.
+    if (!GLOB_CHARS.test(pattern)) {
+      const path = resolve(cwd, pattern);
+      const stats = await stat(path).catch(() => undefined);
+      if (stats?.isFile() && !excludes.includes(path)) found.add(relative(cwd, path));
+      if (stats?.isDirectory()) groups.set(path, [...(groups.get(path) ?? []), '**']);
+      continue;
+    }
+    const { base, rest } = split(pattern);
+    const dir = resolve(cwd, base);
+    groups.set(dir, [...(groups.get(dir) ?? []), rest]);
+  }
+  for (const [dir, rests] of groups) {
+    const ignore = [
+      // Excludes that fall under this walk, relative to it.
+      ...excludes.filter((e) => e === dir || e.startsWith(dir + sep)).map((e) => relative(dir, e)),
+      ...(dir === resolve(cwd) ? SKIPPED_UNLESS_NAMED : []),
+    ];
+    const files = await glob(rests, {
+      cwd: dir,
+      dot: true,
+      onlyFiles: true,
+      ignore,
+      expandDirectories: false,
+    });
+    for (const file of files) {
+      const absolute = isAbsolute(file) ? file : join(dir, file);
+      found.add(relative(cwd, absolute));
+    }
+  }
+  return [...found].sort();
+}
