@@ -16,6 +16,9 @@ export type ErrorCode =
   | 'OCI_DIGEST_MISMATCH'
   | 'OCI_NOT_FOUND'
   | 'LAYER_UNSAFE'
+  | 'REGISTRY_AUTH'
+  | 'REGISTRY_ERROR'
+  | 'REGISTRY_UNREACHABLE'
   | 'IO';
 
 /** Exit codes shared by every command: 0 ok, 1 a step or check failed, 2 bad input or usage, 130 interrupted. */
@@ -35,6 +38,9 @@ const exitCodeFor: Record<ErrorCode, number> = {
   OCI_DIGEST_MISMATCH: EXIT.failed,
   OCI_NOT_FOUND: EXIT.usage,
   LAYER_UNSAFE: EXIT.usage,
+  REGISTRY_AUTH: EXIT.failed,
+  REGISTRY_ERROR: EXIT.failed,
+  REGISTRY_UNREACHABLE: EXIT.failed,
   IO: EXIT.failed,
 };
 

@@ -1,49 +1,10 @@
 /**
- * The vnfpipe library API. Re-exports only; every module here is cheap to import (heavy work is loaded
- * lazily inside step implementations), so pipeline files and `vnfpipe plan` start fast.
+ * The vnfpipe library API: the pipeline SDK and every step factory. Re-exports only, and only of modules that
+ * are cheap to import, because every pipeline file and `vnfpipe plan` load this entry. The engines behind the
+ * steps have entries of their own: `vnfpipe/oci`, `vnfpipe/image`, `vnfpipe/registry`, `vnfpipe/scan`,
+ * `vnfpipe/deploy`, `vnfpipe/ci`.
  */
 
-export type {
-  CiOptions,
-  CiStage,
-  CiTarget,
-  DeploymentState,
-  DeploymentTarget,
-  Drift,
-  GithubClient,
-  GithubClientOptions,
-  GithubEmission,
-  GithubModel,
-  GitlabEmission,
-  GitlabModel,
-  RecordDeploymentOptions,
-  RegistryLogin,
-  StageNeeds,
-  WorkflowPullRequest,
-  WorkflowPullRequestOptions,
-} from './ci/index.js';
-export {
-  analyseStages,
-  CI_TARGETS,
-  checkDrift,
-  createGithubClient,
-  DEFAULT_CI_OUTPUT,
-  deploymentTargetFromEnv,
-  emitGithubWorkflow,
-  emitGitlabCi,
-  GithubDeployment,
-  generateCi,
-  markRolledBack,
-  openWorkflowPullRequest,
-  parseRepo,
-  recordDeployment,
-  regenerateCommand,
-  renderYaml,
-  resolveCiOptions,
-  startDeployment,
-} from './ci/index.js';
-export { DockerTarget } from './deploy/docker/target.js';
-export { DockerEngine, engineEndpoint } from './deploy/engine/client.js';
 export type {
   ConfigFileSpec,
   HealthSpec,
@@ -65,9 +26,12 @@ export type {
 } from './deploy/step.js';
 export { deploy, pinnedImage, rollback } from './deploy/step.js';
 export type { RollingUpdate } from './deploy/swarm/target.js';
-export { SwarmTarget } from './deploy/swarm/target.js';
 export type { ErrorCode, ErrorDetails } from './errors.js';
 export { EXIT, isVnfpipeError, VnfpipeError } from './errors.js';
+// Step factories (their engines load when a step runs).
+export type { BaseInput, ImageBuildOptions, ImagePlatformInput, LayerInput } from './image/step.js';
+export { image } from './image/step.js';
+// The pipeline SDK.
 export type { Pipeline, PipelineBuilder, StepFunction } from './pipeline/define.js';
 export { custom, definePipeline, isPipeline } from './pipeline/define.js';
 export type { RunEvent, RunStatus, StepStatus } from './pipeline/events.js';
@@ -103,6 +67,11 @@ export type { RunOptions, RunResult } from './pipeline/scheduler.js';
 export { runPipeline } from './pipeline/scheduler.js';
 export type { SecretRef } from './pipeline/secret.js';
 export { secret } from './pipeline/secret.js';
+export type { PushedImage, PushOptions } from './registry/step.js';
+export { push } from './registry/step.js';
+export { importOsv, runScan, scanImage } from './scan/api.js';
+export type { ScanStepOptions } from './scan/step.js';
+export { scan } from './scan/step.js';
 export { createRenderer } from './ui/index.js';
 export type { CnfCheck, ProbeSpec, ProbeTiming } from './verify/probes.js';
 export { cnf, probe } from './verify/probes.js';

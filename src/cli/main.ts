@@ -139,6 +139,180 @@ With --stage, outputs of steps in other stages come from the newest earlier run 
       }),
     );
 
+  const imageCommand = program
+    .command('image')
+    .description('build, inspect and list images without a pipeline');
+  imageCommand
+    .command('build')
+    .description(
+      'build an image natively: a base plus layers of host files, with config (like crane append/mutate)',
+    )
+    .requiredOption('--from <ref>', 'scratch, oci:<dir>[:ref] or a registry image')
+    .option(
+      '-l, --layer <src:dest>',
+      'a layer from a host path to an absolute image path (repeatable)',
+      collect,
+    )
+    .option('--entrypoint <argv>', 'JSON array or space-separated words')
+    .option('--cmd <argv>', 'JSON array or space-separated words')
+    .option('-e, --env <KEY=VALUE>', 'environment variable (repeatable)', (v: string, p: string[] = []) => [
+      ...p,
+      v,
+    ])
+    .option('-w, --workdir <dir>', 'working directory')
+    .option('-u, --user <user>', 'user[:group] the image runs as')
+    .option('--label <KEY=VALUE>', 'label (repeatable)', (v: string, p: string[] = []) => [...p, v])
+    .option('--platform <os/arch>', 'target platform (default: this machine)')
+    .requiredOption('-t, --tag <ref>', 'oci:<dir>:<ref>, or host/repo:tag to push after the build')
+    .option('--creds <user:password>', 'registry credentials for --tag or --from')
+    .option('--insecure', 'allow plain HTTP for a registry off loopback')
+    .option('--json', 'print the result as JSON')
+    .addHelpText(
+      'after',
+      `
+Example:
+  vnfpipe image build --from oci:base:latest --layer out/vfw:/usr/local/bin/vfw \\
+    --entrypoint '["/usr/local/bin/vfw"]' --cmd '-c /etc/vfw/rules.conf' --tag oci:out/images:vfw`,
+    )
+    .action(handleErrors(async (opts) => (await import('./image.js')).imageBuildCommand(opts)));
+  imageCommand
+    .command('inspect')
+    .description('show an image: digest, config and layers with sizes')
+    .argument('<ref>', 'oci:<dir>[:ref] or a registry image')
+    .option('--platform <os/arch|all>', 'the platform to show from an index (default: this machine)')
+    .option('--creds <user:password>', 'registry credentials')
+    .option('--insecure', 'allow plain HTTP for a registry off loopback')
+    .option('--json', 'print {"digest","mediaType","manifest","config"}')
+    .action(handleErrors(async (ref, opts) => (await import('./image.js')).imageInspectCommand(ref, opts)));
+  imageCommand
+    .command('ls')
+    .description('list the refs of an OCI layout')
+    .argument('<layout>', 'oci:<dir>')
+    .option('--json', 'print as JSON')
+    .action(handleErrors(async (ref, opts) => (await import('./image.js')).imageLsCommand(ref, opts)));
+
+  program
+    .command('scan')
+    .description(
+      'SBOM, vulnerabilities (OSV) and image checks of an image, with a policy gate (like trivy image)',
+    )
+    .argument('<image>', 'oci:<dir>[:ref]')
+    .option('-f, --format <format>', 'table, json, sarif, cyclonedx or spdx', 'table')
+    .option('-o, --output <file>', 'write the report to this file instead of stdout')
+    .option('--db <dir>', 'vulnerability database (default $VNFPIPE_DB_DIR or ~/.cache/vnfpipe/osv)')
+    .option('--fail-on <severity>', 'critical, high, medium, low, unknown or none', 'high')
+    .option('--ignore <file>', 'ignore rules, YAML or JSON (repeatable)', collect)
+    .option('--vex <file>', 'OpenVEX document (repeatable)', collect)
+    .option('--sbom <file>', 'also write an SBOM (*.spdx.json: SPDX 2.3, otherwise CycloneDX 1.6)')
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 clean, 1 the policy failed, 2 the scan could not run or is incomplete.',
+    )
+    .action(async (image, opts) => {
+      // scanCommand never throws: every error is exit 2, never 1 (1 means "policy failed").
+      const { scanCommand } = await import('./scan.js');
+      process.exitCode = await scanCommand(image, opts);
+    });
+  const db = program.command('db').description('the local OSV vulnerability database used by scan');
+  db.command('import')
+    .description('import OSV records: directories, all.zip exports or JSON files')
+    .argument('<paths...>')
+    .option('--db <dir>', 'database directory')
+    .option('--json', 'print the result as JSON')
+    .action(handleErrors(async (paths, opts) => (await import('./scan.js')).dbImportCommand(paths, opts)));
+  db.command('update')
+    .description('download OSV exports (Debian, Alpine, npm, PyPI, Go) and import them')
+    .option('--db <dir>', 'database directory')
+    .option('-e, --ecosystem <name>', 'OSV ecosystem (repeatable)', collect)
+    .action(handleErrors(async (opts) => (await import('./scan.js')).dbUpdateCommand(opts)));
+  db.command('status')
+    .description('show the database: update time, records per ecosystem')
+    .option('--db <dir>', 'database directory')
+    .option('--json', 'print as JSON')
+    .action(handleErrors(async (opts) => (await import('./scan.js')).dbStatusCommand(opts)));
+
+  const many = (value: string, previous: string[] = []) => [...previous, value];
+  const registryOptions = (command: Command) =>
+    command
+      .option(
+        '--creds <user:password>',
+        'registry credentials (default: VNFPIPE_REGISTRY_*, then ~/.docker/config.json)',
+      )
+      .option('--insecure', 'allow plain HTTP or unverified TLS for a registry that is not on loopback')
+      .option('--ca-file <pem>', 'extra CA certificates (default: $SSL_CERT_FILE)')
+      .option('--json', 'print the result as JSON')
+      .option('-q, --quiet', 'print only errors');
+  for (const [name, description] of [
+    ['push', 'copy an image to a registry (oci:<dir>[:ref] or host/repo:tag → host/repo:tag)'],
+    ['pull', 'copy a registry image into an OCI layout (host/repo:tag → oci:<dir>[:ref])'],
+  ] as const) {
+    registryOptions(
+      program
+        .command(name)
+        .description(description)
+        .argument('<src>')
+        .argument('<dest>')
+        .option('-t, --tag <tag>', 'extra destination tag (repeatable)', collect)
+        .option('--platform <os/arch>', 'copy one platform of an index')
+        .option('-j, --concurrency <n>', 'blobs at once (default 4)', intArg('--concurrency')),
+    ).action(
+      handleErrors(async (src, dest, opts) => {
+        const registry = await import('./registry.js');
+        return name === 'push'
+          ? registry.pushCommand(src, dest, opts)
+          : registry.pullCommand(src, dest, opts);
+      }),
+    );
+  }
+  registryOptions(
+    program
+      .command('login')
+      .description('check credentials against a registry and save them in the docker config')
+      .argument('<registry>')
+      .option('-u, --username <name>')
+      .option('-p, --password <password>', 'prefer --password-stdin')
+      .option('--password-stdin', 'read the password from standard input'),
+  ).action(
+    handleErrors(async (registry, opts) => (await import('./registry.js')).loginCommand(registry, opts)),
+  );
+  program
+    .command('logout')
+    .description('remove saved credentials of a registry')
+    .argument('<registry>')
+    .action(handleErrors(async (registry) => (await import('./registry.js')).logoutCommand(registry)));
+  const artifact = program
+    .command('artifact')
+    .description('push, pull and list OCI artifacts (SBOMs, reports) attached to images');
+  registryOptions(
+    artifact
+      .command('push')
+      .description('push files as an OCI artifact, optionally attached to an image')
+      .argument('<ref>')
+      .argument('<files...>')
+      .requiredOption('--artifact-type <type>', 'the artifact type (a media type)')
+      .option('--subject <tag|digest|ref>', 'attach to this image (same repository)')
+      .option('-a, --annotation <key=value>', 'annotation (repeatable)', many)
+      .option('--media-type <type>', 'media type of each file'),
+  ).action(
+    handleErrors(async (ref, files, opts) =>
+      (await import('./registry.js')).artifactPushCommand(ref, files, opts),
+    ),
+  );
+  registryOptions(
+    artifact
+      .command('pull')
+      .description("download an artifact's files")
+      .argument('<ref>')
+      .option('-o, --output <dir>', 'where to write the files', '.'),
+  ).action(handleErrors(async (ref, opts) => (await import('./registry.js')).artifactPullCommand(ref, opts)));
+  registryOptions(
+    artifact
+      .command('ls')
+      .description("list an image's referrers (artifacts attached to it)")
+      .argument('<image>')
+      .option('--artifact-type <type>', 'only this type'),
+  ).action(handleErrors(async (ref, opts) => (await import('./registry.js')).artifactLsCommand(ref, opts)));
+
   const ci = program
     .command('ci')
     .description('generate GitHub Actions or GitLab CI from a pipeline (one job per stage)');

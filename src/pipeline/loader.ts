@@ -72,6 +72,8 @@ async function compiled(file: string, projectDir: string): Promise<string> {
       absWorkingDir: projectDir,
       bundle: true,
       packages: 'external',
+      // A tsconfig `paths` entry may map 'vnfpipe' to sources; the pipeline must use the installed package.
+      external: ['vnfpipe', 'vnfpipe/*'],
       platform: 'node',
       format: 'esm',
       target: 'node20',

@@ -1,0 +1,250 @@
+// Registry push on the reference workload, as ratios to anchors measured in the same run: our push of the
+// umoci-built reference image (the one anchors.sh pushes) to a fresh local registry (cold) and again with
+// every blob present (warm), vs `skopeo copy`; and build+push in one process vs umoci build + skopeo push.
+// Every push runs in a child process (start-up included, like skopeo). skopeo is also timed interleaved
+// with us here, so machine noise shows.
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+
+export const needsAnchors = true;
+
+const PUSH_SCRIPT = `
+import { pushCommand } from __CLI__;
+const [src, dest] = process.argv.slice(2);
+process.exitCode = await pushCommand(src, dest, { quiet: true });
+`;
+
+// What the push step costs inside a running pipeline: modules loaded, a fresh client per push.
+const IN_PROCESS_SCRIPT = `
+import { copyImage } from __COPY__;
+const [dir, host, count] = process.argv.slice(2);
+const push = () => copyImage({ transport: 'oci', dir, ref: 'app' }, { transport: 'registry', registry: host, repository: 'bench/app', tag: '1' });
+await push();
+const times = [];
+for (let i = 0; i < Number(count); i++) {
+  const start = performance.now();
+  await push();
+  times.push(performance.now() - start);
+}
+console.log(JSON.stringify(times));
+`;
+
+const BUILD_PUSH_SCRIPT = `
+import { buildImage } from __IMAGE__;
+import { copyImage } from __COPY__;
+const [context, stateDir, base, dest] = process.argv.slice(2);
+const built = await buildImage({
+  context, stateDir, name: 'app', from: 'oci:' + base + ':latest',
+  layers: [{ files: { a: '/app/a' } }, { files: { b: '/app/b' } }, { files: { c: '/app/c' } }],
+});
+const [host, ...rest] = dest.split('/');
+const [repository, tag] = rest.join('/').split(':');
+const pushed = await copyImage(
+  { transport: 'oci', dir: built.layout, ref: built.digest },
+  { transport: 'registry', registry: host, repository, tag },
+);
+console.log(JSON.stringify({ digest: pushed.digest }));
+`;
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+function sh(command, args, options = {}) {
+  const result = spawnSync(command, args, {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...options,
+  });
+  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed: ${result.stderr}`);
+  return result.stdout;
+}
+
+function timed(command, args) {
+  const start = process.hrtime.bigint();
+  const out = sh(command, args);
+  return { ms: Number(process.hrtime.bigint() - start) / 1e6, out };
+}
+
+function freePort() {
+  return new Promise((ok, fail) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => ok(port));
+    });
+    server.on('error', fail);
+  });
+}
+
+async function startRegistry(dir) {
+  const port = await freePort();
+  mkdirSync(dir, { recursive: true });
+  const config = join(dir, 'registry.yml');
+  writeFileSync(
+    config,
+    `version: 0.1
+log: { level: warn, accesslog: { disabled: true } }
+storage: { filesystem: { rootdirectory: ${join(dir, 'data')} }, delete: { enabled: true } }
+http: { addr: 127.0.0.1:${port} }
+`,
+  );
+  const child = spawn('docker-registry', ['serve', config], { stdio: 'ignore' });
+  for (let i = 0; i < 100; i++) {
+    const ok = await fetch(`http://127.0.0.1:${port}/v2/`).then(
+      () => true,
+      () => false,
+    );
+    if (ok) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    host: `127.0.0.1:${port}`,
+    wipe: () => rmSync(join(dir, 'data', 'docker'), { recursive: true, force: true }),
+    stop: () =>
+      new Promise((ok) => {
+        child.once('exit', ok);
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+/** The image anchors.sh pushes: base + three `umoci insert` layers (reused from the anchors' work dir). */
+function referenceImage(workDir, sharedBench, log) {
+  const fromAnchors = resolve(workDir, '..', 'anchors');
+  if (existsSync(join(fromAnchors, 'umoci', 'index.json')))
+    return {
+      layout: join(fromAnchors, 'umoci'),
+      ctx: join(fromAnchors, 'ctx'),
+      base: join(fromAnchors, 'base'),
+    };
+  log('building the reference image with umoci, as anchors.sh does');
+  const ctx = join(workDir, 'ctx');
+  const base = join(workDir, 'base');
+  const layout = join(workDir, 'umoci');
+  sh(process.execPath, [join(sharedBench, 'make-workload.mjs'), ctx]);
+  sh('bash', [join(sharedBench, 'make-base.sh'), base]);
+  cpSync(base, layout, { recursive: true });
+  const H = ['--history.created', '2020-01-01T00:00:00Z'];
+  sh('umoci', ['insert', ...H, '--image', `${layout}:latest`, '--tag', 'app', join(ctx, 'a'), '/app/a']);
+  sh('umoci', ['insert', ...H, '--image', `${layout}:app`, join(ctx, 'b'), '/app/b']);
+  sh('umoci', ['insert', ...H, '--image', `${layout}:app`, join(ctx, 'c'), '/app/c']);
+  return { layout, ctx, base };
+}
+
+export async function run({ workDir, sharedBench, anchors, runs, repo, log }) {
+  const cli = join(repo, 'dist', 'cli', 'registry.js');
+  if (!existsSync(cli)) throw new Error(`${cli} is missing: run npm run build first`);
+  const n = Math.max(3, runs ?? 5);
+  mkdirSync(workDir, { recursive: true });
+  const image = referenceImage(workDir, sharedBench, log);
+  const pushScript = join(workDir, 'push.mjs');
+  writeFileSync(pushScript, PUSH_SCRIPT.replace('__CLI__', JSON.stringify(cli)));
+  const registry = await startRegistry(join(workDir, 'registry'));
+  const src = `oci:${image.layout}:app`;
+  const dest = `${registry.host}/bench/app:1`;
+  const ours = (d) => timed(process.execPath, [pushScript, src, d]).ms;
+  const skopeo = (d) => timed('skopeo', ['copy', '-q', '--dest-tls-verify=false', src, `docker://${d}`]).ms;
+  const rows = [];
+  try {
+    ours(dest); // warm the page cache and the module cache like anchors' first run would
+    const cold = [];
+    const skopeoCold = [];
+    for (let i = 0; i < n; i++) {
+      registry.wipe();
+      cold.push(ours(dest));
+      registry.wipe();
+      skopeoCold.push(skopeo(dest));
+      log(`cold ${i + 1}: vnfpipe ${cold.at(-1).toFixed(0)} ms, skopeo ${skopeoCold.at(-1).toFixed(0)} ms`);
+    }
+    const warm = [];
+    const skopeoWarm = [];
+    for (let i = 0; i < Math.max(n, 10); i++) {
+      warm.push(ours(dest));
+      skopeoWarm.push(skopeo(dest));
+    }
+    const nodeStart = [];
+    for (let i = 0; i < 10; i++) nodeStart.push(timed(process.execPath, ['-e', '0']).ms);
+    log(
+      `warm: vnfpipe ${median(warm).toFixed(0)} ms, skopeo ${median(skopeoWarm).toFixed(0)} ms, node -e 0 ${median(nodeStart).toFixed(0)} ms`,
+    );
+    const inProcessScript = join(workDir, 'in-process.mjs');
+    writeFileSync(
+      inProcessScript,
+      IN_PROCESS_SCRIPT.replace('__COPY__', JSON.stringify(join(repo, 'dist', 'registry', 'copy.js'))),
+    );
+    const inProcess = JSON.parse(
+      sh(process.execPath, [inProcessScript, image.layout, registry.host, String(Math.max(n, 10))]),
+    );
+    const ratio = (anchor, value) =>
+      anchors[anchor] ? { anchor, value: value / anchors[anchor] } : undefined;
+    rows.push(
+      {
+        name: 'push cold',
+        medianMs: median(cold),
+        ratio: ratio('skopeo_push_cold', median(cold)),
+        note: `goal ≤ 1.0×; interleaved skopeo ${median(skopeoCold).toFixed(0)} ms`,
+      },
+      {
+        name: 'push warm',
+        medianMs: median(warm),
+        ratio: ratio('skopeo_push_warm', median(warm)),
+        note: `goal ≤ 1.5×; interleaved skopeo ${median(skopeoWarm).toFixed(0)} ms, node -e 0 ${median(nodeStart).toFixed(0)} ms`,
+      },
+      {
+        name: 'push warm (in-process)',
+        medianMs: median(inProcess),
+        ratio: ratio('skopeo_push_warm', median(inProcess)),
+        note: 'the push step inside a pipeline run: no process start-up, fresh client',
+      },
+    );
+
+    const imageDist = join(repo, 'dist', 'image', 'index.js');
+    if (existsSync(imageDist)) {
+      const script = join(workDir, 'build-push.mjs');
+      writeFileSync(
+        script,
+        BUILD_PUSH_SCRIPT.replace('__IMAGE__', JSON.stringify(imageDist)).replace(
+          '__COPY__',
+          JSON.stringify(join(repo, 'dist', 'registry', 'copy.js')),
+        ),
+      );
+      const state = join(workDir, 'state');
+      const both = [];
+      try {
+        for (let i = 0; i < n; i++) {
+          rmSync(state, { recursive: true, force: true });
+          registry.wipe();
+          both.push(
+            timed(process.execPath, [script, image.ctx, state, image.base, `${registry.host}/bench/built:1`])
+              .ms,
+          );
+          log(`build+push ${i + 1}: ${both.at(-1).toFixed(0)} ms`);
+        }
+        const anchor = (anchors.umoci_build_cold ?? 0) + (anchors.skopeo_push_cold ?? 0);
+        rows.push({
+          name: 'build+push cold',
+          medianMs: median(both),
+          ratio: anchor
+            ? { anchor: 'umoci_build_cold+skopeo_push_cold', value: median(both) / anchor }
+            : undefined,
+          note: 'goal ≤ 0.8×; one process: native builder, then push',
+        });
+      } catch (error) {
+        rows.push({
+          name: 'build+push cold',
+          medianMs: 0,
+          note: `builder not usable yet: ${String(error.message).split('\n')[0]}`,
+        });
+      }
+    } else {
+      rows.push({ name: 'build+push cold', medianMs: 0, note: 'builder not built (dist/image missing)' });
+    }
+  } finally {
+    await registry.stop();
+  }
+  return rows;
+}

@@ -1,0 +1,11 @@
+/** Deploy targets and the engine client, for scripts that drive deployments without a pipeline. */
+
+export type { DockerDeployOptions, UpdateStrategy } from './docker/target.js';
+export { DockerTarget, defaultStrategy } from './docker/target.js';
+export type { EngineEndpoint } from './engine/client.js';
+export { DockerEngine, engineEndpoint } from './engine/client.js';
+export type { ReleaseHistory, Revision, RevisionStatus } from './history.js';
+export { lastVerified, ReleaseStore, specHash } from './history.js';
+export * from './model.js';
+export type { RollingUpdate, SwarmDeployOptions } from './swarm/target.js';
+export { SwarmTarget } from './swarm/target.js';

@@ -1,0 +1,132 @@
+/**
+ * Base images. The builder asks a resolver for the base's config and layers, with the layer blobs made
+ * available in the target layout. `scratch` and OCI layouts are built in; a registry resolver can be added
+ * later through the same interface without touching the builder.
+ */
+import { constants } from 'node:fs';
+import { copyFile, link } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { VnfpipeError } from '../errors.js';
+import { checkLayerCount, type ImageConfig } from '../oci/config.js';
+import type { Descriptor } from '../oci/descriptor.js';
+import type { Digest } from '../oci/digest.js';
+import { OciLayout } from '../oci/layout.js';
+import { selectPlatform } from '../oci/manifest.js';
+import {
+  isIndexMediaType,
+  isManifestMediaType,
+  layerCompression,
+  toOciMediaType,
+} from '../oci/media-types.js';
+import { formatPlatform, type Platform, platformMatches } from '../oci/platform.js';
+import { parseOciLayoutReference } from '../oci/reference.js';
+
+export interface ResolvedBase {
+  /** The reference as given. */
+  name: string;
+  /** Digest of the base's manifest (undefined for scratch). */
+  digest?: Digest;
+  config?: ImageConfig;
+  /** Layer descriptors (OCI media types); their blobs are present in the target layout. */
+  layers: Descriptor[];
+}
+
+export interface BaseImageResolver {
+  /** True when this resolver handles the reference (e.g. starts with `oci:`). */
+  accepts(ref: string): boolean;
+  resolve(
+    ref: string,
+    platform: Platform,
+    target: OciLayout,
+    options: { cwd: string; signal?: AbortSignal },
+  ): Promise<ResolvedBase>;
+}
+
+export const scratchResolver: BaseImageResolver = {
+  accepts: (ref) => ref === 'scratch',
+  resolve: async () => ({ name: 'scratch', layers: [] }),
+};
+
+/** Puts a blob of one layout into another: hardlink when possible, else a copy-on-write clone or copy. */
+async function transferBlob(from: OciLayout, to: OciLayout, digest: Digest): Promise<void> {
+  if (from.dir === to.dir || (await to.hasBlob(digest))) return;
+  const temp = await to.tempPath();
+  await link(from.blobPath(digest), temp).catch(() =>
+    copyFile(from.blobPath(digest), temp, constants.COPYFILE_FICLONE),
+  );
+  await to.adoptBlob(temp, digest);
+}
+
+export const ociLayoutResolver: BaseImageResolver = {
+  accepts: (ref) => ref.startsWith('oci:'),
+  async resolve(ref, platform, target, { cwd }) {
+    const parsed = parseOciLayoutReference(ref);
+    const source = await OciLayout.open(resolve(cwd, parsed.dir));
+    let descriptor = await source.resolve(parsed.ref);
+    if (isIndexMediaType(descriptor.mediaType)) {
+      const index = await source.readImageIndex(descriptor);
+      const chosen = selectPlatform(index, platform);
+      if (!chosen) {
+        const offered = index.manifests
+          .map((m) => (m.platform ? formatPlatform(m.platform) : '?'))
+          .join(', ');
+        throw new VnfpipeError('OCI_NOT_FOUND', `no image for platform ${formatPlatform(platform)}`, {
+          where: ref,
+          hint: `the index offers: ${offered || '(nothing)'}`,
+        });
+      }
+      descriptor = chosen;
+    }
+    if (!isManifestMediaType(descriptor.mediaType)) {
+      throw new VnfpipeError('OCI_INVALID', `unexpected media type ${descriptor.mediaType}`, { where: ref });
+    }
+    const manifest = await source.readManifest(descriptor);
+    const config = await source.readConfig(manifest.config);
+    checkLayerCount(config, manifest.layers.length, source.blobPath(manifest.config.digest));
+    const candidate: Platform = { os: config.os, architecture: config.architecture };
+    if (config.variant) candidate.variant = config.variant;
+    if (!platformMatches(platform, candidate)) {
+      throw new VnfpipeError(
+        'OCI_NOT_FOUND',
+        `base is ${formatPlatform(candidate)}, not ${formatPlatform(platform)}`,
+        {
+          where: ref,
+        },
+      );
+    }
+    const layers: Descriptor[] = [];
+    for (const layer of manifest.layers) {
+      if (layerCompression(layer.mediaType) === undefined) {
+        throw new VnfpipeError('OCI_INVALID', `unsupported layer media type ${layer.mediaType}`, {
+          where: ref,
+        });
+      }
+      if (!(await source.hasBlob(layer.digest))) {
+        throw new VnfpipeError('OCI_NOT_FOUND', `layer blob ${layer.digest} missing`, {
+          where: source.blobPath(layer.digest),
+        });
+      }
+      await transferBlob(source, target, layer.digest);
+      layers.push({ mediaType: toOciMediaType(layer.mediaType), digest: layer.digest, size: layer.size });
+    }
+    return { name: ref, digest: descriptor.digest, config, layers };
+  },
+};
+
+const resolvers: BaseImageResolver[] = [scratchResolver, ociLayoutResolver];
+
+/** Adds a resolver (e.g. registry bases); later registrations win over earlier ones. */
+export function registerBaseResolver(resolver: BaseImageResolver): void {
+  resolvers.unshift(resolver);
+}
+
+export function findBaseResolver(ref: string): BaseImageResolver {
+  const found = resolvers.find((r) => r.accepts(ref));
+  if (!found) {
+    throw new VnfpipeError('USAGE', `cannot use ${JSON.stringify(ref)} as a base image yet`, {
+      where: ref,
+      hint: 'use scratch or oci:<dir>:<ref> (copy a registry image first: skopeo copy docker://… oci:<dir>:<ref>)',
+    });
+  }
+  return found;
+}

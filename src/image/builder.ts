@@ -1,0 +1,270 @@
+/**
+ * The daemonless builder: base + layers + config → manifest (or an index over per-platform manifests)
+ * written into an OCI layout under a ref. Layers are collected and compressed concurrently and reused from
+ * the layer cache when their inputs are unchanged.
+ */
+import { basename, isAbsolute, join, resolve } from 'node:path';
+import { VnfpipeError } from '../errors.js';
+import { Annotation } from '../oci/annotations.js';
+import type { HistoryEntry } from '../oci/config.js';
+import type { Descriptor } from '../oci/descriptor.js';
+import { OciLayout } from '../oci/layout.js';
+import type { ImageManifest } from '../oci/manifest.js';
+import { MediaType } from '../oci/media-types.js';
+import {
+  formatPlatform,
+  hostPlatform,
+  normalizePlatform,
+  type Platform,
+  parsePlatform,
+} from '../oci/platform.js';
+import { findBaseResolver } from './base.js';
+import { contentKey, LayerCache, shapeKey, statKey } from './cache.js';
+import { composeConfig, isoTime } from './config.js';
+import { collectEntries } from './entries.js';
+import { GzipPool, sharedGzipPool } from './gzip.js';
+import { diffIdOf, writeLayer } from './layer.js';
+import type { BuildOptions, ImageRef, ImageSpec, LayerResult, LayerSpec, PlatformSpec } from './types.js';
+
+const REF_NAME = /^[A-Za-z0-9][A-Za-z0-9_.\-:/+@]*$/;
+
+/** SOURCE_DATE_EPOCH (seconds) when set and valid, else 0: the same inputs give the same bytes. */
+export function resolveEpoch(
+  explicit: number | undefined,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): number {
+  const raw = explicit ?? (env.SOURCE_DATE_EPOCH?.trim() ? Number(env.SOURCE_DATE_EPOCH) : 0);
+  if (!Number.isSafeInteger(raw) || raw < 0) {
+    throw new VnfpipeError(
+      'USAGE',
+      `invalid SOURCE_DATE_EPOCH ${JSON.stringify(env.SOURCE_DATE_EPOCH ?? explicit)}`,
+      {
+        hint: 'give whole seconds since 1970-01-01, e.g. $(git log -1 --format=%ct)',
+      },
+    );
+  }
+  return raw;
+}
+
+function describeLayer(spec: LayerSpec, index: number): string {
+  if (spec.name) return spec.name;
+  const parts: string[] = [];
+  const files = Array.isArray(spec.files)
+    ? spec.files
+    : Object.entries(spec.files ?? {}).map(([from, to]) => ({ from, to }));
+  // Only names as the caller wrote them (never absolute host paths), so history is the same on every machine.
+  for (const m of files) parts.push(`${isAbsolute(m.from) ? basename(m.from) : m.from} -> ${m.to}`);
+  for (const key of Object.keys(spec.content ?? {})) parts.push(`content ${key}`);
+  for (const key of Object.keys(spec.symlinks ?? {})) parts.push(`symlink ${key}`);
+  const dirs = Array.isArray(spec.directories) ? spec.directories : Object.keys(spec.directories ?? {});
+  for (const d of dirs) parts.push(`mkdir ${d}`);
+  for (const d of spec.delete ?? []) parts.push(`delete ${d}`);
+  for (const d of spec.opaque ?? []) parts.push(`opaque ${d}`);
+  const text = parts.join(', ');
+  return text
+    ? `vnfpipe layer ${index + 1}: ${text.length > 200 ? `${text.slice(0, 197)}...` : text}`
+    : `vnfpipe layer ${index + 1}`;
+}
+
+function toPlatform(value: string | Platform | undefined): Platform {
+  if (value === undefined) return hostPlatform();
+  return normalizePlatform(typeof value === 'string' ? parsePlatform(value) : value);
+}
+
+interface BuildContext {
+  options: BuildOptions;
+  layout: OciLayout;
+  cache: LayerCache | undefined;
+  pool: GzipPool;
+  epoch: number;
+  level: number;
+  /** Layers being built in this run by key, so identical layers of several platforms are built once. */
+  inflight: Map<string, Promise<LayerResult>>;
+  progress: Map<string, { current: number; total: number }>;
+}
+
+async function buildLayer(ctx: BuildContext, spec: LayerSpec, index: number): Promise<LayerResult> {
+  const { options, layout, cache } = ctx;
+  const createdBy = describeLayer(spec, index);
+  const entries = await collectEntries(spec, options.context, options.signal);
+  const keyOptions = { level: ctx.level, mtime: ctx.epoch };
+  const byStat = cache ? statKey(entries, keyOptions) : undefined;
+  const write = async (): Promise<LayerResult> => {
+    if (cache && byStat) {
+      const hit = await cache.lookup(byStat, layout);
+      if (hit) {
+        options.onLog?.(`layer ${index + 1} unchanged: ${hit.digest}`);
+        return hit;
+      }
+      const shape = shapeKey(entries);
+      if (await cache.hasShape(shape)) {
+        // Same paths as an earlier build: hashing the tar is far cheaper than compressing it.
+        const diffId = await diffIdOf(entries, ctx.epoch, options.signal);
+        const byContent = await cache.lookup(contentKey(diffId, keyOptions), layout);
+        if (byContent) {
+          await cache.store([byStat], byContent, layout);
+          options.onLog?.(`layer ${index + 1} same content: ${byContent.digest}`);
+          return byContent;
+        }
+      }
+    }
+    const label = spec.name ?? `layer ${index + 1}`;
+    // Start every worker now, not one per first task: their start-up overlaps the other layers' listing.
+    ctx.pool.warm();
+    const result = await writeLayer(entries, {
+      layout,
+      pool: ctx.pool,
+      level: ctx.level,
+      mtime: ctx.epoch,
+      createdBy,
+      signal: options.signal,
+      onProgress: options.onProgress
+        ? (current, total) => options.onProgress?.({ label, current, total, unit: 'bytes' })
+        : undefined,
+    });
+    if (cache && byStat) {
+      await cache.store([byStat, contentKey(result.diffId, keyOptions)], result, layout, shapeKey(entries));
+    }
+    options.onLog?.(
+      `layer ${index + 1} built: ${result.digest} (${result.uncompressedSize} -> ${result.size} bytes)`,
+    );
+    return result;
+  };
+  if (!byStat) return { ...(await write()), createdBy };
+  let pending = ctx.inflight.get(byStat);
+  if (!pending) {
+    pending = write();
+    ctx.inflight.set(byStat, pending);
+  }
+  return { ...(await pending), createdBy };
+}
+
+async function buildPlatformImage(
+  ctx: BuildContext,
+  spec: ImageSpec,
+  platform: Platform,
+): Promise<Descriptor> {
+  const { options, layout, epoch } = ctx;
+  const from = spec.from ?? 'scratch';
+  const base = await findBaseResolver(from).resolve(from, platform, layout, {
+    cwd: options.context,
+    signal: options.signal,
+  });
+  const layers = await Promise.all((spec.layers ?? []).map((layer, i) => buildLayer(ctx, layer, i)));
+  const created = spec.annotations?.created ?? isoTime(epoch);
+  const history: HistoryEntry[] = layers.map((l) => ({
+    created,
+    created_by: l.createdBy,
+    comment: 'vnfpipe',
+  }));
+  const config = composeConfig({
+    base: base.config,
+    spec,
+    platform,
+    created,
+    diffIds: layers.map((l) => l.diffId),
+    history,
+  });
+  const configDescriptor = await layout.writeJson(config, MediaType.ociConfig);
+  const annotations: Record<string, string> = { [Annotation.created]: created };
+  for (const [key, value] of Object.entries(spec.annotations ?? {})) {
+    if (value === undefined || key === 'created') continue;
+    annotations[key.includes('.') ? key : `org.opencontainers.image.${key}`] = value;
+  }
+  // The base's name only when it means the same everywhere (a registry name, not a local directory).
+  if (base.digest) {
+    annotations[Annotation.baseDigest] = base.digest;
+    if (!from.startsWith('oci:')) annotations[Annotation.baseName] = from;
+  }
+  const manifest: ImageManifest = {
+    schemaVersion: 2,
+    mediaType: MediaType.ociManifest,
+    config: {
+      mediaType: configDescriptor.mediaType,
+      digest: configDescriptor.digest,
+      size: configDescriptor.size,
+    },
+    layers: [
+      ...base.layers,
+      ...layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })),
+    ],
+    annotations,
+  };
+  const descriptor = await layout.writeJson(manifest, MediaType.ociManifest);
+  const out: Descriptor = {
+    mediaType: MediaType.ociManifest,
+    digest: descriptor.digest,
+    size: descriptor.size,
+  };
+  out.platform = platform;
+  return out;
+}
+
+function mergePlatformSpec(top: ImageSpec, spec: PlatformSpec): ImageSpec {
+  const { platform: _platform, layers, ...rest } = spec;
+  return { ...top, ...rest, layers: [...(top.layers ?? []), ...(layers ?? [])] };
+}
+
+/** Builds the image(s) and tags the result in the layout. */
+export async function buildImage(options: BuildOptions): Promise<ImageRef> {
+  if (!REF_NAME.test(options.name)) {
+    throw new VnfpipeError('USAGE', `invalid image name ${JSON.stringify(options.name)}`, {
+      hint: 'letters, digits and . _ - : / + @',
+    });
+  }
+  const layoutDir = options.layout ?? (options.stateDir ? join(options.stateDir, 'oci') : undefined);
+  if (!layoutDir) throw new VnfpipeError('USAGE', 'buildImage needs `layout` or `stateDir`');
+  const cacheDir =
+    options.cacheDir ?? (options.stateDir ? join(options.stateDir, 'cache', 'layers') : undefined);
+  const level = options.compressionLevel ?? 1;
+  if (!Number.isInteger(level) || level < 0 || level > 9) {
+    throw new VnfpipeError('USAGE', `compression level must be 0–9, got ${level}`);
+  }
+  options.signal?.throwIfAborted();
+  const layout = await OciLayout.openOrCreate(resolve(options.context, layoutDir));
+  const ownPool = options.workers !== undefined ? new GzipPool(options.workers) : undefined;
+  const ctx: BuildContext = {
+    options: { ...options, context: resolve(options.context) },
+    layout,
+    cache: cacheDir ? new LayerCache(resolve(options.context, cacheDir)) : undefined,
+    pool: ownPool ?? sharedGzipPool(),
+    epoch: resolveEpoch(options.sourceDateEpoch),
+    level,
+    inflight: new Map(),
+    progress: new Map(),
+  };
+  try {
+    const { platforms, platform, ...top } = options;
+    let descriptor: Descriptor;
+    let perPlatform: ImageRef['platforms'];
+    if (platforms && platforms.length > 0) {
+      const manifests: Descriptor[] = [];
+      for (const spec of platforms) {
+        manifests.push(
+          await buildPlatformImage(ctx, mergePlatformSpec(top, spec), toPlatform(spec.platform)),
+        );
+      }
+      const seen = new Set(manifests.map((m) => formatPlatform(m.platform!)));
+      if (seen.size !== manifests.length)
+        throw new VnfpipeError('USAGE', 'a platform is listed twice in `platforms`');
+      const index = { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests };
+      descriptor = await layout.writeJson(index, MediaType.ociIndex);
+      perPlatform = manifests.map((m) => ({ platform: formatPlatform(m.platform!), digest: m.digest }));
+    } else {
+      const built = await buildPlatformImage(ctx, top, toPlatform(platform));
+      descriptor = { mediaType: built.mediaType, digest: built.digest, size: built.size };
+    }
+    options.signal?.throwIfAborted();
+    await layout.tag(options.name, descriptor);
+    const ref: ImageRef = {
+      ref: `oci:${layout.dir}:${options.name}`,
+      digest: descriptor.digest,
+      layout: layout.dir,
+      mediaType: descriptor.mediaType,
+    };
+    if (perPlatform) ref.platforms = perPlatform;
+    return ref;
+  } finally {
+    await ownPool?.close();
+  }
+}

@@ -1,0 +1,451 @@
+/**
+ * An OCI image layout on disk (`oci-layout`, `index.json`, `blobs/<alg>/<hex>`), as skopeo and umoci read it.
+ *
+ * Crash safety: every file is written to a temp file in the layout and renamed into place; blobs are written
+ * before the documents that point at them, and `index.json` last, so an interrupted build leaves at worst
+ * some unreferenced blobs (removed by `gc`). Two writers of the same blob each rename identical bytes into
+ * place, which is safe. Updates of `index.json` are serialised by a lock file.
+ */
+import { randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream, type ReadStream } from 'node:fs';
+import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { VnfpipeError } from '../errors.js';
+import { Annotation } from './annotations.js';
+import { type ImageConfig, parseImageConfig } from './config.js';
+import type { Descriptor } from './descriptor.js';
+import { type Digest, DigestStream, digestAlgorithm, digestHex, digestMismatch, isDigest } from './digest.js';
+import {
+  canonicalJson,
+  describeDocument,
+  type ImageIndex,
+  type ImageManifest,
+  parseIndex,
+  parseManifest,
+  verifiedBytes,
+} from './manifest.js';
+import { isIndexMediaType, isManifestMediaType, MediaType } from './media-types.js';
+import { invalid, MAX_DOCUMENT_BYTES, parseJsonDocument } from './validate.js';
+
+const LAYOUT_VERSION = '1.0.0';
+const TMP_DIR = '.tmp';
+/** A lock older than this is taken to be left by a killed process. */
+const STALE_LOCK_MS = 30_000;
+
+export interface LayoutRef {
+  name: string;
+  descriptor: Descriptor;
+}
+
+export interface GcResult {
+  removed: Digest[];
+  freedBytes: number;
+}
+
+/** A blob being streamed into the layout: hashed as written, renamed into place on commit. */
+export interface BlobWriter {
+  write(chunk: Uint8Array): Promise<void>;
+  /** Finishes the blob; when `expected` is given, a different digest is an error and nothing is kept. */
+  commit(expected?: Digest): Promise<{ digest: Digest; size: number }>;
+  abort(): Promise<void>;
+}
+
+function notFound(what: string, where: string, hint?: string): VnfpipeError {
+  return new VnfpipeError('OCI_NOT_FOUND', `${what} not found`, { where, hint });
+}
+
+function isErrno(error: unknown, code: string): boolean {
+  return (error as NodeJS.ErrnoException | undefined)?.code === code;
+}
+
+export class OciLayout {
+  /** Absolute path of the layout directory. */
+  readonly dir: string;
+  private indexQueue: Promise<unknown> = Promise.resolve();
+
+  private constructor(dir: string) {
+    this.dir = dir;
+  }
+
+  /** Opens an existing layout, checking `oci-layout`. */
+  static async open(dir: string): Promise<OciLayout> {
+    const layout = new OciLayout(resolve(dir));
+    const file = join(layout.dir, 'oci-layout');
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(file);
+    } catch (error) {
+      if (isErrno(error, 'ENOENT'))
+        throw notFound('OCI layout', layout.dir, 'create it with a build, or `umoci init`');
+      throw new VnfpipeError('IO', `cannot read ${file}: ${(error as Error).message}`, {
+        where: file,
+        cause: error,
+      });
+    }
+    const header = parseJsonDocument(bytes, file, 64 * 1024);
+    if (typeof header.imageLayoutVersion !== 'string')
+      throw invalid('imageLayoutVersion must be a string', file);
+    return layout;
+  }
+
+  /** Opens a layout, creating an empty one when the directory has none. */
+  static async openOrCreate(dir: string): Promise<OciLayout> {
+    const layout = new OciLayout(resolve(dir));
+    await mkdir(join(layout.dir, 'blobs', 'sha256'), { recursive: true });
+    await mkdir(join(layout.dir, TMP_DIR), { recursive: true });
+    const header = join(layout.dir, 'oci-layout');
+    try {
+      await stat(header);
+    } catch {
+      await layout.writeFileAtomic(header, canonicalJson({ imageLayoutVersion: LAYOUT_VERSION }));
+    }
+    try {
+      await stat(join(layout.dir, 'index.json'));
+    } catch {
+      await layout.writeFileAtomic(
+        join(layout.dir, 'index.json'),
+        canonicalJson({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [] }),
+      );
+    }
+    return OciLayout.open(layout.dir);
+  }
+
+  blobPath(digest: Digest): string {
+    return join(this.dir, 'blobs', digestAlgorithm(digest), digestHex(digest));
+  }
+
+  async hasBlob(digest: Digest): Promise<boolean> {
+    try {
+      await stat(this.blobPath(digest));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async blobSize(digest: Digest): Promise<number> {
+    try {
+      return (await stat(this.blobPath(digest))).size;
+    } catch {
+      throw notFound(`blob ${digest}`, this.blobPath(digest));
+    }
+  }
+
+  /** Reads a whole blob (bounded by `maxBytes`) and verifies its digest. */
+  async readBlob(digest: Digest, maxBytes = Number.MAX_SAFE_INTEGER): Promise<Buffer> {
+    const path = this.blobPath(digest);
+    const size = await this.blobSize(digest);
+    if (size > maxBytes) throw invalid(`blob is ${size} bytes, more than the ${maxBytes} allowed`, path);
+    const bytes = await readFile(path);
+    const hash = new DigestStream(digestAlgorithm(digest));
+    hash.update(bytes);
+    const actual = hash.digest();
+    if (actual !== digest) throw digestMismatch(digest, actual, path);
+    return bytes;
+  }
+
+  /** A stream of a blob's bytes (not verified: callers hashing it anyway check the digest). */
+  openBlob(digest: Digest): ReadStream {
+    return createReadStream(this.blobPath(digest));
+  }
+
+  /** A fresh temp file path inside the layout (same filesystem, so rename is atomic). */
+  async tempPath(hint = 'blob'): Promise<string> {
+    await mkdir(join(this.dir, TMP_DIR), { recursive: true });
+    return join(this.dir, TMP_DIR, `${hint}-${process.pid}-${randomBytes(6).toString('hex')}`);
+  }
+
+  /** Moves a file whose digest the caller computed into the blob store. */
+  async adoptBlob(tempFile: string, digest: Digest): Promise<void> {
+    const target = this.blobPath(digest);
+    await mkdir(join(this.dir, 'blobs', digestAlgorithm(digest)), { recursive: true });
+    await rename(tempFile, target);
+  }
+
+  /** Writes bytes as a blob (skipped when present); returns its descriptor fields. */
+  async writeBlob(data: Uint8Array, mediaType: string): Promise<Descriptor> {
+    const descriptor = describeDocument(data, mediaType);
+    if (!(await this.hasBlob(descriptor.digest))) {
+      const temp = await this.tempPath();
+      await writeFile(temp, data);
+      await this.adoptBlob(temp, descriptor.digest);
+    }
+    return descriptor;
+  }
+
+  /** Writes a JSON document (manifest, index, config) as a blob with canonical bytes. */
+  async writeJson(value: unknown, mediaType: string, extra: Partial<Descriptor> = {}): Promise<Descriptor> {
+    const descriptor = await this.writeBlob(canonicalJson(value), mediaType);
+    return { ...descriptor, ...extra };
+  }
+
+  /** Streams a blob in: hashed while written to a temp file. */
+  async createBlobWriter(): Promise<BlobWriter> {
+    const temp = await this.tempPath();
+    const out = createWriteStream(temp);
+    const hash = new DigestStream();
+    let done = false;
+    const finish = () =>
+      new Promise<void>((ok, fail) => {
+        out.once('error', fail);
+        out.end(ok);
+      });
+    return {
+      write: (chunk) => {
+        hash.update(chunk);
+        return new Promise<void>((ok, fail) => {
+          if (out.write(chunk, (error) => (error ? fail(error) : undefined))) ok();
+          else out.once('drain', ok);
+        });
+      },
+      commit: async (expected) => {
+        done = true;
+        await finish();
+        const digest = hash.digest();
+        if (expected && expected !== digest) {
+          await rm(temp, { force: true });
+          throw digestMismatch(expected, digest);
+        }
+        await this.adoptBlob(temp, digest);
+        return { digest, size: hash.size };
+      },
+      abort: async () => {
+        if (done) return;
+        done = true;
+        out.destroy();
+        await rm(temp, { force: true });
+      },
+    };
+  }
+
+  /** Reads a document blob (bounded to 4 MiB) and checks it against its descriptor. */
+  private async readDocument(descriptor: Descriptor): Promise<Buffer> {
+    const path = this.blobPath(descriptor.digest);
+    if (descriptor.size > MAX_DOCUMENT_BYTES) {
+      throw invalid(
+        `document is ${descriptor.size} bytes, more than the ${MAX_DOCUMENT_BYTES} allowed`,
+        path,
+      );
+    }
+    const bytes = await this.readBlob(descriptor.digest, MAX_DOCUMENT_BYTES);
+    verifiedBytes(bytes, descriptor, path);
+    return bytes;
+  }
+
+  async readManifest(descriptor: Descriptor): Promise<ImageManifest> {
+    const path = this.blobPath(descriptor.digest);
+    return parseManifest(await this.readDocument(descriptor), path, descriptor.mediaType);
+  }
+
+  async readImageIndex(descriptor: Descriptor): Promise<ImageIndex> {
+    const path = this.blobPath(descriptor.digest);
+    return parseIndex(await this.readDocument(descriptor), path, descriptor.mediaType);
+  }
+
+  async readConfig(descriptor: Descriptor): Promise<ImageConfig> {
+    const path = this.blobPath(descriptor.digest);
+    return parseImageConfig(await this.readDocument(descriptor), path);
+  }
+
+  /** The layout's `index.json`, validated. */
+  async readIndex(): Promise<ImageIndex> {
+    const file = join(this.dir, 'index.json');
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(file);
+    } catch (error) {
+      if (isErrno(error, 'ENOENT')) throw notFound('index.json', file);
+      throw new VnfpipeError('IO', `cannot read ${file}: ${(error as Error).message}`, {
+        where: file,
+        cause: error,
+      });
+    }
+    return parseIndex(bytes, file);
+  }
+
+  async listRefs(): Promise<LayoutRef[]> {
+    const index = await this.readIndex();
+    const refs: LayoutRef[] = [];
+    for (const descriptor of index.manifests) {
+      const name = descriptor.annotations?.[Annotation.refName];
+      if (name !== undefined) refs.push({ name, descriptor });
+    }
+    return refs;
+  }
+
+  /**
+   * The descriptor a ref names. Without a ref the layout must hold exactly one image (as skopeo does).
+   * A ref that is a digest picks the entry with that digest.
+   */
+  async resolve(ref?: string): Promise<Descriptor> {
+    const index = await this.readIndex();
+    const where = ref === undefined ? this.dir : `oci:${this.dir}:${ref}`;
+    if (ref === undefined) {
+      if (index.manifests.length === 1) return index.manifests[0]!;
+      throw new VnfpipeError(
+        index.manifests.length === 0 ? 'OCI_NOT_FOUND' : 'OCI_INVALID',
+        `layout holds ${index.manifests.length} images; name one`,
+        { where, hint: `refs: ${(await this.listRefs()).map((r) => r.name).join(', ') || '(none)'}` },
+      );
+    }
+    const found = isDigest(ref)
+      ? index.manifests.find((d) => d.digest === ref)
+      : index.manifests.find((d) => d.annotations?.[Annotation.refName] === ref);
+    if (!found) {
+      const names = (await this.listRefs()).map((r) => r.name);
+      throw notFound(
+        `ref ${JSON.stringify(ref)}`,
+        where,
+        `refs in this layout: ${names.join(', ') || '(none)'}`,
+      );
+    }
+    return found;
+  }
+
+  /** Points `name` at a manifest or index already written to the blob store (replacing a previous one). */
+  async tag(name: string, descriptor: Descriptor): Promise<void> {
+    await this.updateIndex((index) => {
+      const entry: Descriptor = {
+        mediaType: descriptor.mediaType,
+        digest: descriptor.digest,
+        size: descriptor.size,
+        annotations: { ...descriptor.annotations, [Annotation.refName]: name },
+      };
+      if (descriptor.platform) entry.platform = descriptor.platform;
+      const manifests = index.manifests.filter((d) => d.annotations?.[Annotation.refName] !== name);
+      manifests.push(entry);
+      return { ...index, manifests };
+    });
+  }
+
+  async untag(name: string): Promise<boolean> {
+    let removed = false;
+    await this.updateIndex((index) => {
+      const manifests = index.manifests.filter((d) => d.annotations?.[Annotation.refName] !== name);
+      removed = manifests.length !== index.manifests.length;
+      return { ...index, manifests };
+    });
+    return removed;
+  }
+
+  /** Read-modify-write of index.json, serialised in this process and across processes by a lock file. */
+  async updateIndex(change: (index: ImageIndex) => ImageIndex): Promise<void> {
+    const run = async () => {
+      const release = await this.lock();
+      try {
+        const next = change(await this.readIndex());
+        const out = {
+          schemaVersion: 2,
+          mediaType: MediaType.ociIndex,
+          manifests: next.manifests,
+          annotations: next.annotations,
+        };
+        await this.writeFileAtomic(join(this.dir, 'index.json'), canonicalJson(out), true);
+      } finally {
+        await release();
+      }
+    };
+    const result = this.indexQueue.then(run, run);
+    this.indexQueue = result.catch(() => undefined);
+    await result;
+  }
+
+  private async lock(): Promise<() => Promise<void>> {
+    const file = join(this.dir, 'index.json.lock');
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const handle = await open(file, 'wx');
+        await handle.writeFile(String(process.pid));
+        await handle.close();
+        return () => unlink(file).catch(() => undefined);
+      } catch (error) {
+        if (!isErrno(error, 'EEXIST')) throw error;
+        const age = await stat(file).then(
+          (s) => Date.now() - s.mtimeMs,
+          () => 0,
+        );
+        if (age > STALE_LOCK_MS) await unlink(file).catch(() => undefined);
+        else if (attempt > 2000) {
+          throw new VnfpipeError('IO', 'timed out waiting for the layout lock', {
+            where: file,
+            hint: 'remove the lock file if no build is running',
+          });
+        }
+        await delay(5 + Math.min(attempt, 20));
+      }
+    }
+  }
+
+  private async writeFileAtomic(target: string, data: Uint8Array, durable = false): Promise<void> {
+    const temp = await this.tempPath('doc');
+    const handle = await open(temp, 'w');
+    try {
+      await handle.writeFile(data);
+      if (durable) await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, target);
+  }
+
+  /** Every blob reachable from index.json (manifests, nested indexes, configs, layers, subjects). */
+  async reachableBlobs(): Promise<Set<Digest>> {
+    const seen = new Set<Digest>();
+    const visit = async (descriptor: Descriptor): Promise<void> => {
+      if (seen.has(descriptor.digest)) return;
+      seen.add(descriptor.digest);
+      if (!(await this.hasBlob(descriptor.digest))) return;
+      if (isIndexMediaType(descriptor.mediaType)) {
+        const index = await this.readImageIndex(descriptor);
+        for (const child of index.manifests) await visit(child);
+        if (index.subject) await visit(index.subject);
+      } else if (isManifestMediaType(descriptor.mediaType)) {
+        const manifest = await this.readManifest(descriptor);
+        seen.add(manifest.config.digest);
+        for (const layer of manifest.layers) seen.add(layer.digest);
+        if (manifest.subject) await visit(manifest.subject);
+      }
+    };
+    for (const descriptor of (await this.readIndex()).manifests) await visit(descriptor);
+    return seen;
+  }
+
+  /**
+   * Removes blobs no ref reaches, and temp files older than `tempMaxAgeMs` (left by killed builds).
+   * Holds the index lock, so no tag can appear mid-sweep; blobs newer than `minAgeMs` are kept because a
+   * concurrent build may have written them and not yet tagged its image.
+   */
+  async gc(options: { minAgeMs?: number; tempMaxAgeMs?: number } = {}): Promise<GcResult> {
+    const minAgeMs = options.minAgeMs ?? 0;
+    const tempMaxAgeMs = options.tempMaxAgeMs ?? 60 * 60 * 1000;
+    const release = await this.lock();
+    const result: GcResult = { removed: [], freedBytes: 0 };
+    try {
+      const keep = await this.reachableBlobs();
+      const now = Date.now();
+      for (const algorithm of ['sha256', 'sha512']) {
+        const folder = join(this.dir, 'blobs', algorithm);
+        const names = await readdir(folder).catch(() => [] as string[]);
+        for (const name of names) {
+          const digest = `${algorithm}:${name}`;
+          if (isDigest(digest) && keep.has(digest)) continue;
+          const path = join(folder, name);
+          const info = await stat(path).catch(() => undefined);
+          if (!info?.isFile() || now - info.mtimeMs < minAgeMs) continue;
+          await rm(path, { force: true });
+          if (isDigest(digest)) result.removed.push(digest);
+          result.freedBytes += info.size;
+        }
+      }
+      const tmp = join(this.dir, TMP_DIR);
+      for (const name of await readdir(tmp).catch(() => [] as string[])) {
+        const info = await stat(join(tmp, name)).catch(() => undefined);
+        if (info && now - info.mtimeMs > tempMaxAgeMs) await rm(join(tmp, name), { force: true });
+      }
+    } finally {
+      await release();
+    }
+    return result;
+  }
+}

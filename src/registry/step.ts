@@ -1,0 +1,131 @@
+/**
+ * The `push` step: copies a built image (an OCI layout ref, or a registry ref) to a registry and hands on
+ * `{ ref, digest, repository, tags }`, pinned by digest. Cheap to import: the client loads when it runs.
+ */
+import { VnfpipeError } from '../errors.js';
+import type { ImageRef } from '../pipeline/kinds.js';
+import type { Input, StepContext, StepSpec } from '../pipeline/model.js';
+import type { SecretRef } from '../pipeline/secret.js';
+
+export interface PushOptions {
+  /** The image to push: a build step's output (`img.out`) or a literal ImageRef. */
+  image: Input<ImageRef>;
+  /** Destination `host/repo[:tag]` (tag `latest` when none). */
+  to: string;
+  /** More tags to point at the same image. */
+  tags?: string[];
+  /**
+   * Credentials: a secret holding `user:password` (or a bare registry token), or a username and a password
+   * secret. Without it: VNFPIPE_REGISTRY_* variables, then the docker config.
+   */
+  auth?: SecretRef | { username: string | SecretRef; password: SecretRef };
+  /** Allow plain HTTP / unverified TLS for a registry off loopback. */
+  insecure?: boolean;
+  /** PEM bundle of extra CAs (relative to the project). */
+  caFile?: string;
+  /** Push only this platform of a multi-platform image. */
+  platform?: string;
+  /** Blobs uploaded at once (default 4). */
+  concurrency?: number;
+}
+
+/** Output of `push`: an ImageRef in the registry, pinned by digest. */
+export interface PushedImage extends ImageRef {
+  /** `host/repo` */
+  repository: string;
+  tags: string[];
+}
+
+type ResolvedAuth = string | { username: string; password: string };
+
+interface ResolvedPush extends Omit<PushOptions, 'image' | 'auth'> {
+  image: ImageRef;
+  auth?: ResolvedAuth;
+}
+
+const DEST = /^[^\s@]+$/;
+
+export function push(options: PushOptions): StepSpec<PushedImage, PushOptions> {
+  return {
+    kind: 'push',
+    stage: 'push',
+    options,
+    validate(opts) {
+      if (opts?.image === undefined || opts.image === null) {
+        throw new VnfpipeError('PIPELINE_INVALID', "push: 'image' is required (a build step's output)");
+      }
+      if (typeof opts.to !== 'string' || !DEST.test(opts.to) || opts.to.startsWith('oci:')) {
+        throw new VnfpipeError(
+          'PIPELINE_INVALID',
+          "push: 'to' must be a registry reference like localhost:5000/vnf/app:1",
+        );
+      }
+      if (
+        opts.tags !== undefined &&
+        (!Array.isArray(opts.tags) ||
+          opts.tags.some((t) => typeof t !== 'string' || !/^[\w][\w.-]{0,127}$/.test(t)))
+      ) {
+        throw new VnfpipeError('PIPELINE_INVALID', "push: 'tags' must be an array of valid tags");
+      }
+    },
+    run: (ctx, opts) => runPush(ctx, opts as unknown as ResolvedPush),
+  };
+}
+
+async function runPush(ctx: StepContext, opts: ResolvedPush): Promise<PushedImage> {
+  const [{ parseReference, parseRegistryReference }, { copyImage }, { credentialsFromString }, { resolve }] =
+    await Promise.all([
+      import('../oci/reference.js'),
+      import('./copy.js'),
+      import('./auth/credentials.js'),
+      import('node:path'),
+    ]);
+  const dest = parseRegistryReference(opts.to);
+  const image = opts.image;
+  // A layout image is taken by the digest the build reported, so a later build of the same name cannot
+  // slip in between build and push.
+  const source =
+    image.layout && image.ref.startsWith('oci:') && image.digest
+      ? { transport: 'oci' as const, dir: image.layout, ref: image.digest }
+      : parseReference(image.ref);
+  let credentials: import('./auth/credentials.js').Credentials | undefined;
+  if (typeof opts.auth === 'string') {
+    ctx.addSecret(opts.auth);
+    credentials = credentialsFromString(opts.auth);
+  } else if (opts.auth) {
+    ctx.addSecret(opts.auth.password);
+    credentials = { kind: 'basic', username: opts.auth.username, password: opts.auth.password };
+  }
+  const lastReport = new Map<string, number>();
+  const result = await copyImage(source, dest, {
+    cwd: ctx.cwd,
+    signal: ctx.signal,
+    tags: opts.tags,
+    ...(opts.platform ? { platform: opts.platform } : {}),
+    ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
+    registries: {
+      [dest.registry]: {
+        env: ctx.env,
+        ...(credentials ? { credentials } : {}),
+        ...(opts.insecure ? { insecure: true } : {}),
+        ...(opts.caFile ? { caFile: resolve(ctx.cwd, opts.caFile) } : {}),
+        onRetry: (what, error, attempt) =>
+          ctx.log(`retry ${attempt} of ${what}: ${(error as Error).message}`, 'warn'),
+      },
+    },
+    onProgress: (p) => {
+      // At most ~10 updates a second per blob, plus the final one.
+      const now = Date.now();
+      if (p.state === 'transferring' && now - (lastReport.get(p.digest) ?? 0) < 100) return;
+      lastReport.set(p.digest, now);
+      ctx.progress({ label: p.digest.slice(0, 19), current: p.current, total: p.total, unit: 'bytes' });
+    },
+    onLog: (line) => ctx.log(line),
+  });
+  return {
+    ref: result.reference,
+    digest: result.digest,
+    repository: `${dest.registry}/${dest.repository}`,
+    tags: result.tags,
+  };
+}

@@ -1,0 +1,203 @@
+/**
+ * HTTP(S) for the registry client, on node:http/https: keep-alive agents per client, custom CAs, streamed
+ * request bodies with byte counts, and the scheme rule docker uses (loopback registries speak plain HTTP
+ * unless they answer as TLS servers; anything else needs TLS unless marked insecure).
+ */
+import { readFileSync } from 'node:fs';
+import http, { type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
+import type https from 'node:https';
+import { isIP } from 'node:net';
+import type { Readable } from 'node:stream';
+import { VnfpipeError } from '../errors.js';
+
+export interface TransportOptions {
+  /** Allow plain HTTP and unverified TLS for a registry that is not on loopback. */
+  insecure?: boolean;
+  /** PEM bundle of extra CAs (default: `SSL_CERT_FILE` when set). */
+  caFile?: string;
+  /** PEM text of extra CAs. */
+  ca?: string | Buffer;
+  /** Sockets per registry and scheme (default 8). */
+  maxSockets?: number;
+  /** A socket idle for this long is dropped and the request fails (default 60 s). */
+  idleTimeoutMs?: number;
+  env?: Readonly<Record<string, string | undefined>>;
+}
+
+export type RequestBody = Buffer | { length: number; open: () => Readable };
+
+export interface HttpRequest {
+  method: string;
+  url: URL;
+  headers?: Record<string, string>;
+  body?: RequestBody;
+  signal?: AbortSignal;
+  /** Called with the number of body bytes handed to the socket since the last call. */
+  onBodyBytes?: (bytes: number) => void;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: IncomingMessage;
+  header(name: string): string | undefined;
+  /** The whole body, refused past `maxBytes`. */
+  bytes(maxBytes?: number): Promise<Buffer>;
+  text(maxBytes?: number): Promise<string>;
+  /** Reads and drops the body so the socket can be reused. */
+  discard(): Promise<void>;
+}
+
+/** True for `localhost`, 127.0.0.0/8 and ::1, with or without a port. */
+export function isLoopbackHost(host: string): boolean {
+  const name = hostName(host);
+  if (name === 'localhost') return true;
+  if (isIP(name) === 4) return name.startsWith('127.');
+  return name === '::1';
+}
+
+/** `host:port` → `host` (keeps IPv6 literals without brackets). */
+export function hostName(host: string): string {
+  if (host.startsWith('[')) return host.slice(1, host.indexOf(']'));
+  const colon = host.lastIndexOf(':');
+  return colon === -1 ? host : host.slice(0, colon);
+}
+
+function loadCa(options: TransportOptions): Buffer[] | undefined {
+  const file = options.caFile ?? options.env?.SSL_CERT_FILE ?? process.env.SSL_CERT_FILE;
+  const out: Buffer[] = [];
+  if (options.ca) out.push(Buffer.from(options.ca));
+  if (file) {
+    try {
+      out.push(readFileSync(file));
+    } catch (error) {
+      throw new VnfpipeError(
+        'USAGE',
+        `cannot read CA bundle: ${(error as NodeJS.ErrnoException).code ?? error}`,
+        {
+          where: file,
+          hint: 'give a PEM file with --ca-file or SSL_CERT_FILE',
+        },
+      );
+    }
+  }
+  return out.length ? out : undefined;
+}
+
+/** `VNFPIPE_DEBUG_HTTP=1` traces requests: method, URL path and status only (no headers, no query). */
+function trace(line: string): void {
+  if (process.env.VNFPIPE_DEBUG_HTTP) process.stderr.write(`vnfpipe: http: ${line}\n`);
+}
+
+export class Transport {
+  private readonly httpAgent: http.Agent;
+  private httpsAgent: Promise<https.Agent> | undefined;
+  private readonly options: TransportOptions;
+  private readonly idleTimeoutMs: number;
+
+  constructor(options: TransportOptions = {}) {
+    this.options = options;
+    this.idleTimeoutMs = options.idleTimeoutMs ?? 60_000;
+    this.httpAgent = new http.Agent({ keepAlive: true, maxSockets: options.maxSockets ?? 8 });
+  }
+
+  /** node:https and node:tls load only when a registry speaks TLS (start-up time matters for the CLI). */
+  private tlsAgent(): Promise<https.Agent> {
+    this.httpsAgent ??= (async () => {
+      const [{ Agent }, { rootCertificates }] = await Promise.all([import('node:https'), import('node:tls')]);
+      const extra = loadCa(this.options);
+      return new Agent({
+        keepAlive: true,
+        maxSockets: this.options.maxSockets ?? 8,
+        // Extra CAs add to Node's roots rather than replace them.
+        ...(extra ? { ca: [...rootCertificates, ...extra] } : {}),
+        rejectUnauthorized: !this.options.insecure,
+      });
+    })();
+    return this.httpsAgent;
+  }
+
+  async send(request: HttpRequest): Promise<HttpResponse> {
+    const { url } = request;
+    const secure = url.protocol === 'https:';
+    const lib = secure ? await import('node:https') : http;
+    const agent = secure ? await this.tlsAgent() : this.httpAgent;
+    const headers: Record<string, string> = { 'user-agent': 'vnfpipe', ...request.headers };
+    const body = request.body;
+    if (body !== undefined) headers['content-length'] = String(body.length);
+    trace(`${request.method} ${url.origin}${url.pathname}`);
+    return new Promise<HttpResponse>((resolve, reject) => {
+      const req = lib.request(url, {
+        method: request.method,
+        headers,
+        agent,
+        signal: request.signal,
+      });
+      req.setTimeout(this.idleTimeoutMs, () => {
+        const error = new Error('socket idle timeout') as NodeJS.ErrnoException;
+        error.code = 'ETIMEDOUT';
+        req.destroy(error);
+      });
+      req.once('error', reject);
+      req.once('response', (res) => {
+        trace(`${res.statusCode} ${request.method} ${url.pathname}`);
+        resolve(wrapResponse(res));
+      });
+      if (body === undefined) req.end();
+      else if (Buffer.isBuffer(body)) {
+        req.end(body);
+        request.onBodyBytes?.(body.length);
+      } else {
+        const source = body.open();
+        source.once('error', (error) => req.destroy(error));
+        if (request.onBodyBytes) source.on('data', (chunk: Buffer) => request.onBodyBytes?.(chunk.length));
+        // A dropped connection must not leave the file open.
+        req.once('close', () => source.destroy());
+        source.pipe(req);
+      }
+    });
+  }
+
+  close(): void {
+    this.httpAgent.destroy();
+    void this.httpsAgent?.then((agent) => agent.destroy());
+  }
+}
+
+function wrapResponse(res: IncomingMessage): HttpResponse {
+  const bytes = async (maxBytes = 4 * 1024 * 1024): Promise<Buffer> => {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for await (const chunk of res as AsyncIterable<Buffer>) {
+      total += chunk.length;
+      if (total > maxBytes) {
+        res.destroy();
+        throw new VnfpipeError('OCI_INVALID', `response body is larger than ${maxBytes} bytes`, {
+          where: res.url || 'registry response',
+        });
+      }
+      chunks.push(chunk);
+    }
+    return Buffer.concat(chunks);
+  };
+  return {
+    status: res.statusCode ?? 0,
+    headers: res.headers,
+    body: res,
+    header(name) {
+      const value = res.headers[name.toLowerCase()];
+      return Array.isArray(value) ? value.join(', ') : value;
+    },
+    bytes,
+    text: async (maxBytes) => (await bytes(maxBytes)).toString('utf8'),
+    // The socket returns to the pool only once the body was read to its end, even an empty one.
+    discard: () =>
+      new Promise<void>((resolve) => {
+        if (res.readableEnded || res.destroyed) return resolve();
+        res.once('end', resolve);
+        res.once('error', () => resolve());
+        res.once('close', () => resolve());
+        res.resume();
+      }),
+  };
+}

@@ -1,0 +1,102 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pullCommand } from '../../src/cli/registry.js';
+import { parseReference } from '../../src/oci/reference.js';
+import { copyImage } from '../../src/registry/copy.js';
+import { capture } from '../support/capture.js';
+import { startFaultProxy } from '../support/fault-proxy.js';
+import { addRandomLayer, layoutDigest, makeBaseLayout } from '../support/images.js';
+import { startRegistry, type TestRegistry } from '../support/registry.js';
+
+const fast = { retry: { baseDelayMs: 20, maxDelayMs: 200, attempts: 6 } };
+
+describe('faults: dropped connections and tampered blobs', () => {
+  let registry: TestRegistry;
+  let tmp: string;
+  let layout: string;
+  beforeAll(async () => {
+    tmp = mkdtempSync(join(tmpdir(), 'vnfpipe-reg-faults-'));
+    registry = await startRegistry();
+    layout = makeBaseLayout(join(tmp, 'base'), tmp);
+    addRandomLayer(layout, 'latest', 'big', 6 * 1024 * 1024);
+  });
+  afterAll(async () => {
+    await registry?.stop();
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  for (const mode of ['monolithic', 'chunked'] as const) {
+    it(`completes a ${mode} push when every connection is cut once mid-blob`, async () => {
+      const proxy = await startFaultProxy(
+        { host: '127.0.0.1', port: registry.port },
+        { cutAfterBytes: 2 * 1024 * 1024, maxCuts: 3 },
+      );
+      const retries: string[] = [];
+      try {
+        const digest = layoutDigest(layout, 'big');
+        const result = await copyImage(
+          parseReference(`oci:${layout}:big`),
+          parseReference(`${proxy.host}/faults/${mode}:1`),
+          {
+            registries: { default: { ...fast, onRetry: (what) => retries.push(what) } },
+            ...(mode === 'chunked' ? { chunkThreshold: 1024 * 1024, chunkSize: 1536 * 1024 } : {}),
+          },
+        );
+        expect(proxy.cuts).toBeGreaterThan(0);
+        expect(result.digest).toBe(digest);
+        const out = join(tmp, `pulled-${mode}`);
+        const pulled = await copyImage(
+          parseReference(`${registry.host}/faults/${mode}:1`),
+          parseReference(`oci:${out}:x`),
+        );
+        expect(pulled.digest).toBe(digest);
+      } finally {
+        await proxy.stop();
+      }
+    });
+  }
+
+  it('refuses a blob whose bytes do not match its digest, naming it, and writes nothing to the layout', async () => {
+    await copyImage(
+      parseReference(`oci:${layout}:big`),
+      parseReference(`${registry.host}/faults/tampered:1`),
+    );
+    const manifest = JSON.parse(
+      readFileSync(join(layout, 'blobs', 'sha256', layoutDigest(layout, 'big').slice(7)), 'utf8'),
+    ) as {
+      layers: Array<{ digest: string }>;
+    };
+    const victim = manifest.layers.at(-1)!.digest;
+    const hex = victim.slice(7);
+    const data = join(registry.storage, 'docker/registry/v2/blobs/sha256', hex.slice(0, 2), hex, 'data');
+    const bytes = readFileSync(data);
+    const middle = bytes.length >> 1;
+    bytes.writeUInt8(bytes.readUInt8(middle) ^ 0xff, middle);
+    writeFileSync(data, bytes);
+
+    // Into a new layout: the folder is never created.
+    const fresh = join(tmp, 'fresh');
+    await expect(
+      copyImage(parseReference(`${registry.host}/faults/tampered:1`), parseReference(`oci:${fresh}:x`)),
+    ).rejects.toThrow(victim);
+    expect(readdirSync(tmp).filter((f) => f === 'fresh' || f.includes('vnfpipe-pull'))).toEqual([]);
+
+    // Into an existing layout: index.json and the blob store are unchanged.
+    const existing = makeBaseLayout(join(tmp, 'existing'), tmp);
+    const before = readFileSync(join(existing, 'index.json'), 'utf8');
+    const blobsBefore = readdirSync(join(existing, 'blobs', 'sha256')).sort();
+    const error = await copyImage(
+      parseReference(`${registry.host}/faults/tampered:1`),
+      parseReference(`oci:${existing}:y`),
+    ).catch((e: unknown) => e);
+    expect((error as { code: string }).code).toBe('OCI_DIGEST_MISMATCH');
+    expect(String((error as Error).message)).toContain(victim);
+    const cli = await capture(() => pullCommand(`${registry.host}/faults/tampered:1`, `oci:${existing}:z`));
+    expect(cli.code).toBe(1);
+    expect(cli.err).toContain(victim);
+    expect(readFileSync(join(existing, 'index.json'), 'utf8')).toBe(before);
+    expect(readdirSync(join(existing, 'blobs', 'sha256')).sort()).toEqual(blobsBefore);
+  });
+});

@@ -1,0 +1,114 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseReference } from '../../src/oci/reference.js';
+import { copyImage } from '../../src/registry/copy.js';
+import { DOCKER, dockerAvailable } from '../support/docker.js';
+import { layoutDigest, makeBaseLayout } from '../support/images.js';
+import { startRegistry, type TestRegistry } from '../support/registry.js';
+
+const docker = dockerAvailable();
+
+describe('interoperability with the Docker engine and skopeo', () => {
+  let registry: TestRegistry;
+  let tmp: string;
+  let layout: string;
+  const pulledByDocker: string[] = [];
+  beforeAll(async () => {
+    tmp = mkdtempSync(join(tmpdir(), 'vnfpipe-reg-interop-'));
+    registry = await startRegistry();
+    layout = makeBaseLayout(join(tmp, 'base'), tmp);
+    mkdirSync(join(tmp, 'files'));
+    writeFileSync(join(tmp, 'files', 'hello.txt'), 'hello from vnfpipe\n');
+    execFileSync(
+      'umoci',
+      [
+        'insert',
+        '--history.created',
+        '2020-01-01T00:00:00Z',
+        '--image',
+        `${layout}:latest`,
+        '--tag',
+        'app',
+        join(tmp, 'files', 'hello.txt'),
+        '/hello.txt',
+      ],
+      { stdio: 'ignore' },
+    );
+  });
+  afterAll(async () => {
+    for (const ref of pulledByDocker) {
+      try {
+        execFileSync(DOCKER, ['rmi', '-f', ref], { stdio: 'ignore' });
+      } catch {}
+    }
+    await registry?.stop();
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it.skipIf(!docker.ok)('an image we push is pulled by digest and run by the Docker engine', async () => {
+    const result = await copyImage(
+      parseReference(`oci:${layout}:app`),
+      parseReference(`${registry.host}/interop/app:1`),
+    );
+    const ref = `${registry.host}/interop/app@${result.digest}`;
+    execFileSync(DOCKER, ['pull', '-q', ref], { stdio: 'ignore', timeout: 60_000 });
+    pulledByDocker.push(ref);
+    const output = execFileSync(DOCKER, ['run', '--rm', '--network', 'none', ref, 'cat', '/hello.txt'], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(output).toBe('hello from vnfpipe\n');
+    const repoDigests = execFileSync(DOCKER, ['image', 'inspect', '--format', '{{json .RepoDigests}}', ref], {
+      encoding: 'utf8',
+    });
+    expect(repoDigests).toContain(result.digest);
+  });
+
+  it('an image we push is copied by skopeo with the same digest', async () => {
+    const result = await copyImage(
+      parseReference(`oci:${layout}:app`),
+      parseReference(`${registry.host}/interop/app:2`),
+    );
+    const out = join(tmp, 'skopeo-out');
+    execFileSync(
+      'skopeo',
+      [
+        'copy',
+        '-q',
+        '--src-tls-verify=false',
+        `docker://${registry.host}/interop/app:2`,
+        `oci:${out}:copied`,
+      ],
+      { stdio: 'pipe' },
+    );
+    expect(layoutDigest(out, 'copied')).toBe(result.digest);
+  });
+
+  it('an image skopeo pushed is pulled by us with verified digests', async () => {
+    execFileSync(
+      'skopeo',
+      [
+        'copy',
+        '-q',
+        '--dest-tls-verify=false',
+        `oci:${layout}:app`,
+        `docker://${registry.host}/interop/by-skopeo:1`,
+      ],
+      { stdio: 'pipe' },
+    );
+    const out = join(tmp, 'ours');
+    const pulled = await copyImage(
+      parseReference(`${registry.host}/interop/by-skopeo:1`),
+      parseReference(`oci:${out}:x`),
+    );
+    expect(pulled.digest).toBe(layoutDigest(layout, 'app'));
+    const manifest = JSON.parse(
+      readFileSync(join(out, 'blobs', 'sha256', pulled.digest.slice(7)), 'utf8'),
+    ) as { layers: unknown[] };
+    expect(manifest.layers).toHaveLength(2);
+    expect(pulled.blobs.transferred).toBe(3);
+  });
+});
