@@ -1,9 +1,40 @@
 /**
- * vnfpipe's own example pipeline (the "main job"): builds the vfw example VNF and checks it.
- * Run it with `npx vnfpipe run`; `npx vnfpipe plan` shows what the cache would reuse.
+ * vnfpipe's example pipeline (the "main job"): the vfw VNF — a static C UDP packet filter — from source to a
+ * verified deployment with a management and two data networks.
+ *
+ *   build:    compile vfw; build a busybox base and the vfw image natively (no Docker build)
+ *   scan:     SBOM (CycloneDX), vulnerabilities against the OSV advisories in pipelines/vfw/advisories, checks
+ *   push:     push to a registry on 127.0.0.1 (started for the run unless VNFPIPE_REGISTRY names one)
+ *   deploy:   run it on the Docker engine, every network attached before start, management as eth0
+ *   verify:   real packets: ping/pong on management, traffic through the data plane, drops, CNF checks
+ *   rollback: only when verify fails — back to the last verified revision, verified again
+ *
+ * `VFW_FAULT=1 npx vnfpipe run` deploys a faulty version (its data plane forwards to the wrong port): verify
+ * fails, the rollback restores the previous revision, and the run exits 1.
  */
-import { definePipeline, exec } from 'vnfpipe';
-import { smokeTest } from './pipelines/vfw/smoke.ts';
+import { join } from 'node:path';
+import {
+  cnf,
+  definePipeline,
+  deploy,
+  exec,
+  image,
+  importOsv,
+  probe,
+  push,
+  rollback,
+  scan,
+  verify,
+} from 'vnfpipe';
+import { ensureLocalRegistry } from './pipelines/vfw/registry.ts';
+import { vfwRules } from './pipelines/vfw/rules.ts';
+
+const env = process.env;
+const name = env.VFW_NAME ?? 'vfw';
+const net = env.VFW_NET ?? '10.240'; // first two octets of the three /24 networks
+const registryHost = env.VNFPIPE_REGISTRY ?? '127.0.0.1:5077';
+const sink = { ip: `${net}.3.20`, port: 6000 };
+const faulty = env.VFW_FAULT === '1';
 
 export default definePipeline('vfw', (p) => {
   const compile = p.step(
@@ -15,13 +46,112 @@ export default definePipeline('vfw', (p) => {
     }),
   );
 
-  p.step(
-    'smoke',
-    async (ctx) => {
-      const [binary] = ctx.output(compile.out.files);
-      if (!binary) throw new Error('compile produced no binary');
-      return smokeTest(ctx, binary.path, 'pipelines/vfw/rules.conf');
-    },
-    { stage: 'verify', needs: [compile], timeout: '30s' },
+  // A minimal base from Debian's busybox-static: the shell and the applets a VNF image commonly needs.
+  const base = p.step(
+    'base',
+    image.build({
+      from: 'scratch',
+      layers: [
+        image.layer({
+          name: 'busybox',
+          context: '/bin',
+          files: { busybox: '/bin/busybox' },
+          symlinks: Object.fromEntries(
+            ['sh', 'ls', 'cat', 'ip', 'ps', 'sleep', 'echo'].map((a) => [`/bin/${a}`, 'busybox']),
+          ),
+          directories: ['/etc', '/tmp'],
+        }),
+      ],
+      cmd: ['/bin/sh'],
+    }),
   );
+
+  const img = p.step(
+    'image',
+    image.build({
+      from: base.out,
+      layers: [
+        image.files(compile.out, { '.vnfpipe/out/vfw': '/usr/local/bin/vfw' }, { mode: 0o755 }),
+        image.content({ '/etc/vfw/rules.conf': vfwRules(sink, faulty) }),
+      ],
+      entrypoint: ['/usr/local/bin/vfw'],
+      cmd: ['-c', '/etc/vfw/rules.conf', '-p', '5000'],
+      user: '65534:65534',
+      labels: { 'org.opencontainers.image.title': 'vfw' },
+    }),
+  );
+
+  // The example ships a small excerpt of OSV advisories; `vnfpipe db update` fetches the full feeds.
+  const advisories = p.step(
+    'advisories',
+    async (ctx) => {
+      const result = await importOsv(join(ctx.stateDir, 'osv'), [join(ctx.cwd, 'pipelines/vfw/advisories')]);
+      ctx.log(`imported ${result.records} advisories`);
+      return { records: result.records };
+    },
+    { stage: 'scan', inputs: ['pipelines/vfw/advisories/**'] },
+  );
+  const scanned = p.step(
+    'scan',
+    scan({
+      image: img.out,
+      db: '.vnfpipe/osv',
+      failOn: 'high',
+      sbom: { format: 'cyclonedx', path: '.vnfpipe/reports/vfw.cdx.json' },
+      reports: [{ format: 'sarif', path: '.vnfpipe/reports/vfw.sarif' }],
+    }),
+    { needs: [advisories] },
+  );
+
+  const registry = p.step('registry', (ctx) => ensureLocalRegistry(ctx, registryHost), { stage: 'push' });
+  const pushed = p.step(
+    'push',
+    push({ image: img.out, to: `${registryHost}/vnf/vfw:${faulty ? 'faulty' : 'latest'}` }),
+    {
+      needs: [registry, scanned],
+      retries: 1,
+    },
+  );
+
+  const probes = [
+    probe.interface({ name: 'eth0', role: 'mgmt', defaultRoute: true }),
+    probe.interface({ name: 'eth1', role: 'in', defaultRoute: false }),
+    probe.udp({ role: 'mgmt', port: 5000, send: 'ping', expect: 'pong', attempts: 20, interval: '200ms' }),
+    probe.traffic({ from: 'in', to: 'out', port: 5000, sink, packets: 5, attempts: 2 }),
+    probe.traffic({
+      label: 'blocked traffic is dropped',
+      from: 'in',
+      to: 'out',
+      port: 5000,
+      sink,
+      payload: 'BLOCKED',
+      expect: 'dropped',
+      attempts: 1,
+    }),
+    cnf.sigterm(),
+    cnf.noZombies(),
+    cnf.singleProcessType(),
+    cnf.logsToStdout(),
+    cnf.startupTime({ maxStartupMs: 3000 }),
+  ];
+
+  const release = p.step(
+    'deploy',
+    deploy.docker({
+      workload: {
+        name,
+        image: pushed.out,
+        networks: [
+          { role: 'mgmt', subnet: `${net}.1.0/24` },
+          { role: 'in', internal: true, subnet: `${net}.2.0/24`, ip: `${net}.2.10` },
+          { role: 'out', internal: true, subnet: `${net}.3.0/24`, ip: `${net}.3.10` },
+        ],
+        resources: { cpus: 0.5, memory: '64Mi' },
+        security: { capabilities: ['NET_ADMIN'], dropCapabilities: ['MKNOD'] },
+        stopGracePeriod: 5,
+      },
+    }),
+  );
+  const back = p.step('rollback', rollback({ release: release.out, probes }));
+  p.step('verify', verify({ release: release.out, probes }), { onFailure: back });
 });

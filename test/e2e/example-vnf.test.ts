@@ -1,0 +1,82 @@
+/**
+ * The repository's example pipeline (vnfpipe.config.ts), run by the CLI as a user runs it: native build,
+ * push to a real registry, deploy on the Docker engine, verify with packets, and the automatic rollback of a
+ * faulty version.
+ */
+import { cpSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DockerTarget } from '../../src/deploy/docker/target.js';
+import { requireDocker } from '../support/docker.js';
+import { makeProject, type Project, REPO_ROOT } from '../support/project.js';
+import { startRegistry, type TestRegistry } from '../support/registry.js';
+
+const name = `vfw-e2e-${process.pid.toString(36)}`;
+
+describe('example VNF pipeline (vnfpipe.config.ts)', () => {
+  let project: Project;
+  let registry: TestRegistry;
+  let env: Record<string, string>;
+  beforeAll(async () => {
+    requireDocker();
+    registry = await startRegistry();
+    project = makeProject();
+    cpSync(join(REPO_ROOT, 'vnfpipe.config.ts'), join(project.dir, 'vnfpipe.config.ts'));
+    cpSync(join(REPO_ROOT, 'pipelines', 'vfw'), join(project.dir, 'pipelines', 'vfw'), { recursive: true });
+    env = { VFW_NAME: name, VFW_NET: '10.241', VNFPIPE_REGISTRY: registry.host };
+  });
+  afterAll(async () => {
+    await new DockerTarget(join(project.dir, '.vnfpipe')).destroy({
+      name,
+      image: 'x',
+      networks: [{ role: 'mgmt' }, { role: 'in' }, { role: 'out' }],
+    });
+    await registry?.stop();
+  });
+
+  it('builds, pushes, deploys and verifies with traffic through the data plane', async () => {
+    const result = await project.cli(['run', '--json'], { env, timeoutMs: 180_000 });
+    const events = result.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    const ends = Object.fromEntries(
+      events.filter((e) => e.type === 'step.end').map((e) => [e.step, e.status]),
+    );
+    expect(result.code, result.stderr + JSON.stringify(ends)).toBe(0);
+    expect(ends).toMatchObject({
+      compile: 'ok',
+      base: 'ok',
+      image: 'ok',
+      push: 'ok',
+      deploy: 'ok',
+      verify: 'ok',
+    });
+    const logs = events.filter((e) => e.type === 'step.log').map((e) => `${e.step}: ${e.line}`);
+    expect(logs).toContainEqual(
+      expect.stringMatching(/^verify: pass traffic in→out delivered: 5 sent .* 5 arrived/),
+    );
+    expect(logs).toContainEqual(
+      expect.stringMatching(/^verify: pass interface eth0: eth0 10\.241\.1\.\d+\/24, default route/),
+    );
+  });
+
+  it('rolls a faulty version back: verify fails, the previous revision serves again, exit 1', async () => {
+    const result = await project.cli(['run'], { env: { ...env, VFW_FAULT: '1' }, timeoutMs: 180_000 });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/✖ verify failed/);
+    expect(result.stdout).toMatch(/\[rollback\] pass traffic in→out delivered: 5 sent .* 5 arrived/);
+    expect(result.stdout).toMatch(/✔ rollback ok/);
+    const history = JSON.parse((await project.cli(['history', name, '--json'])).stdout);
+    expect(
+      history.revisions.map((r: { revision: number; status: string; state: string }) => [
+        r.revision,
+        r.status,
+        r.state,
+      ]),
+    ).toEqual([
+      [1, 'verified', 'running'],
+      [2, 'rolled-back', 'removed'],
+    ]);
+  });
+});
