@@ -82,18 +82,7 @@ export const ociLayoutResolver: BaseImageResolver = {
     }
     const manifest = await source.readManifest(descriptor);
     const config = await source.readConfig(manifest.config);
-    checkLayerCount(config, manifest.layers.length, source.blobPath(manifest.config.digest));
-    const candidate: Platform = { os: config.os, architecture: config.architecture };
-    if (config.variant) candidate.variant = config.variant;
-    if (!platformMatches(platform, candidate)) {
-      throw new VnfpipeError(
-        'OCI_NOT_FOUND',
-        `base is ${formatPlatform(candidate)}, not ${formatPlatform(platform)}`,
-        {
-          where: ref,
-        },
-      );
-    }
+    checkBaseConfig(config, manifest.layers.length, platform, source.blobPath(manifest.config.digest), ref);
     const layers: Descriptor[] = [];
     for (const layer of manifest.layers) {
       if (layerCompression(layer.mediaType) === undefined) {
@@ -129,4 +118,26 @@ export function findBaseResolver(ref: string): BaseImageResolver {
     });
   }
   return found;
+}
+
+/** A base's config must describe as many layers as its manifest has, for the platform being built. */
+export function checkBaseConfig(
+  config: ImageConfig,
+  layerCount: number,
+  platform: Platform,
+  configWhere: string,
+  ref: string,
+): void {
+  checkLayerCount(config, layerCount, configWhere);
+  const candidate: Platform = { os: config.os, architecture: config.architecture };
+  if (config.variant) candidate.variant = config.variant;
+  if (!platformMatches(platform, candidate)) {
+    throw new VnfpipeError(
+      'OCI_NOT_FOUND',
+      `base is ${formatPlatform(candidate)}, not ${formatPlatform(platform)}`,
+      {
+        where: ref,
+      },
+    );
+  }
 }

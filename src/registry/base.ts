@@ -5,13 +5,13 @@
  */
 import { VnfpipeError } from '../errors.js';
 import type { BaseImageResolver, ResolvedBase } from '../image/base.js';
-import { registerBaseResolver } from '../image/base.js';
-import { checkLayerCount, parseImageConfig } from '../oci/config.js';
+import { checkBaseConfig, registerBaseResolver } from '../image/base.js';
+import { parseImageConfig } from '../oci/config.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import type { OciLayout } from '../oci/layout.js';
 import { parseIndex, parseManifest, selectPlatform } from '../oci/manifest.js';
 import { isIndexMediaType, layerCompression, toOciMediaType } from '../oci/media-types.js';
-import { formatPlatform, type Platform, platformMatches } from '../oci/platform.js';
+import { formatPlatform, type Platform } from '../oci/platform.js';
 import { parseRegistryReference, type RegistryReference } from '../oci/reference.js';
 import { MAX_DOCUMENT_BYTES } from '../oci/validate.js';
 import { type ClientOptions, RegistryClient } from './client.js';
@@ -78,16 +78,7 @@ async function resolveBase(
       await readFile(stage.path(manifest.config.digest)),
       `${where}@${manifest.config.digest}`,
     );
-    checkLayerCount(config, manifest.layers.length, `${where}@${manifest.config.digest}`);
-    const candidate: Platform = { os: config.os, architecture: config.architecture };
-    if (config.variant) candidate.variant = config.variant;
-    if (!platformMatches(platform, candidate)) {
-      throw new VnfpipeError(
-        'OCI_NOT_FOUND',
-        `base is ${formatPlatform(candidate)}, not ${formatPlatform(platform)}`,
-        { where: ref },
-      );
-    }
+    checkBaseConfig(config, manifest.layers.length, platform, `${where}@${manifest.config.digest}`, ref);
     for (const layer of manifest.layers) {
       if (layerCompression(layer.mediaType) === undefined) {
         throw new VnfpipeError('OCI_INVALID', `unsupported layer media type ${layer.mediaType}`, {

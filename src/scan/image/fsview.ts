@@ -4,17 +4,10 @@
  * contents. Only metadata is kept (no file data), each node remembering the layer that wrote it.
  */
 import { VnfpipeError } from '../../errors.js';
-import type { TarEntryKind } from './tar.js';
+import type { TarEntry } from './tar.js';
 
-export interface FileNode {
-  /** Normalised path: relative, `/`-separated, no `.`/`..` (`usr/bin/ls`). */
-  path: string;
-  kind: TarEntryKind;
-  mode: number;
-  uid: number;
-  gid: number;
-  size: number;
-  linkname: string;
+/** An entry of the merged view: the tar entry (path normalised) and the layer that wrote it. */
+export interface FileNode extends TarEntry {
   /** Index of the layer that wrote this entry (0 = base). */
   layer: number;
 }
