@@ -78,7 +78,7 @@ function deployStep<O extends { workload: unknown; auth?: RegistryAuth }>(
       const workload = { ...opts.workload, image: pinnedImage(opts.workload.image as string | ImageRef) };
       const auth = opts.auth
         ? { username: String(opts.auth.username), password: String(opts.auth.password) }
-        : undefined;
+        : await storedCredentials(ctx, workload.image);
       const common = {
         ...(auth ? { auth } : {}),
         runId: ctx.runId,
@@ -88,6 +88,26 @@ function deployStep<O extends { workload: unknown; auth?: RegistryAuth }>(
       return deployWith({ ctx, workload, common }, opts);
     },
   };
+}
+
+/** The registry an image reference names (docker's rule: a first part with '.', ':' or localhost). */
+function registryOf(image: string): string {
+  const first = image.split('/')[0]!;
+  return image.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost')
+    ? first
+    : 'docker.io';
+}
+
+/**
+ * Without explicit `auth`, the engine pulls with the credentials vnfpipe itself would use for that registry
+ * (VNFPIPE_REGISTRY_* or the docker config), so a private registry works the same for push and deploy.
+ */
+async function storedCredentials(ctx: StepContext, image: string) {
+  const { resolveCredentials } = await import('../registry/auth/credentials.js');
+  const credentials = await resolveCredentials(registryOf(image), { env: ctx.env });
+  if (credentials?.kind !== 'basic') return undefined;
+  ctx.addSecret(credentials.password);
+  return { username: credentials.username, password: credentials.password };
 }
 
 async function engineFor(ctx: StepContext) {

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { VnfpipeError } from '../../errors.js';
-import { type DockerEngine, EngineError } from '../engine/client.js';
+import { type DockerEngine, EngineError, registryAuthHeader } from '../engine/client.js';
 import type { ConfigFileSpec, NetworkAttachment, Workload } from '../model.js';
 import { networkCreateBody } from './spec.js';
 
@@ -174,7 +174,7 @@ export async function pullImage(
       method: 'POST',
       path: '/images/create',
       query: { fromImage, ...(tag ? { tag } : {}) },
-      headers: auth ? { 'X-Registry-Auth': Buffer.from(JSON.stringify(auth)).toString('base64url') } : {},
+      headers: auth ? { 'X-Registry-Auth': registryAuthHeader(auth) } : {},
       timeoutMs: 600_000,
       ...(signal ? { signal } : {}),
     },

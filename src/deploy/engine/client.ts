@@ -200,3 +200,15 @@ export async function demultiplex(
   }
   return { stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
 }
+
+/**
+ * The `X-Registry-Auth` header: JSON in URL-safe base64 *with* padding, which is what the engine's decoder
+ * requires (unpadded base64url is silently read as "no credentials").
+ */
+export function registryAuthHeader(auth: {
+  username: string;
+  password: string;
+  serveraddress: string;
+}): string {
+  return Buffer.from(JSON.stringify(auth)).toString('base64').replace(/\+/g, '-').replace(/\//g, '_');
+}

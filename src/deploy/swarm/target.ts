@@ -5,7 +5,7 @@
  */
 import { VnfpipeError } from '../../errors.js';
 import type { Release } from '../../pipeline/kinds.js';
-import { DockerEngine } from '../engine/client.js';
+import { DockerEngine, registryAuthHeader } from '../engine/client.js';
 import { ReleaseStore, specHash } from '../history.js';
 import { LABEL } from '../labels.js';
 import { networkName, parseSize, validateWorkload, type Workload } from '../model.js';
@@ -73,9 +73,10 @@ export class SwarmTarget {
       const spec = serviceSpec(workload, revision, hash, options.update ?? {});
       const registryAuth = options.auth
         ? {
-            'X-Registry-Auth': Buffer.from(
-              JSON.stringify({ ...options.auth, serveraddress: workload.image.split('/')[0] }),
-            ).toString('base64url'),
+            'X-Registry-Auth': registryAuthHeader({
+              ...options.auth,
+              serveraddress: workload.image.split('/')[0]!,
+            }),
           }
         : undefined;
       const previous = existing
