@@ -165,18 +165,12 @@ export function rollback(options: RollbackStepOptions): StepSpec<RollbackOutput,
     options,
     async run(ctx, opts) {
       const release = opts.release as Release;
-      if (release.target !== 'docker') {
-        throw new VnfpipeError(
-          'PIPELINE_INVALID',
-          `rollback of ${release.target} targets is not available yet`,
-        );
-      }
-      const [{ DockerTarget }, { verifyRelease }] = await Promise.all([
-        import('./docker/target.js'),
+      const [{ targetOf }, { verifyRelease }] = await Promise.all([
+        import('./targets.js'),
         import('../verify/verify.js'),
       ]);
-      const target = new DockerTarget(ctx.stateDir, await engineFor(ctx));
-      const restored = await target.rollback(release.name, {
+      const target = await targetOf(ctx, release);
+      const restored = await target.rollback(release, {
         ...(opts.to !== undefined ? { to: opts.to } : {}),
         log: (line) => ctx.log(line),
         signal: ctx.signal,

@@ -23,12 +23,6 @@ export function verify(options: VerifyStepOptions): StepSpec<VerifyResult, Verif
     },
     async run(ctx, opts) {
       const release = opts.release as Release;
-      if (release.target !== 'docker') {
-        throw new VnfpipeError(
-          'PIPELINE_INVALID',
-          `verify of ${release.target} targets is not available yet`,
-        );
-      }
       const { verifyRelease } = await import('./verify.js');
       const result = await verifyRelease(ctx, release, opts.probes as ProbeSpec[]);
       if (!result.passed) {
@@ -40,14 +34,8 @@ export function verify(options: VerifyStepOptions): StepSpec<VerifyResult, Verif
         );
       }
       if (opts.promote !== false) {
-        const [{ DockerTarget }, { DockerEngine, engineEndpoint }] = await Promise.all([
-          import('../deploy/docker/target.js'),
-          import('../deploy/engine/client.js'),
-        ]);
-        await new DockerTarget(ctx.stateDir, new DockerEngine(engineEndpoint(ctx.env))).promote(
-          release,
-          (line) => ctx.log(line),
-        );
+        const { targetOf } = await import('../deploy/targets.js');
+        await (await targetOf(ctx, release)).promote(release, (line) => ctx.log(line));
       }
       return result;
     },

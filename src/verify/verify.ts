@@ -13,7 +13,9 @@ export async function verifyRelease(
   probes: ProbeSpec[],
 ): Promise<VerifyResult> {
   const engine = new DockerEngine(engineEndpoint(ctx.env));
-  const runtime = new DockerProbeRuntime(engine, release, await probeBinary(ctx.stateDir));
+  const { targetOf } = await import('../deploy/targets.js');
+  const reachable = await (await targetOf(ctx, release)).probeable(release);
+  const runtime = new DockerProbeRuntime(engine, reachable, await probeBinary(ctx.stateDir));
   ctx.log(`verifying ${release.name} revision ${release.revision} with ${probes.length} probes`);
   return runProbes(runtime, probes, {
     signal: ctx.signal,

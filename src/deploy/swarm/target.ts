@@ -127,19 +127,85 @@ export class SwarmTarget {
         throw error;
       }
       await this.store.update(workload.name, revision, 'deployed');
-      return {
-        target: 'swarm',
-        name: workload.name,
-        revision,
-        image: workload.image,
-        ...(previous ? { previous } : {}),
-        instances: [workload.name],
-        networks: Object.fromEntries(
-          (workload.networks ?? []).map((net) => [net.role, networkName(workload, net)]),
-        ),
-        endpoint: this.engine.endpoint.display,
-      };
+      return this.release(workload, revision, previous);
     });
+  }
+
+  private release(workload: Workload, revision: number, previous: number | undefined): Release {
+    return {
+      target: 'swarm',
+      name: workload.name,
+      revision,
+      image: workload.image,
+      ...(previous ? { previous } : {}),
+      instances: [workload.name],
+      networks: Object.fromEntries(
+        (workload.networks ?? []).map((net) => [net.role, networkName(workload, net)]),
+      ),
+      endpoint: this.engine.endpoint.display,
+    };
+  }
+
+  /**
+   * Returns the service to its previous spec (the swarm keeps one), as `docker service rollback` does, and
+   * records the revision it is back on.
+   */
+  async rollback(
+    name: string,
+    options: { timeoutMs?: number; log?: (line: string) => void; signal?: AbortSignal } = {},
+  ): Promise<Release> {
+    const log = options.log ?? (() => {});
+    return this.store.withLock(name, async () => {
+      const service = await this.service(name);
+      if (!service)
+        throw new VnfpipeError('USAGE', `no service ${name}`, { where: this.engine.endpoint.display });
+      const from = Number(service.Spec.Labels?.[LABEL.revision] ?? 0);
+      await this.engine.call({
+        method: 'POST',
+        path: `/services/${service.ID}/update`,
+        query: { version: service.Version.Index, rollback: 'previous' },
+        body: service.Spec,
+      });
+      await this.waitUpdate(
+        name,
+        from,
+        service.UpdateStatus?.StartedAt,
+        options.timeoutMs ?? 120_000,
+        log,
+        options.signal,
+        'rollback_completed',
+      );
+      const after = await this.service(name);
+      const to = Number(after?.Spec.Labels?.[LABEL.revision] ?? 0);
+      if (from) await this.store.update(name, from, 'rolled-back');
+      const restored = await this.store.update(name, to, 'deployed', 'restored by rollback');
+      log(`service ${name} is back on revision ${to}`);
+      return this.release(restored.workload, to, undefined);
+    });
+  }
+
+  /** After verify passed: this revision is verified, earlier verified ones superseded. */
+  async promote(release: Release): Promise<void> {
+    await this.store.withLock(release.name, async () => {
+      const history = await this.store.read(release.name);
+      for (const entry of history.revisions) {
+        if (entry.revision !== release.revision && entry.status === 'verified') {
+          await this.store.update(release.name, entry.revision, 'superseded');
+        }
+      }
+      await this.store.update(release.name, release.revision, 'verified');
+    });
+  }
+
+  /** Containers of the service's running tasks on this engine's node, for probes. */
+  async taskContainers(name: string): Promise<string[]> {
+    const containers = await this.engine.json<Array<{ Names: string[] }>>({
+      path: '/containers/json',
+      query: {
+        filters: JSON.stringify({ label: [`com.docker.swarm.service.name=${name}`], status: ['running'] }),
+      },
+    });
+    return containers.map((c) => c.Names[0]!.replace(/^\//, ''));
   }
 
   /** Sets the number of replicas and waits until that many tasks run. */
@@ -292,6 +358,7 @@ export class SwarmTarget {
     timeoutMs: number,
     log: (line: string) => void,
     signal?: AbortSignal,
+    success: 'completed' | 'rollback_completed' = 'completed',
   ) {
     const deadline = Date.now() + timeoutMs;
     let lastState = '';
@@ -305,7 +372,7 @@ export class SwarmTarget {
         lastState = state;
       }
       if (TERMINAL_UPDATE.has(state)) {
-        if (state === 'completed') return;
+        if (state === success) return;
         throw new VnfpipeError(
           'STEP_FAILED',
           `the rolling update of ${name} to revision ${revision} ended ${state}: ${service?.UpdateStatus?.Message ?? ''}`.trim(),
