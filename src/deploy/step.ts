@@ -29,11 +29,9 @@ export interface DockerDeployStepOptions {
 /** `registry/repo:tag` + digest → `registry/repo@sha256:…`, the form every revision is pinned by. */
 export function pinnedImage(image: string | ImageRef): string {
   if (typeof image === 'string') return image;
-  if (image.ref.startsWith('oci:')) {
-    throw new VnfpipeError('PIPELINE_INVALID', `cannot deploy ${image.ref} straight from an OCI layout yet`, {
-      hint: 'push it first and deploy the push step’s output',
-    });
-  }
+  // Straight from an OCI layout: the docker target loads it into the engine.
+  if (image.ref.startsWith('oci:')) return `${image.ref.split('@')[0]}@${image.digest}`;
+
   const withoutDigest = image.ref.split('@')[0]!;
   const lastSlash = withoutDigest.lastIndexOf('/');
   const colon = withoutDigest.lastIndexOf(':');
@@ -103,6 +101,7 @@ function registryOf(image: string): string {
  * (VNFPIPE_REGISTRY_* or the docker config), so a private registry works the same for push and deploy.
  */
 async function storedCredentials(ctx: StepContext, image: string) {
+  if (image.startsWith('oci:')) return undefined;
   const { resolveCredentials } = await import('../registry/auth/credentials.js');
   const credentials = await resolveCredentials(registryOf(image), { env: ctx.env });
   if (credentials?.kind !== 'basic') return undefined;
@@ -125,6 +124,7 @@ export const deploy = {
       ]);
       return new DockerTarget(ctx.stateDir, await engineFor(ctx)).deploy(workload, {
         ...common,
+        cwd: ctx.cwd,
         ...(opts.strategy ? { strategy: opts.strategy } : {}),
         ...(opts.readyTimeout
           ? { readyTimeoutMs: parseDuration(opts.readyTimeout as never, 'readyTimeout') }

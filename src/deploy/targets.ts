@@ -22,7 +22,7 @@ export async function targetOf(ctx: StepContext, release: Release): Promise<Rele
     return {
       probeable: async (r) => r,
       promote: (r, log) => target.promote(r, log),
-      rollback: (r, options) => target.rollback(r.name, options),
+      rollback: (r, options) => target.rollback(r.name, { ...options, cwd: ctx.cwd }),
     };
   }
   if (release.target === 'swarm') {

@@ -84,6 +84,7 @@ const durationNs = (value: string | undefined, fallback: number) => {
 export function containerPlan(
   workload: Workload,
   revision: number,
+  /** How the engine names the image: the reference, or an image id for images loaded from a layout. */
   image: string,
   specHash: string,
   hugepagesSource?: string,
@@ -135,7 +136,7 @@ export function containerPlan(
       [LABEL.workload]: workload.name,
       [LABEL.revision]: String(revision),
       [LABEL.specHash]: specHash,
-      [LABEL.image]: image,
+      [LABEL.image]: workload.image,
       [LABEL.created]: new Date().toISOString(),
     },
     ExposedPorts: exposed,

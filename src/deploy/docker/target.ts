@@ -36,6 +36,8 @@ export interface DockerDeployOptions {
   readyTimeoutMs?: number;
   /** How long it must keep running before it counts as started (catches crashes at start). Default 1s. */
   minReadyMs?: number;
+  /** What relative `oci:` layout paths are relative to (the project). Default: the current directory. */
+  cwd?: string;
   /** Stopped revisions kept for rollback. */
   keep?: number;
   runId?: string;
@@ -70,7 +72,7 @@ export class DockerTarget {
             `network ${net.dockerName} (${net.driver ?? 'bridge'}${net.internal ? ', internal' : ''}) created`,
           );
       }
-      await this.ensureImage(workload.image, options, log);
+      const engineImage = await this.ensureImage(workload.image, options, log);
       const hugepages = workload.resources?.hugepages
         ? await hugepagesMount(workload.resources.hugepages)
         : undefined;
@@ -97,7 +99,7 @@ export class DockerTarget {
         );
       }
       try {
-        await this.createAndStart(workload, revision, hash, hugepages, log);
+        await this.createAndStart(workload, engineImage, revision, hash, hugepages, log);
         await this.waitReady(
           workload,
           revision,
@@ -148,7 +150,7 @@ export class DockerTarget {
    */
   async rollback(
     name: string,
-    options: { to?: number; log?: (line: string) => void; signal?: AbortSignal } = {},
+    options: { to?: number; log?: (line: string) => void; signal?: AbortSignal; cwd?: string } = {},
   ): Promise<Release> {
     const log = options.log ?? (() => {});
     return this.store.withLock(name, async () => {
@@ -185,11 +187,22 @@ export class DockerTarget {
         await startContainer(this.engine, containerName(name, target.revision), target.workload);
       } else {
         log(`recreating revision ${target.revision} (its container was removed)`);
-        await this.ensureImage(target.image, {}, log);
+        const engineImage = await this.ensureImage(
+          target.image,
+          { ...(options.cwd ? { cwd: options.cwd } : {}) },
+          log,
+        );
         const hugepages = target.workload.resources?.hugepages
           ? await hugepagesMount(target.workload.resources.hugepages)
           : undefined;
-        await this.createAndStart(target.workload, target.revision, target.specHash, hugepages, log);
+        await this.createAndStart(
+          target.workload,
+          engineImage,
+          target.revision,
+          target.specHash,
+          hugepages,
+          log,
+        );
       }
       await this.waitReady(target.workload, target.revision, 60_000, 1000, options.signal);
       await this.store.update(name, target.revision, 'deployed', 'restored by rollback');
@@ -260,8 +273,17 @@ export class DockerTarget {
     }
   }
 
-  private async ensureImage(image: string, options: DockerDeployOptions, log: (line: string) => void) {
-    if (await imagePresent(this.engine, image)) return;
+  /** Makes the image available to the engine; returns how the engine names it. */
+  private async ensureImage(
+    image: string,
+    options: DockerDeployOptions,
+    log: (line: string) => void,
+  ): Promise<string> {
+    if (image.startsWith('oci:')) {
+      const { loadLayoutImage } = await import('./load.js');
+      return loadLayoutImage(this.engine, image, options.cwd ?? process.cwd(), log);
+    }
+    if (await imagePresent(this.engine, image)) return image;
     if (!image.includes('@sha256:')) {
       throw new VnfpipeError('PIPELINE_INVALID', `image ${image} is not pinned by digest`, {
         hint: 'deploy the output of a push step (registry/repo@sha256:…) so every revision is reproducible',
@@ -276,16 +298,18 @@ export class DockerTarget {
       (status) => log(status),
       options.signal,
     );
+    return image;
   }
 
   private async createAndStart(
     workload: Workload,
+    engineImage: string,
     revision: number,
     hash: string,
     hugepages: string | undefined,
     log: (line: string) => void,
   ) {
-    const plan = containerPlan(workload, revision, workload.image, hash, hugepages);
+    const plan = containerPlan(workload, revision, engineImage, hash, hugepages);
     await removeContainer(this.engine, plan.name);
     try {
       await this.engine.call({

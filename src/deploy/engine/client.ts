@@ -3,6 +3,7 @@
  * One adapter for everything the docker and swarm targets and the verify probes ask of the engine.
  */
 import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { Readable } from 'node:stream';
 import { VnfpipeError } from '../../errors.js';
 
 export const API_VERSION = 'v1.41';
@@ -44,6 +45,8 @@ export interface EngineRequest {
   body?: unknown;
   /** A raw body (a tar archive), sent as `contentType`. */
   data?: Buffer;
+  /** A streamed raw body (an image archive too large to hold in memory), sent as `contentType`. */
+  stream?: AsyncIterable<Buffer>;
   contentType?: string;
   headers?: Record<string, string>;
   signal?: AbortSignal;
@@ -72,7 +75,8 @@ export class DockerEngine {
       if (value !== undefined) query.set(key, String(value));
     const path = `/${API_VERSION}${req.path}${query.size ? `?${query}` : ''}`;
     const body = req.data ?? (req.body === undefined ? undefined : Buffer.from(JSON.stringify(req.body)));
-    const contentType = req.data ? (req.contentType ?? 'application/octet-stream') : 'application/json';
+    const contentType =
+      req.data || req.stream ? (req.contentType ?? 'application/octet-stream') : 'application/json';
     return new Promise((resolve, reject) => {
       const r = httpRequest(
         {
@@ -100,7 +104,13 @@ export class DockerEngine {
           }),
         ),
       );
-      r.end(body);
+      if (req.stream) {
+        const source = Readable.from(req.stream);
+        source.on('error', (error) => r.destroy(error));
+        source.pipe(r);
+      } else {
+        r.end(body);
+      }
     });
   }
 

@@ -62,6 +62,16 @@ export class SwarmTarget {
 
   async deploy(workload: Workload, options: SwarmDeployOptions = {}): Promise<Release> {
     validateWorkload(workload);
+    if (workload.image.startsWith('oci:')) {
+      throw new VnfpipeError(
+        'PIPELINE_INVALID',
+        `swarm nodes pull images from a registry, not from ${workload.image}`,
+        {
+          where: `workload ${workload.name}`,
+          hint: 'push the image first and deploy the push step’s output',
+        },
+      );
+    }
     const log = options.log ?? (() => {});
     await this.requireSwarm();
     return this.store.withLock(workload.name, async () => {

@@ -1,0 +1,71 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DockerTarget } from '../../src/deploy/docker/target.js';
+import { deploy } from '../../src/deploy/step.js';
+import { buildImage } from '../../src/image/index.js';
+import { definePipeline } from '../../src/pipeline/define.js';
+import { runPipeline } from '../../src/pipeline/scheduler.js';
+import { requireDocker } from '../support/docker.js';
+import { busyboxLayout, docker } from '../support/engine-images.js';
+
+const name = `vl-${process.pid.toString(36)}`;
+
+describe('deploying straight from an OCI layout (no registry)', () => {
+  let dir: string;
+  let digest: string;
+  let configId: string;
+  beforeAll(async () => {
+    requireDocker();
+    dir = mkdtempSync(join(tmpdir(), 'vnfpipe-layout-deploy-'));
+    writeFileSync(join(dir, 'greeting'), `hello ${name}\n`);
+    const built = await buildImage({
+      context: dir,
+      layout: join(dir, 'out'),
+      name: 'app',
+      from: `oci:${busyboxLayout()}:latest`,
+      layers: [{ files: { greeting: '/etc/greeting' } }],
+      entrypoint: ['sh', '-c'],
+      cmd: ['cat /etc/greeting; trap "exit 0" TERM; while true; do sleep 0.2; done'],
+    });
+    digest = built.digest;
+    const manifest = JSON.parse(readFileSync(join(dir, 'out', 'blobs', 'sha256', digest.slice(7)), 'utf8'));
+    configId = manifest.config.digest;
+  });
+  afterAll(async () => {
+    await new DockerTarget(join(dir, '.vnfpipe')).destroy({ name, image: 'x' });
+    try {
+      docker('rmi', '-f', configId);
+    } catch {
+      // Never loaded.
+    }
+  });
+
+  it('loads the image into the engine by its config digest and runs it; a second run changes nothing', async () => {
+    const pipeline = definePipeline('from-layout', (p) => {
+      p.step(
+        'deploy',
+        deploy.docker({ workload: { name, image: { ref: 'oci:out:app', digest, layout: 'out' } } }),
+      );
+    });
+    const logs: string[] = [];
+    const first = await runPipeline(pipeline, {
+      cwd: dir,
+      onEvent: (e) => e.type === 'step.log' && logs.push(e.line),
+    });
+    expect(first.steps.deploy?.error).toBeUndefined();
+    expect(logs).toContainEqual(
+      expect.stringMatching(/^loading oci:out:app@sha256:[0-9a-f]{64} into the engine/),
+    );
+    expect(docker('inspect', '--format', '{{.Image}}', `${name}-r1`)).toBe(configId);
+    expect(docker('logs', `${name}-r1`)).toBe(`hello ${name}`);
+    expect(docker('inspect', '--format', '{{index .Config.Labels "io.vnfpipe.image"}}', `${name}-r1`)).toBe(
+      `oci:out:app@${digest}`,
+    );
+
+    const again: string[] = [];
+    await runPipeline(pipeline, { cwd: dir, onEvent: (e) => e.type === 'step.log' && again.push(e.line) });
+    expect(again).toContain('revision 1 already runs this spec: nothing to deploy');
+  });
+});
