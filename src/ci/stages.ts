@@ -44,7 +44,8 @@ const KIND_NEEDS: Record<string, Partial<StageNeeds>> = {
   sign: { sign: true, push: true },
   deploy: { deploy: true, docker: true },
   rollback: { deploy: true, docker: true },
-  verify: { docker: true },
+  // Verify settles the GitHub Deployment of what it checks, so it acts on the environment too.
+  verify: { deploy: true, docker: true },
 };
 
 /**

@@ -7,6 +7,7 @@ import type { ImageRef, Release, VerifyResult } from '../pipeline/kinds.js';
 import type { Input, StepContext, StepSpec } from '../pipeline/model.js';
 import type { SecretRef } from '../pipeline/secret.js';
 import type { ProbeSpec } from '../verify/probes.js';
+import type { GithubOption } from './github.js';
 import type { Workload } from './model.js';
 import type { RollingUpdate } from './swarm/target.js';
 
@@ -24,6 +25,8 @@ export interface DockerDeployStepOptions {
   auth?: RegistryAuth;
   /** How long the new revision may take to become ready, e.g. `60s`. */
   readyTimeout?: string;
+  /** Record a GitHub Deployment (default: inside GitHub Actions). */
+  github?: GithubOption;
 }
 
 /** `registry/repo:tag` + digest → `registry/repo@sha256:…`, the form every revision is pinned by. */
@@ -43,6 +46,8 @@ export interface SwarmDeployStepOptions {
   workload: Omit<Workload, 'image'> & { image: Input<string> | Input<ImageRef> };
   update?: RollingUpdate;
   auth?: RegistryAuth;
+  /** Record a GitHub Deployment (default: inside GitHub Actions). */
+  github?: GithubOption;
 }
 
 interface TargetContext {
@@ -57,7 +62,7 @@ interface TargetContext {
 }
 
 /** What the deploy steps share: validation, the pinned image, credentials, logging. */
-function deployStep<O extends { workload: unknown; auth?: RegistryAuth }>(
+function deployStep<O extends { workload: unknown; auth?: RegistryAuth; github?: GithubOption }>(
   target: 'docker' | 'swarm',
   options: O,
   deployWith: (on: TargetContext, opts: O) => Promise<Release>,
@@ -83,7 +88,17 @@ function deployStep<O extends { workload: unknown; auth?: RegistryAuth }>(
         signal: ctx.signal,
         log: (line: string) => ctx.log(line),
       };
-      return deployWith({ ctx, workload, common }, opts);
+      const { startReleaseDeployment, setReleaseDeployment } = await import('./github.js');
+      const github = await startReleaseDeployment(ctx, opts.github, workload.name);
+      let release: Release;
+      try {
+        release = await deployWith({ ctx, workload, common }, opts);
+      } catch (error) {
+        if (github)
+          await setReleaseDeployment(ctx, { github } as Release, 'failure', 'vnfpipe deploy failed');
+        throw error;
+      }
+      return github ? { ...release, github } : release;
     },
   };
 }
@@ -176,6 +191,8 @@ export function rollback(options: RollbackStepOptions): StepSpec<RollbackOutput,
         signal: ctx.signal,
       });
       ctx.log(`rolled back ${release.name} from revision ${release.revision} to ${restored.revision}`);
+      const { setReleaseDeployment } = await import('./github.js');
+      await setReleaseDeployment(ctx, release, 'inactive', `rolled back to revision ${restored.revision}`);
       const output: RollbackOutput = {
         name: release.name,
         restored: restored.revision,

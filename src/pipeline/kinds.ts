@@ -54,6 +54,8 @@ export interface Release {
   networks: Record<string, string>;
   /** The engine endpoint it was deployed through (DOCKER_HOST form). */
   endpoint: string;
+  /** The GitHub Deployment recording this release, when one was recorded. */
+  github?: { id: number; owner: string; repo: string; ref: string; environment: string; logUrl?: string };
 }
 
 /** Output of `verify`. */

@@ -25,6 +25,13 @@ export function verify(options: VerifyStepOptions): StepSpec<VerifyResult, Verif
       const release = opts.release as Release;
       const { verifyRelease } = await import('./verify.js');
       const result = await verifyRelease(ctx, release, opts.probes as ProbeSpec[]);
+      const { setReleaseDeployment } = await import('../deploy/github.js');
+      await setReleaseDeployment(
+        ctx,
+        release,
+        result.passed ? 'success' : 'failure',
+        result.passed ? 'verified by vnfpipe' : 'vnfpipe verify failed',
+      );
       if (!result.passed) {
         const failed = result.probes.filter((p) => !p.passed);
         throw new VnfpipeError(

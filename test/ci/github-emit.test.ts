@@ -87,6 +87,8 @@ describe('GitHub Actions workflow', () => {
     expect(runStep(deploy)?.env).toEqual({
       KUBE_CONFIG: expr('secrets.KUBE_CONFIG'),
       GITHUB_TOKEN: expr('secrets.GITHUB_TOKEN'),
+      // GitHub Deployments recorded by the deploy step name the job's environment.
+      VNFPIPE_ENVIRONMENT: 'production',
     });
     expect(runStep(verify)?.env).toEqual({ HOOK_TOKEN: expr('secrets.HOOK_TOKEN') });
     // Secrets are given to the one step that runs vnfpipe, not to the job (and its third-party actions).

@@ -120,7 +120,11 @@ function stageJob(stage: CiStage, opts: ResolvedCiOptions): Job {
   if (matrix) env.VNFPIPE_PLATFORM = expr('matrix.platform');
   // Secrets reach only the step that needs them, by name.
   for (const name of stage.secrets) env[name] = expr(`secrets.${name}`);
-  if (stage.uses.deploy) env.GITHUB_TOKEN = expr('secrets.GITHUB_TOKEN');
+  if (stage.uses.deploy) {
+    env.GITHUB_TOKEN = expr('secrets.GITHUB_TOKEN');
+    // The GitHub Deployments vnfpipe records name the job's environment.
+    env.VNFPIPE_ENVIRONMENT = opts.environment;
+  }
   steps.push({
     name: `vnfpipe run --stage ${stage.name}`,
     run: runCommand(stage.name, opts),
