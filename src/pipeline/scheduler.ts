@@ -6,15 +6,17 @@
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { EXIT, messageOf, VnfpipeError } from '../errors.js';
+import { abortable, attempt, StepTimeout } from './attempt.js';
 import { type CacheCheck, fingerprintStep, StepCache } from './cache.js';
-import { type ContextDeps, createStepContext } from './context.js';
+import type { ContextDeps } from './context.js';
 import type { Pipeline } from './define.js';
 import { EventBus, type EventListener, type RunStatus, type StepStatus } from './events.js';
-import { findPreviousOutputs, newRunId, RunJournal, type StepRecord } from './journal.js';
+import { newRunId, RunJournal, type StepRecord } from './journal.js';
 import type { OutputRef, StepContext, WhenContext } from './model.js';
 import { readRef, refInfo, resolveValue } from './output.js';
-import { type Plan, type PlannedStep, planPipeline } from './plan.js';
+import { type PlannedStep, planPipeline } from './plan.js';
 import { Masker } from './secret.js';
+import { borrowOutputs, selectSteps } from './selection.js';
 
 export interface RunOptions {
   /** The project directory; relative paths in steps resolve against it. Default: the current directory. */
@@ -47,6 +49,7 @@ export interface RunResult {
 }
 
 type Terminal = StepStatus;
+
 const DONE_OK: ReadonlySet<Terminal> = new Set(['ok', 'cached']);
 
 export async function runPipeline(pipeline: Pipeline, options: RunOptions = {}): Promise<RunResult> {
@@ -299,52 +302,6 @@ export async function runPipeline(pipeline: Pipeline, options: RunOptions = {}):
   };
 }
 
-/** The steps of the selected stages (all steps when none are selected). */
-function selectSteps(plan: Plan, stages: string[] | undefined): Set<string> {
-  if (!stages?.length) return new Set(plan.steps.map((step) => step.id));
-  const unknown = stages.filter((stage) => !plan.stages.includes(stage));
-  if (unknown.length > 0) {
-    throw new VnfpipeError(
-      'USAGE',
-      `unknown stage ${unknown.map((s) => `'${s}'`).join(', ')} in pipeline '${plan.pipeline}'`,
-      {
-        hint: `stages are: ${plan.stages.join(', ')}`,
-      },
-    );
-  }
-  const chosen = new Set(stages);
-  const selected = new Set(plan.steps.filter((step) => chosen.has(step.stage)).map((step) => step.id));
-  // Handlers of selected steps come along: a failing verify must still be able to roll back.
-  for (const step of plan.steps)
-    if (selected.has(step.id)) for (const handler of step.onFailure) selected.add(handler);
-  return selected;
-}
-
-/** Outputs of steps outside the selection that selected steps need, from earlier runs. */
-async function borrowOutputs(plan: Plan, selection: Set<string>, stateDir: string) {
-  const wanted = new Set<string>();
-  for (const step of plan.steps) {
-    if (!selection.has(step.id)) continue;
-    for (const need of step.needs) if (!selection.has(need)) wanted.add(need);
-  }
-  if (wanted.size === 0) return new Map<string, { output: unknown; runId: string }>();
-  const found = await findPreviousOutputs(stateDir, plan.pipeline, [...wanted]);
-  const missing = [...wanted].filter((step) => !found.has(step));
-  if (missing.length > 0) {
-    const byId = new Map(plan.steps.map((step) => [step.id, step]));
-    const stages = [...new Set(missing.map((step) => byId.get(step)!.stage))];
-    throw new VnfpipeError(
-      'STAGE_INPUT_MISSING',
-      `the selected stages need outputs of ${missing.map((s) => `'${s}'`).join(', ')}, which no earlier run of '${plan.pipeline}' recorded`,
-      {
-        where: join(stateDir, 'runs'),
-        hint: `run ${stages.map((stage) => `--stage ${stage}`).join(' ')} first (in CI, pass the .vnfpipe/runs folder between jobs)`,
-      },
-    );
-  }
-  return found;
-}
-
 async function evaluateWhen(step: PlannedStep, deps: ContextDeps, signal: AbortSignal): Promise<boolean> {
   const when = step.definition.options.when;
   if (when === undefined || when === true) return true;
@@ -363,109 +320,6 @@ async function checkCache(step: PlannedStep, resolved: unknown, cache: StepCache
   if (!fingerprint)
     return { cacheable: false, hit: false, reasons: ['declares no inputs'] } satisfies CacheCheck;
   return cache.check(step.id, fingerprint);
-}
-
-class StepTimeout extends VnfpipeError {}
-
-/** Runs the step, retrying with a doubling delay; each attempt has its own timeout. */
-async function attempt(
-  step: PlannedStep,
-  resolved: unknown,
-  record: StepRecord,
-  deps: ContextDeps,
-  runSignal: AbortSignal,
-  failure: StepContext['failure'],
-): Promise<unknown> {
-  let delay = step.retryDelayMs;
-  for (let n = 1; ; n++) {
-    record.attempts = n;
-    deps.bus.emit({ type: 'step.start', time: Date.now(), step: step.id, attempt: n });
-    const controller = new AbortController();
-    const onRunAbort = () => controller.abort(runSignal.reason);
-    runSignal.addEventListener('abort', onRunAbort, { once: true });
-    const timer =
-      step.timeoutMs === undefined
-        ? undefined
-        : setTimeout(
-            () =>
-              controller.abort(
-                new StepTimeout('STEP_TIMEOUT', `timed out after ${step.timeoutMs}ms`, {
-                  where: `step ${step.id}`,
-                  hint: 'raise the step’s timeout or look at its log',
-                }),
-              ),
-            step.timeoutMs,
-          );
-    try {
-      const ctx = createStepContext(step, n, controller.signal, deps, failure);
-      const output = await abortable(step.definition.spec.run(ctx, resolved as never), controller.signal);
-      return toJsonValue(output, step.id);
-    } catch (error) {
-      if (runSignal.aborted) throw error;
-      const message = deps.masker.mask(messageOf(error));
-      if (n > step.retries) throw error;
-      deps.journal.appendLog(step.id, `attempt ${n} failed: ${message}; retrying in ${delay}ms`);
-      deps.bus.emit({
-        type: 'step.retry',
-        time: Date.now(),
-        step: step.id,
-        attempt: n,
-        delayMs: delay,
-        error: message,
-      });
-      await sleep(delay, runSignal);
-      delay *= 2;
-    } finally {
-      clearTimeout(timer);
-      runSignal.removeEventListener('abort', onRunAbort);
-    }
-  }
-}
-
-/** Outputs travel through JSON (journal, CI jobs): check that early and hand on the JSON form. */
-function toJsonValue(output: unknown, step: string): unknown {
-  try {
-    return output === undefined ? null : JSON.parse(JSON.stringify(output));
-  } catch (error) {
-    throw new VnfpipeError('STEP_FAILED', `the output of step '${step}' cannot be stored as JSON`, {
-      where: `step ${step}`,
-      hint: 'return plain data: strings, numbers, booleans, arrays and objects',
-      cause: error,
-    });
-  }
-}
-
-function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolvePromise, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolvePromise(value);
-      },
-      (error) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<void>((done, fail) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      fail(signal.reason);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      done();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 async function runCleanups(

@@ -33,6 +33,12 @@ export class DockerProbeRuntime {
     return this.release.instances[0]!;
   }
 
+  /** The image the workload's container runs (probe containers use it: it is on the engine already). */
+  async image(): Promise<string> {
+    const state = await inspectContainer(this.engine, this.container);
+    return state?.Config.Image ?? this.release.image;
+  }
+
   async address(role: string | undefined): Promise<string> {
     const state = await inspectContainer(this.engine, this.container);
     if (!state) throw new VnfpipeError('STEP_FAILED', `container ${this.container} is gone`);
