@@ -22,7 +22,7 @@ import type { LayerEntry } from './entries.js';
 import type { LayerResult } from './types.js';
 
 /** Bump when the bytes a given input produces change (tar or gzip format). */
-export const LAYER_FORMAT_VERSION = 'vnfpipe-layer-1';
+export const LAYER_FORMAT_VERSION = 'vnfpipe-layer-2';
 
 export interface LayerKeyOptions {
   level: number;

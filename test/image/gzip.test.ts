@@ -68,6 +68,14 @@ describe('parallel chunked gzip', () => {
     expect((await gzipBuffer(zeros, { pool: pool(2) })).length).toBeLessThan(10_000);
   });
 
+  it('codes noise over a small alphabet (few repeats, low entropy) to about its entropy', async () => {
+    const alphabet = randomBytes(16);
+    const noise = Buffer.from(randomBytes(512 * 1024).map((b) => alphabet[b & 15]!));
+    const gz = await gzipBuffer(noise, { pool: pool(2), chunkSize: 128 * 1024 });
+    expect(gunzipSync(gz).equals(noise)).toBe(true);
+    expect(gz.length).toBeLessThan(noise.length * 0.52); // 4 bits a byte, plus block headers
+  });
+
   it('handles empty input and level 0', async () => {
     expect(gunzipSync(await gzipBuffer(Buffer.alloc(0), { pool: pool(1) })).length).toBe(0);
     const input = mixedData(100_000);
