@@ -363,6 +363,10 @@ Example:
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // `vnfpipe plan | head`: a closed pipe ends the output, not with a crash.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+  });
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

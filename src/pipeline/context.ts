@@ -41,8 +41,8 @@ export function createStepContext(
     env: deps.env,
     ...(failure ? { failure } : {}),
     log(line: string, stream: LogStream = 'info') {
-      for (const part of String(line).split(/\r?\n/)) {
-        const masked = deps.masker.mask(part);
+      // Mask the whole text first: a multi-line secret spans the lines it is split into.
+      for (const masked of deps.masker.mask(String(line)).split(/\r?\n/)) {
         deps.journal.appendLog(step.id, stream === 'info' ? masked : `[${stream}] ${masked}`);
         deps.bus.emit({ type: 'step.log', time: Date.now(), step: step.id, stream, line: masked });
       }

@@ -58,11 +58,12 @@ function toSpec<T>(spec: StepSpec<T, unknown> | StepFunction<T>): StepSpec<unkno
 }
 
 /** Wraps a function as a step of kind `custom` (stage `build` unless the step's options say otherwise). */
-export function custom<T>(fn: StepFunction<T>): StepSpec<T, Record<string, never>> {
+export function custom<T>(fn: StepFunction<T>): StepSpec<T, { code: string }> {
   return {
     kind: 'custom',
     stage: 'build',
-    options: {},
+    // The function's source is part of the step's identity: editing it invalidates a cached result.
+    options: { code: fn.toString() },
     run: async (ctx) => fn(ctx),
   };
 }

@@ -67,8 +67,12 @@ export class RunJournal {
   /** Persists the current record; writes are serialised so the newest state always lands last. */
   save(): Promise<void> {
     const snapshot = JSON.parse(JSON.stringify(this.record)) as RunRecord;
-    this.writing = this.writing.then(() => writeJsonAtomic(join(this.dir, 'run.json'), snapshot));
-    return this.writing;
+    // One failed write must not fail every later one: each save starts after the previous settled.
+    const write = this.writing
+      .catch(() => {})
+      .then(() => writeJsonAtomic(join(this.dir, 'run.json'), snapshot));
+    this.writing = write;
+    return write;
   }
 
   logPath(step: string): string {

@@ -13,9 +13,9 @@ import type { Pipeline } from './define.js';
 import { EventBus, type EventListener, type RunStatus, type StepStatus } from './events.js';
 import { newRunId, RunJournal, type StepRecord } from './journal.js';
 import type { OutputRef, StepContext, WhenContext } from './model.js';
-import { readRef, refInfo, resolveValue } from './output.js';
+import { collectSecrets, readRef, refInfo, resolveValue } from './output.js';
 import { type PlannedStep, planPipeline } from './plan.js';
-import { Masker } from './secret.js';
+import { Masker, resolveSecret } from './secret.js';
 import { borrowOutputs, selectSteps } from './selection.js';
 
 export interface RunOptions {
@@ -70,6 +70,17 @@ export async function runPipeline(pipeline: Pipeline, options: RunOptions = {}):
   for (const [step, found] of borrowed) outputs.set(step, found.output);
 
   const masker = new Masker();
+  // Every secret the pipeline names is masked from the first event on: an earlier step may print the
+  // environment, and a skipped step's secret is still in it.
+  for (const step of plan.steps) {
+    for (const ref of collectSecrets(step.definition.spec.options)) {
+      try {
+        masker.add(resolveSecret(ref, env));
+      } catch {
+        // Not set: reported when the step that needs it runs.
+      }
+    }
+  }
   const bus = new EventBus(masker);
   for (const listener of [options.onEvent ?? []].flat()) bus.on(listener);
 
@@ -222,7 +233,10 @@ export async function runPipeline(pipeline: Pipeline, options: RunOptions = {}):
       const fingerprint =
         check?.fingerprint ??
         (options.noCache ? await fingerprintStep(cache, step, resolved, deps.outputOf) : undefined);
-      if (fingerprint) {
+      const holdsSecret = JSON.stringify(masker.maskDeep(output)) !== JSON.stringify(output);
+      if (fingerprint && holdsSecret) {
+        deps.journal.appendLog(step.id, 'not cached: the output holds a secret');
+      } else if (fingerprint) {
         const files = step.definition.spec.cacheOutputs?.(output as never) ?? [];
         await cache.store(step.id, fingerprint, output, files, runId);
       }
@@ -233,46 +247,61 @@ export async function runPipeline(pipeline: Pipeline, options: RunOptions = {}):
     }
   };
 
-  while (true) {
-    if (runController.signal.aborted) {
-      for (const id of inRun) {
-        const step = byId.get(id)!;
-        if (!status.has(id) && !running.has(id))
-          await finish(step, 'cancelled', { reason: 'the run was cancelled' });
+  // Whatever happens in the loop (a journal that cannot be written, a listener that throws), running
+  // steps are cancelled, cleanups run and the journal gets a final status.
+  let failure: unknown;
+  try {
+    while (true) {
+      if (runController.signal.aborted) {
+        for (const id of inRun) {
+          const step = byId.get(id)!;
+          if (!status.has(id) && !running.has(id))
+            await finish(step, 'cancelled', { reason: 'the run was cancelled' });
+        }
       }
+      for (const id of inRun) {
+        if (running.size >= concurrency) break;
+        const step = byId.get(id)!;
+        if (status.has(id) || running.has(id) || !isReady(step)) continue;
+        running.set(
+          id,
+          execute(step).finally(() => running.delete(id)),
+        );
+      }
+      if (running.size === 0) {
+        const stuck = [...inRun].filter((id) => !status.has(id));
+        if (stuck.length === 0) break;
+        // Only possible when a dependency never joins the run; report instead of hanging.
+        for (const id of stuck)
+          await finish(byId.get(id)!, 'skipped', { reason: 'its dependencies did not run' });
+        break;
+      }
+      await Promise.race(running.values());
     }
-    for (const id of inRun) {
-      if (running.size >= concurrency) break;
-      const step = byId.get(id)!;
-      if (status.has(id) || running.has(id) || !isReady(step)) continue;
-      running.set(
-        id,
-        execute(step).finally(() => running.delete(id)),
-      );
-    }
-    if (running.size === 0) {
-      const stuck = [...inRun].filter((id) => !status.has(id));
-      if (stuck.length === 0) break;
-      // Only possible when a dependency never joins the run; report instead of hanging.
-      for (const id of stuck)
-        await finish(byId.get(id)!, 'skipped', { reason: 'its dependencies did not run' });
-      break;
-    }
-    await Promise.race(running.values());
-  }
 
-  for (const handler of plan.steps.filter(
-    (step) => step.handler && selection.has(step.id) && !inRun.has(step.id),
-  )) {
-    journal.record.steps[handler.id] = {
-      ...journal.record.steps[handler.id]!,
-      status: 'skipped',
-      reason: 'not triggered: runs only when a step it handles fails',
-    };
+    for (const handler of plan.steps.filter(
+      (step) => step.handler && selection.has(step.id) && !inRun.has(step.id),
+    )) {
+      journal.record.steps[handler.id] = {
+        ...journal.record.steps[handler.id]!,
+        status: 'skipped',
+        reason: 'not triggered: runs only when a step it handles fails',
+      };
+    }
+  } catch (error) {
+    failure = error;
+    runController.abort(error);
+    await Promise.allSettled(running.values());
   }
 
   await runCleanups(cleanups, pipeline.cleanups, deps);
   options.signal?.removeEventListener('abort', onOuterAbort);
+  if (failure !== undefined) {
+    journal.record.status = 'failed';
+    journal.record.endedAt = new Date().toISOString();
+    await journal.save().catch(() => {});
+    throw failure;
+  }
 
   const statuses = [...inRun].map((id) => status.get(id));
   const runStatus: RunStatus = runController.signal.aborted

@@ -71,6 +71,11 @@ export class Masker {
   add(value: string): void {
     if (value === '' || this.values.includes(value)) return;
     this.values.push(value);
+    // Logs arrive line by line: each line of a multi-line secret (a PEM key) must be masked on its own.
+    // Very short lines (a lone brace of a JSON credential) would mask ordinary text and reveal nothing.
+    if (value.includes('\n')) {
+      for (const line of value.split(/\r?\n/)) if (line.trim().length >= 8) this.add(line);
+    }
     // Secrets are often passed encoded (basic auth, JSON): mask those forms too.
     const encoded = [
       Buffer.from(value).toString('base64'),

@@ -19,7 +19,16 @@ export interface RendererOptions {
 export function createRenderer(options: RendererOptions = {}): Renderer {
   const stream = options.stream ?? process.stdout;
   const env = options.env ?? process.env;
-  const write = (text: string) => stream.write(text);
+  // A reader that went away (`vnfpipe run --json | head -1`) must not stop the run or its cleanups:
+  // output stops, the run goes on.
+  let closed = false;
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') closed = true;
+    else throw error;
+  });
+  const write = (text: string) => {
+    if (!closed) stream.write(text);
+  };
   if (options.json) return jsonRenderer(write);
   const isTty = Boolean(stream.isTTY);
   const style = createStyle(wantsColor(env, isTty));

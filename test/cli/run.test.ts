@@ -250,3 +250,88 @@ describe('loading pipeline files', () => {
       expect(result.stdout).toMatch(new RegExp(`^\\s+${command}\\b`, 'm'));
   });
 });
+
+describe('secrets in every corner', () => {
+  it('masks a secret before the step that uses it runs, line by line when it spans lines, and never caches it', async () => {
+    const single = 'hook-7c1e2d9f';
+    const pem = '-----BEGIN KEY-----\nAAAAsecretline1xx\nBBBBsecretline2xx\n-----END KEY-----';
+    const project = makeProject({
+      'src/in.txt': 'x',
+      'vnfpipe.config.ts': `${header}
+export default definePipeline('corners', (p) => {
+  const early = p.step('early', exec({ run: 'env | grep -E "HOOK|MYKEY" || true' }));
+  p.step('key', exec({ run: 'printf "%s\\\\n" "$K"', env: { K: secret('MYKEY') } }), { needs: [early] });
+  p.step('skipped', exec({ run: 'true', env: { H: secret('HOOK') } }), { when: false });
+  p.step('login', async (ctx) => {
+    ctx.addSecret(ctx.env.HOOK);
+    return { header: 'Bearer ' + ctx.env.HOOK };
+  }, { inputs: ['src/**'] });
+});
+`,
+    });
+    const env = { HOOK: single, MYKEY: pem };
+    for (let i = 0; i < 2; i++) {
+      const result = await project.cli(['run', '--json'], { env });
+      expect(result.code, result.stderr).toBe(0);
+      const everything = result.stdout + result.stderr + allText(join(project.dir, '.vnfpipe'));
+      for (const value of [single, 'AAAAsecretline1xx', 'BBBBsecretline2xx'])
+        expect(everything).not.toContain(value);
+      // The output held a secret, so it was not cached: the step ran again.
+      expect(result.stdout).toContain('"step":"login","status":"ok"');
+    }
+  });
+
+  it('reruns a custom step whose code changed, and plan says its options changed', async () => {
+    const source = (word: string) => `${header}
+export default definePipeline('code', (p) => {
+  p.step('greet', async () => ({ said: '${word}' }), { inputs: ['src/**'] });
+});
+`;
+    const project = makeProject({ 'src/in.txt': 'x', 'vnfpipe.config.ts': source('hello') });
+    expect((await project.cli(['run'])).code).toBe(0);
+    expect((await project.cli(['run'])).stdout).toContain('greet cached');
+    project.write('vnfpipe.config.ts', source('goodbye'));
+    expect((await project.cli(['plan'])).stdout).toContain('will run: options changed');
+    const rerun = await project.cli(['run']);
+    expect(rerun.stdout).toContain('greet ok');
+    const last = JSON.parse((await project.cli(['runs', 'last', '--json'])).stdout);
+    expect(last.steps.greet.output).toEqual({ said: 'goodbye' });
+  });
+});
+
+describe('a reader that goes away', () => {
+  it('run --json | head -1 finishes the run, runs cleanups and records the outcome', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { CLI } = await import('../support/project.js');
+    const project = makeProject({
+      'vnfpipe.config.ts': `${header}
+import { writeFileSync } from 'node:fs';
+export default definePipeline('piped', (p) => {
+  p.onCleanup(() => writeFileSync('cleanup.txt', 'done'));
+  p.step('chatty', exec({ run: 'for i in $(seq 1 2000); do echo line $i; done' }));
+});
+`,
+    });
+    const first = execFileSync('sh', ['-c', `"${process.execPath}" "${CLI}" run --json | head -1`], {
+      cwd: project.dir,
+      encoding: 'utf8',
+      env: { ...process.env, CI: 'true' },
+    });
+    expect(JSON.parse(first).type).toBe('run.start');
+    // The CLI may outlive `head` by a moment: wait for its journal to settle.
+    for (let i = 0; i < 50 && !statSafe(join(project.dir, 'cleanup.txt')); i++)
+      await new Promise((r) => setTimeout(r, 100));
+    expect(readFileSync(join(project.dir, 'cleanup.txt'), 'utf8')).toBe('done');
+    const runs = JSON.parse((await project.cli(['runs', '--json'])).stdout).runs;
+    expect(runs[0].status).toBe('ok');
+  });
+});
+
+function statSafe(path: string): boolean {
+  try {
+    statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
