@@ -5,6 +5,7 @@
  */
 import { stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { VnfpipeError } from '../errors.js';
 
 const GLOB_CHARS = /[*?[\]{}()!]/;
 const SKIPPED_UNLESS_NAMED = ['.vnfpipe/**', 'node_modules/**'];
@@ -37,6 +38,15 @@ export async function expandGlobs(patterns: string[], cwd: string): Promise<stri
     }
     const { base, rest } = split(pattern);
     const dir = resolve(cwd, base);
+    if (dir === resolve('/')) {
+      throw new VnfpipeError(
+        'PIPELINE_INVALID',
+        `input pattern '${pattern}' would search the whole file system`,
+        {
+          hint: 'name files and folders under a directory, e.g. /opt/tool/** or src/**',
+        },
+      );
+    }
     groups.set(dir, [...(groups.get(dir) ?? []), rest]);
   }
   for (const [dir, rests] of groups) {

@@ -64,6 +64,11 @@ export function planPipeline(pipeline: Pipeline): Plan {
   const planned = new Map<string, Omit<PlannedStep, 'handler'>>();
   const handlers = new Set<string>();
   for (const def of byId.values()) {
+    const shapeProblems = optionShapeProblems(def.options);
+    if (shapeProblems.length > 0) {
+      for (const problem of shapeProblems) problems.push(`${where(def)}: ${problem}`);
+      continue;
+    }
     const refs = collectRefs(def.spec.options);
     const explicit = (def.options.needs ?? []).map(idOf);
     const onFailure = toList(def.options.onFailure).map(idOf);
@@ -146,6 +151,37 @@ function invalid(pipeline: string, problems: string[]): VnfpipeError {
   return new VnfpipeError('PIPELINE_INVALID', `pipeline '${pipeline}' is invalid:\n${list}`, {
     hint: problems.length > 1 ? `${problems.length} problems` : undefined,
   });
+}
+
+const isStepRef = (value: unknown) =>
+  typeof value === 'string' ||
+  (typeof value === 'object' && value !== null && typeof (value as { id?: unknown }).id === 'string');
+
+/** Step options come from user code: check their shapes before anything trusts them. */
+function optionShapeProblems(options: StepDefinition['options']): string[] {
+  if (typeof options !== 'object' || options === null) return ['step options must be an object'];
+  const problems: string[] = [];
+  if (options.needs !== undefined && !(Array.isArray(options.needs) && options.needs.every(isStepRef))) {
+    problems.push('needs must be a list of steps (handles or ids), e.g. needs: [build]');
+  }
+  const onFailure = options.onFailure;
+  if (
+    onFailure !== undefined &&
+    !(Array.isArray(onFailure) ? onFailure.every(isStepRef) : isStepRef(onFailure))
+  ) {
+    problems.push('onFailure must be a step (handle or id) or a list of them');
+  }
+  if (
+    options.inputs !== undefined &&
+    !(Array.isArray(options.inputs) && options.inputs.every((g) => typeof g === 'string'))
+  ) {
+    problems.push("inputs must be a list of globs, e.g. inputs: ['src/**']");
+  }
+  if (options.stage !== undefined && typeof options.stage !== 'string') problems.push('stage must be a name');
+  if (options.when !== undefined && typeof options.when !== 'boolean' && typeof options.when !== 'function') {
+    problems.push('when must be a boolean or a function');
+  }
+  return problems;
 }
 
 function toList<T>(value: T | T[] | undefined): T[] {

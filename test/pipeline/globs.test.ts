@@ -37,3 +37,11 @@ describe('expandGlobs', () => {
     ]);
   });
 });
+
+describe('expandGlobs limits', () => {
+  it('refuses a pattern that would search the whole file system', async () => {
+    await expect(expandGlobs(['/**/*.conf'], tree(['a']))).rejects.toThrow(
+      /would search the whole file system/,
+    );
+  });
+});

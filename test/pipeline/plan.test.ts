@@ -86,3 +86,21 @@ describe('planPipeline', () => {
     expect(error.message).toMatch(/stages depend on each other: (one → two → one|two → one → two)/);
   });
 });
+
+describe('step option shapes', () => {
+  it('refuses needs, onFailure, inputs, stage and when of the wrong shape, naming the step', () => {
+    const error = planError((p) => {
+      const a = p.step('a', noop);
+      p.step('b', noop, { needs: a as never });
+      p.step('c', noop, { inputs: 'src/**' as never, stage: 5 as never });
+      p.step('d', noop, { onFailure: 7 as never, when: 'yes' as never });
+    });
+    expect(error.exitCode).toBe(2);
+    expect(error.message).toContain("step 'b'");
+    expect(error.message).toContain('needs must be a list of steps');
+    expect(error.message).toContain("inputs must be a list of globs, e.g. inputs: ['src/**']");
+    expect(error.message).toContain('stage must be a name');
+    expect(error.message).toContain('onFailure must be a step');
+    expect(error.message).toContain('when must be a boolean or a function');
+  });
+});
