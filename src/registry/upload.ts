@@ -252,7 +252,11 @@ async function putBody(
   await res.discard();
 }
 
-/** GET on the upload's location: its offset, or undefined when the registry dropped the upload. */
+/**
+ * GET on the upload's location: its offset, or undefined when the registry dropped the upload — or when
+ * it answers `0-0`, which distribution sends for an empty upload and for a one-byte one alike: a fresh
+ * upload is the only safe way on from there.
+ */
 async function resumeOffset(
   client: RegistryClient,
   session: Session,
@@ -269,5 +273,6 @@ async function resumeOffset(
   if (res.status !== 204) return undefined;
   const location = res.header('location');
   if (location) session.location = new URL(location, await client.baseUrl());
-  return offsetFromRange(res.header('range'));
+  const offset = offsetFromRange(res.header('range'));
+  return offset === undefined || offset <= 1 ? undefined : offset;
 }

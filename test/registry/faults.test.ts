@@ -99,4 +99,57 @@ describe('faults: dropped connections and tampered blobs', () => {
     expect(readFileSync(join(existing, 'index.json'), 'utf8')).toBe(before);
     expect(readdirSync(join(existing, 'blobs', 'sha256')).sort()).toEqual(blobsBefore);
   });
+
+  it('starts the upload again when the first PUT fails before the registry stored a byte', async () => {
+    const { createServer, request } = await import('node:http');
+    const { createHash, randomBytes } = await import('node:crypto');
+    const { Readable } = await import('node:stream');
+    const { RegistryClient } = await import('../../src/registry/client.js');
+    const { uploadBlob } = await import('../../src/registry/upload.js');
+    // A proxy that answers the first PUT with 503, as a load balancer hiccup would.
+    let failed = false;
+    const upstream = new URL(registry.url);
+    const proxy = createServer((req, res) => {
+      if (req.method === 'PUT' && !failed) {
+        failed = true;
+        req.resume();
+        res.writeHead(503).end();
+        return;
+      }
+      const forward = request(
+        {
+          host: upstream.hostname,
+          port: upstream.port,
+          method: req.method,
+          path: req.url,
+          headers: req.headers,
+        },
+        (answer) => {
+          const headers = { ...answer.headers };
+          const port = (proxy.address() as { port: number }).port;
+          if (headers.location) headers.location = headers.location.replace(`:${upstream.port}`, `:${port}`);
+          res.writeHead(answer.statusCode ?? 502, headers);
+          answer.pipe(res);
+        },
+      );
+      req.pipe(forward);
+    });
+    await new Promise<void>((done) => proxy.listen(0, '127.0.0.1', done));
+    const client = new RegistryClient(`127.0.0.1:${(proxy.address() as { port: number }).port}`, fast);
+    try {
+      const data = randomBytes(100_000);
+      const digest = `sha256:${createHash('sha256').update(data).digest('hex')}` as const;
+      const result = await uploadBlob(client, 'faults/put', digest, {
+        size: data.length,
+        open: (start: number, end: number) => Readable.from([data.subarray(start, end)]),
+      });
+      expect(failed).toBe(true);
+      expect(result).toBe('uploaded');
+      const back = await fetch(`${registry.url}/v2/faults/put/blobs/${digest}`);
+      expect(Buffer.from(await back.arrayBuffer()).equals(data)).toBe(true);
+    } finally {
+      client.close();
+      proxy.close();
+    }
+  });
 });
