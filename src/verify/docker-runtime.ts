@@ -33,6 +33,10 @@ export class DockerProbeRuntime {
     return this.release.instances[0]!;
   }
 
+  async isRunning(container: string): Promise<boolean> {
+    return (await inspectContainer(this.engine, container))?.State.Running ?? false;
+  }
+
   /** The image the workload's container runs (probe containers use it: it is on the engine already). */
   async image(): Promise<string> {
     const state = await inspectContainer(this.engine, this.container);
@@ -104,7 +108,12 @@ export class DockerProbeRuntime {
     ip?: string;
     /** Join the workload's own network namespace (to look at its interfaces). */
     shareWith?: string;
-  }): Promise<{ name: string; wait(timeoutMs: number): Promise<ExecResult>; remove(): Promise<void> }> {
+  }): Promise<{
+    name: string;
+    wait(timeoutMs: number): Promise<ExecResult>;
+    remove(): Promise<void>;
+    stop(): Promise<void>;
+  }> {
     const name = `vnfprobe-${this.release.name}-${randomBytes(3).toString('hex')}`;
     const networkMode = options.shareWith ? `container:${options.shareWith}` : (options.network ?? 'none');
     await this.engine.call({
@@ -148,6 +157,16 @@ export class DockerProbeRuntime {
       const { stdout, stderr } = await demultiplex(res);
       return { exitCode: body.StatusCode, stdout, stderr };
     };
-    return { name, wait, remove };
+    // Ends a probe that listens (a sink) once what it listens for is over; its output stays readable. As
+    // PID 1 without a handler it would ignore SIGTERM, and it flushes every line, so SIGKILL loses nothing.
+    const stop = async () => {
+      await this.engine.call({
+        method: 'POST',
+        path: `/containers/${name}/kill`,
+        query: { signal: 'SIGKILL' },
+        accept: [404, 409],
+      });
+    };
+    return { name, wait, remove, stop };
   }
 }

@@ -4,6 +4,7 @@
  * image — even one built from scratch.
  */
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -14,12 +15,26 @@ import { sha256 } from '../pipeline/hash.js';
 
 const SOURCE = fileURLToPath(new URL('../../assets/vnfprobe.c', import.meta.url));
 
-export async function probeBinary(stateDir: string): Promise<string> {
+const compiling = new Map<string, Promise<string>>();
+
+/** The probe tool's path, compiled at most once per state folder at a time (parallel verify steps share it). */
+export function probeBinary(stateDir: string): Promise<string> {
+  let pending = compiling.get(stateDir);
+  if (!pending) {
+    pending = compile(stateDir).finally(() => compiling.delete(stateDir));
+    compiling.set(stateDir, pending);
+  }
+  return pending;
+}
+
+async function compile(stateDir: string): Promise<string> {
   const source = await readFile(SOURCE);
   const binary = join(stateDir, 'tools', `vnfprobe-${sha256(source).slice(0, 12)}`);
   if (existsSync(binary)) return binary;
   await mkdir(join(stateDir, 'tools'), { recursive: true });
-  const temp = `${binary}.${process.pid}.tmp`;
+  // Another process may compile the same version at the same time: each writes its own temp file, and the
+  // rename makes whichever finishes last the one in place (they are the same program).
+  const temp = `${binary}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   const compiler = process.env.CC ?? 'cc';
   try {
     await promisify(execFile)(compiler, ['-O2', '-static', '-o', temp, SOURCE]);

@@ -94,7 +94,16 @@ export class DockerEngine {
         },
         resolve,
       );
-      r.on('timeout', () => r.destroy(new Error(`no answer within ${req.timeoutMs ?? 120_000}ms`)));
+      r.on('timeout', () => {
+        const error = new EngineError(
+          0,
+          `${req.method ?? 'GET'} ${req.path}: no answer within ${req.timeoutMs ?? 120_000}ms`,
+          this.endpoint.display,
+        );
+        r.destroy(error);
+        // The answer may have begun already: its body then fails with this error, not a bare "aborted".
+        (r as typeof r & { res?: IncomingMessage }).res?.destroy(error);
+      });
       r.on('error', (error) =>
         reject(
           new VnfpipeError('STEP_FAILED', `cannot reach the Docker engine: ${error.message}`, {

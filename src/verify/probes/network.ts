@@ -82,11 +82,14 @@ export async function trafficCheck(
       evidence: `the workload has no network with role '${!fromNet ? spec.from : spec.to}'`,
     };
   const target = await runtime.address(spec.from);
-  // Expecting delivery, the sink stops as soon as every packet arrived; expecting drops, it listens 2s.
-  const sinkArgs =
-    expect === 'delivered'
-      ? ['sink', String(spec.sink.port), '4', String(packets)]
-      : ['sink', String(spec.sink.port), '2'];
+  // The sink listens until the sender is done plus a margin (or, expecting delivery, until every packet
+  // arrived), so a slow sender start cannot make "nothing arrived" look like a drop.
+  const sinkArgs = [
+    'sink',
+    String(spec.sink.port),
+    '30',
+    ...(expect === 'delivered' ? [String(packets)] : []),
+  ];
   const sink = await runtime.probeContainer({ image, args: sinkArgs, network: toNet, ip: spec.sink.ip });
   try {
     const sender = await runtime.probeContainer({
@@ -94,11 +97,25 @@ export async function trafficCheck(
       args: ['send', target, String(spec.port), String(packets), payload],
       network: fromNet,
     });
+    let sent: { exitCode: number; stdout: string; stderr: string };
     try {
-      await sender.wait(15_000);
+      sent = await sender.wait(15_000);
     } finally {
       await sender.remove();
     }
+    if (sent.exitCode !== 0 || !sent.stdout.includes(`sent ${packets}`)) {
+      return {
+        passed: false,
+        evidence: `the sender on ${fromNet} failed (exit ${sent.exitCode}): ${(sent.stderr || sent.stdout).trim() || 'no output'}`,
+      };
+    }
+    // Expecting delivery the sink ends by itself once every packet arrived; otherwise it is stopped after
+    // the margin, its output kept.
+    const margin = expect === 'delivered' ? 2000 : 1000;
+    const deadline = Date.now() + margin;
+    while (Date.now() < deadline && (await runtime.isRunning(sink.name)))
+      await new Promise((r) => setTimeout(r, 100));
+    await sink.stop();
     const received = (await sink.wait(15_000)).stdout;
     const arrived = [...received.matchAll(new RegExp(`^from \\S+ ${escapeRegExp(payload)}-\\d+$`, 'gm'))]
       .length;
