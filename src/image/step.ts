@@ -97,7 +97,9 @@ export const image = {
       options,
       validate: validateBuildOptions,
       cacheInputs: (opts) => ({ files: sourceGlobs(opts as unknown as ResolvedBuild) }),
-      cacheOutputs: () => [],
+      // A cached build counts only while its manifest (or index) is still in the layout (gc, a fresh CI
+      // checkout that restored the cache but not the layout).
+      cacheOutputs: (output) => [`${output.layout}/blobs/sha256/${output.digest.slice('sha256:'.length)}`],
       run: (ctx, opts) => runBuild(ctx, opts as unknown as ResolvedBuild),
     };
   },

@@ -335,3 +335,26 @@ function statSafe(path: string): boolean {
     return false;
   }
 }
+
+describe('cached image builds', () => {
+  it('rebuild when the image is gone from the layout, and plan says so', async () => {
+    const { rmSync } = await import('node:fs');
+    const project = makeProject({
+      'app/hello.txt': 'hello\n',
+      'vnfpipe.config.ts': `import { definePipeline, image } from 'vnfpipe';
+export default definePipeline('img', (p) => {
+  p.step('img', image.build({ from: 'scratch', layers: [image.files({ 'app/hello.txt': '/hello.txt' })] }));
+});
+`,
+    });
+    expect((await project.cli(['run'])).code).toBe(0);
+    expect((await project.cli(['run'])).stdout).toContain('img cached');
+    rmSync(join(project.dir, '.vnfpipe', 'oci'), { recursive: true });
+    expect((await project.cli(['plan'])).stdout).toMatch(
+      /will run: output \.vnfpipe\/oci\/blobs\/sha256\/[0-9a-f]{64} is missing/,
+    );
+    const rebuilt = await project.cli(['run']);
+    expect(rebuilt.stdout).toContain('img ok');
+    expect(statSync(join(project.dir, '.vnfpipe', 'oci', 'index.json')).isFile()).toBe(true);
+  });
+});
