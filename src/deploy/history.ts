@@ -3,8 +3,10 @@
  * It lives in `.vnfpipe/releases/<target>/<name>.json` (replaced atomically) and, for what the target can
  * hold, in labels on the target's objects. A lock file serialises runs deploying the same workload.
  */
-import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { linkSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { VnfpipeError } from '../errors.js';
 import { writeJsonAtomic } from '../pipeline/fsutil.js';
@@ -115,40 +117,72 @@ export class ReleaseStore {
     return entry;
   }
 
-  /** Holds the workload's lock while `fn` runs. A lock left by a dead process is taken over. */
+  /**
+   * Holds the workload's lock while `fn` runs. The lock file appears with its owner already in it (written
+   * to a temp file, then hard-linked into place), so no one ever reads a half-made lock. A lock whose owner
+   * process on this host is gone is taken over by renaming it away first, so two runs cannot both take it.
+   */
   async withLock<T>(name: string, fn: () => Promise<T>, timeoutMs = 120_000): Promise<T> {
     const dir = join(this.stateDir, 'locks');
     await mkdir(dir, { recursive: true });
     const lock = join(dir, `${this.target}-${name}.lock`);
+    const mine = `${process.pid}@${hostname()}@${randomBytes(4).toString('hex')}`;
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      try {
-        const fd = openSync(lock, 'wx');
-        writeSync(fd, String(process.pid));
-        closeSync(fd);
-        break;
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-        const holder = Number(readFileSafe(lock));
-        if (!holder || !isAlive(holder)) {
-          rmSync(lock, { force: true });
-          continue;
+      if (tryLink(lock, mine)) break;
+      const holder = readFileSafe(lock);
+      if (holder && isStale(holder)) {
+        const moved = `${lock}.stale-${randomBytes(4).toString('hex')}`;
+        try {
+          renameSync(lock, moved);
+          // Someone else may have replaced the stale lock between our read and the rename: put theirs back.
+          if (readFileSafe(moved) !== holder) renameSync(moved, lock);
+          else rmSync(moved, { force: true });
+        } catch {
+          // Gone already: try again.
         }
-        if (Date.now() > deadline) {
-          throw new VnfpipeError('STEP_FAILED', `another run (pid ${holder}) is deploying ${name}`, {
+        continue;
+      }
+      if (Date.now() > deadline) {
+        throw new VnfpipeError(
+          'STEP_FAILED',
+          `another run (${holder.split('@')[0] || 'unknown'}) is deploying ${name}`,
+          {
             where: lock,
             hint: 'wait for it to finish',
-          });
-        }
-        await new Promise((r) => setTimeout(r, 250));
+          },
+        );
       }
+      await new Promise((r) => setTimeout(r, 250));
     }
     try {
       return await fn();
     } finally {
-      rmSync(lock, { force: true });
+      // Only our own lock is removed.
+      if (readFileSafe(lock) === mine) rmSync(lock, { force: true });
     }
   }
+}
+
+/** Creates `lock` holding `owner`, atomically; false when it exists. */
+function tryLink(lock: string, owner: string): boolean {
+  const temp = `${lock}.${randomBytes(6).toString('hex')}.tmp`;
+  writeFileSync(temp, owner);
+  try {
+    linkSync(temp, lock);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    return false;
+  } finally {
+    rmSync(temp, { force: true });
+  }
+}
+
+/** `pid@host@nonce`: stale when its process on this host is gone. Locks of other hosts are never stale. */
+function isStale(holder: string): boolean {
+  const [pid, host] = holder.split('@');
+  return (host === undefined || host === hostname()) && !isAlive(Number(pid));
 }
 
 function readFileSafe(path: string): string {
