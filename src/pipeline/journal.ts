@@ -95,8 +95,17 @@ export async function readRun(stateDir: string, id: string): Promise<RunRecord> 
   }
   try {
     const record = JSON.parse(text) as RunRecord;
-    if (record.version !== 1 || typeof record.steps !== 'object' || record.steps === null)
-      throw new Error('bad shape');
+    const wellFormed =
+      record?.version === 1 &&
+      typeof record.id === 'string' &&
+      typeof record.pipeline === 'string' &&
+      typeof record.startedAt === 'string' &&
+      typeof record.steps === 'object' &&
+      record.steps !== null &&
+      Object.values(record.steps).every(
+        (step) => typeof step === 'object' && step !== null && typeof step.status === 'string',
+      );
+    if (!wellFormed) throw new Error('bad shape');
     return record;
   } catch (error) {
     throw new VnfpipeError('JOURNAL_CORRUPT', `run ${id}: run.json is not a vnfpipe journal`, {

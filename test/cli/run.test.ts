@@ -358,3 +358,32 @@ export default definePipeline('img', (p) => {
     expect(statSync(join(project.dir, '.vnfpipe', 'oci', 'index.json')).isFile()).toBe(true);
   });
 });
+
+describe('a damaged journal', () => {
+  it('is skipped by runs with a warning naming the run, never a crash', async () => {
+    const { mkdirSync, writeFileSync } = await import('node:fs');
+    const project = makeProject({
+      'vnfpipe.config.ts': `${header}\nexport default definePipeline('j', (p) => { p.step('a', exec({ run: 'true' })); });\n`,
+    });
+    expect((await project.cli(['run'])).code).toBe(0);
+    const broken = join(project.dir, '.vnfpipe', 'runs', '29991231T000000Z-000000');
+    mkdirSync(broken, { recursive: true });
+    writeFileSync(
+      join(broken, 'run.json'),
+      JSON.stringify({
+        version: 1,
+        id: 'x',
+        pipeline: 'j',
+        startedAt: 'now',
+        status: 'ok',
+        steps: { a: null },
+      }),
+    );
+    const listing = await project.cli(['runs']);
+    expect(listing.code).toBe(0);
+    expect(listing.stderr).toContain(
+      'skipped run 29991231T000000Z-000000: run 29991231T000000Z-000000: run.json is not a vnfpipe journal',
+    );
+    expect(listing.stdout).toMatch(/^\d{8}T\d{6}Z-[0-9a-f]{6}\s+j\s+ok/m);
+  });
+});
