@@ -15,6 +15,7 @@ import { type Credentials, resolveCredentials } from './auth/credentials.js';
 import { authFailed, invalidAnswer, remoteError, unreachable } from './errors.js';
 import {
   DEFAULT_RETRY,
+  isNetworkError,
   isRetryableStatus,
   parseRetryAfter,
   type RetryPolicy,
@@ -288,6 +289,25 @@ export class RegistryClient {
     throw invalidAnswer('too many redirects', where);
   }
 
+  /**
+   * Sends a GET and reads its (small) body within one retried attempt: a registry that drops the connection
+   * mid-answer is asked again, and past the retries the failure names the registry, not a bare "aborted".
+   */
+  private async fetchDocument(request: ApiRequest): Promise<{ res: HttpResponse; body: Buffer }> {
+    try {
+      return await withRetry(
+        this.retryPolicy,
+        async () => {
+          const res = await this.send(request);
+          return { res, body: await res.bytes(MAX_DOCUMENT_BYTES) };
+        },
+        { ...(this.signal ? { signal: this.signal } : {}) },
+      );
+    } catch (error) {
+      throw isNetworkError(error) ? unreachable(request.where, error) : error;
+    }
+  }
+
   // ---- manifests ----
 
   async getManifest(
@@ -296,7 +316,7 @@ export class RegistryClient {
     accept = MANIFEST_ACCEPT,
   ): Promise<FetchedManifest> {
     const where = `${this.registry}/${repository}${isDigest(reference) ? '@' : ':'}${reference}`;
-    const res = await this.send({
+    const { res, body: bytes } = await this.fetchDocument({
       method: 'GET',
       path: `/v2/${repository}/manifests/${reference}`,
       headers: { accept },
@@ -304,13 +324,8 @@ export class RegistryClient {
       what: 'fetch manifest',
       where,
     });
-    if (res.status === 404) {
-      await res.discard();
-      throw new VnfpipeError('OCI_NOT_FOUND', 'manifest not found', { where });
-    }
-    if (res.status !== 200)
-      throw remoteError(res.status, 'fetch manifest', where, await res.text().catch(() => ''));
-    const bytes = await res.bytes(MAX_DOCUMENT_BYTES);
+    if (res.status === 404) throw new VnfpipeError('OCI_NOT_FOUND', 'manifest not found', { where });
+    if (res.status !== 200) throw remoteError(res.status, 'fetch manifest', where, bytes.toString('utf8'));
     const digest = documentDigest(bytes, reference, res.header('docker-content-digest'), where);
     const mediaType = manifestMediaType(bytes, res.header('content-type'), where);
     return { bytes, mediaType, digest, descriptor: { mediaType, digest, size: bytes.length } };
@@ -396,14 +411,14 @@ export class RegistryClient {
     const tags: string[] = [];
     let path: string | URL = `/v2/${repository}/tags/list${pageSize ? `?n=${pageSize}` : ''}`;
     for (let page = 0; page < 10_000; page++) {
-      const res = await this.send({
+      const { res, body: bytes } = await this.fetchDocument({
         method: 'GET',
         path,
         scopes: [pullScope(repository)],
         what: 'list tags',
         where,
       });
-      const body = await res.text(MAX_DOCUMENT_BYTES);
+      const body = bytes.toString('utf8');
       if (res.status === 404) throw new VnfpipeError('OCI_NOT_FOUND', 'repository not found', { where });
       if (res.status !== 200) throw remoteError(res.status, 'list tags', where, body);
       tags.push(...parseTagList(body, where));
@@ -424,7 +439,7 @@ export class RegistryClient {
   ): Promise<ImageIndex | undefined> {
     const where = `${this.registry}/${repository}@${digest} (referrers)`;
     const query = artifactType ? `?artifactType=${encodeURIComponent(artifactType)}` : '';
-    const res = await this.send({
+    const { res, body } = await this.fetchDocument({
       method: 'GET',
       path: `/v2/${repository}/referrers/${digest}${query}`,
       headers: { accept: MediaType.ociIndex },
@@ -432,7 +447,6 @@ export class RegistryClient {
       what: 'list referrers',
       where,
     });
-    const body = await res.bytes(MAX_DOCUMENT_BYTES);
     if (res.status === 404 || res.status === 400 || res.status === 405) return undefined;
     if (res.status !== 200) throw remoteError(res.status, 'list referrers', where, body.toString('utf8'));
     const type = (res.header('content-type') ?? '').split(';')[0]!.trim();

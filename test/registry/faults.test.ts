@@ -153,3 +153,54 @@ describe('faults: dropped connections and tampered blobs', () => {
     }
   });
 });
+
+describe('a registry that cuts an answer short', () => {
+  it('is asked again, and past the retries the error names the registry', async () => {
+    const { createServer } = await import('node:http');
+    const { RegistryClient } = await import('../../src/registry/client.js');
+    let requests = 0;
+    let cutEvery = true;
+    // Answers the manifest with a promised length it never delivers, until told to answer properly.
+    const manifest = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.index.v1+json',
+      manifests: [],
+    });
+    const server = createServer((req, res) => {
+      if (req.url === '/v2/')
+        return void res.writeHead(200, { 'docker-distribution-api-version': 'registry/2.0' }).end('{}');
+      requests++;
+      res.writeHead(200, {
+        'content-type': 'application/vnd.oci.image.index.v1+json',
+        'content-length': String(manifest.length),
+      });
+      if (cutEvery || requests === 1) {
+        res.write(manifest.slice(0, 10));
+        res.socket?.destroy();
+      } else {
+        res.end(manifest);
+      }
+    });
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    const host = `127.0.0.1:${(server.address() as { port: number }).port}`;
+    try {
+      const failing = new RegistryClient(host, fast);
+      await expect(failing.getManifest('cut/app', 'latest')).rejects.toMatchObject({
+        code: 'REGISTRY_UNREACHABLE',
+        where: `${host}/cut/app:latest`,
+      });
+      expect(requests).toBe(fast.retry.attempts);
+      failing.close();
+
+      cutEvery = false;
+      requests = 0;
+      const recovering = new RegistryClient(host, fast);
+      const fetched = await recovering.getManifest('cut/app', 'latest');
+      expect(fetched.bytes.toString()).toBe(manifest);
+      expect(requests).toBe(2);
+      recovering.close();
+    } finally {
+      server.close();
+    }
+  });
+});
