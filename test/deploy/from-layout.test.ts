@@ -68,4 +68,50 @@ describe('deploying straight from an OCI layout (no registry)', () => {
     await runPipeline(pipeline, { cwd: dir, onEvent: (e) => e.type === 'step.log' && again.push(e.line) });
     expect(again).toContain('revision 1 already runs this spec: nothing to deploy');
   });
+
+  it('rolls back to an older layout revision after the ref moved on, loading it again if the engine lost it', async () => {
+    const target = new DockerTarget(join(dir, '.vnfpipe'));
+    // Revision 1 passed verify: it is the one a rollback returns to.
+    await target.promote(await latestRelease());
+    writeFileSync(join(dir, 'greeting'), `hello again ${name}\n`);
+    const v2 = await buildImage({
+      context: dir,
+      layout: join(dir, 'out'),
+      name: 'app',
+      from: `oci:${busyboxLayout()}:latest`,
+      layers: [{ files: { greeting: '/etc/greeting' } }],
+      entrypoint: ['sh', '-c'],
+      cmd: ['cat /etc/greeting; trap "exit 0" TERM; while true; do sleep 0.2; done'],
+    });
+    expect(v2.digest).not.toBe(digest);
+    const pipeline = definePipeline('from-layout', (p) => {
+      p.step(
+        'deploy',
+        deploy.docker({
+          workload: { name, image: { ref: 'oci:out:app', digest: v2.digest, layout: 'out' } },
+        }),
+      );
+    });
+    expect((await runPipeline(pipeline, { cwd: dir })).steps.deploy?.error).toBeUndefined();
+    // Revision 1 is gone from the engine: container and image.
+    docker('rm', '-f', `${name}-r1`);
+    docker('rmi', '-f', configId);
+    const back = await target.rollback(name, { to: 1, cwd: dir });
+    expect(back.revision).toBe(1);
+    expect(docker('logs', `${name}-r1`)).toBe(`hello ${name}`);
+  });
+
+  async function latestRelease() {
+    const history = await new DockerTarget(join(dir, '.vnfpipe')).history(name);
+    const last = history.at(-1)!;
+    return {
+      target: 'docker' as const,
+      name,
+      revision: last.revision,
+      image: last.image,
+      instances: [`${name}-r${last.revision}`],
+      networks: {},
+      endpoint: '',
+    };
+  }
 });

@@ -9,8 +9,10 @@ import { resolve } from 'node:path';
 import { VnfpipeError } from '../../errors.js';
 import { BLOCK, encodeTarHeader } from '../../image/tar.js';
 import type { Descriptor } from '../../oci/descriptor.js';
+import type { Digest } from '../../oci/digest.js';
 import { OciLayout } from '../../oci/layout.js';
 import { selectPlatform } from '../../oci/manifest.js';
+import { MediaType } from '../../oci/media-types.js';
 import { hostPlatform } from '../../oci/platform.js';
 import { parseOciLayoutReference } from '../../oci/reference.js';
 import type { DockerEngine } from '../engine/client.js';
@@ -25,7 +27,8 @@ export async function loadLayoutImage(
   const at = reference.lastIndexOf('@sha256:');
   const parsed = parseOciLayoutReference(at === -1 ? reference : reference.slice(0, at));
   const layout = await OciLayout.open(resolve(cwd, parsed.dir));
-  let descriptor: Descriptor = await layout.resolve(at === -1 ? parsed.ref : reference.slice(at + 1));
+  let descriptor: Descriptor =
+    at === -1 ? await layout.resolve(parsed.ref) : await pinned(layout, reference.slice(at + 1) as Digest);
   if (descriptor.mediaType.includes('index')) {
     const chosen = selectPlatform(await layout.readImageIndex(descriptor), hostPlatform());
     if (!chosen)
@@ -77,4 +80,20 @@ export async function loadLayoutImage(
     });
   }
   return id;
+}
+
+/**
+ * The descriptor of a pinned manifest: from the layout's index, or — when the ref has moved on to a newer
+ * build (a rollback to an older revision) — straight from its blob, which is still in the layout.
+ */
+async function pinned(layout: OciLayout, digest: Digest): Promise<Descriptor> {
+  try {
+    return await layout.resolve(digest);
+  } catch (error) {
+    if (!(await layout.hasBlob(digest))) throw error;
+    const blob = await layout.readBlob(digest, 4 * 1024 * 1024);
+    const mediaType =
+      (JSON.parse(blob.toString('utf8')) as { mediaType?: string }).mediaType ?? MediaType.ociManifest;
+    return { mediaType, digest, size: blob.length };
+  }
 }
