@@ -1,4 +1,5 @@
 import { EXIT } from '../errors.js';
+import { killRunningCommands } from '../pipeline/exec.js';
 import { loadPipeline } from '../pipeline/loader.js';
 import { runPipeline } from '../pipeline/scheduler.js';
 import { createRenderer } from '../ui/index.js';
@@ -21,6 +22,8 @@ export async function runCommand(opts: RunCommandOptions): Promise<number> {
     if (interrupts > 1) {
       renderer.close();
       process.stderr.write('vnfpipe: interrupted again, exiting without waiting for cleanup\n');
+      // Commands run in their own process groups, so the terminal's Ctrl-C does not reach them: end them.
+      killRunningCommands();
       process.exit(EXIT.interrupted);
     }
     process.stderr.write(
@@ -42,8 +45,8 @@ export async function runCommand(opts: RunCommandOptions): Promise<number> {
     });
     return result.exitCode;
   } finally {
+    // The handlers stay: a cancelled command may outlive the run by its grace period, and a second
+    // Ctrl-C then must still end it instead of leaving it orphaned in its own process group.
     renderer.close();
-    process.off('SIGINT', onSigint);
-    process.off('SIGTERM', onSigint);
   }
 }

@@ -82,6 +82,8 @@ async function runCommand(ctx: StepContext, opts: ResolvedExec): Promise<ExecOut
     ctx.log(line, 'stderr');
   });
 
+  if (child.pid) running.add(child.pid);
+  child.once('exit', () => running.delete(child.pid!));
   const stop = () => {
     killGroup(child.pid, 'SIGTERM');
     setTimeout(() => killGroup(child.pid, 'SIGKILL'), opts.killGraceMs ?? 5000).unref();
@@ -122,6 +124,14 @@ function pipeLines(stream: NodeJS.ReadableStream | null, onLine: (line: string) 
   stream.on('end', () => {
     if (pending) onLine(pending);
   });
+}
+
+/** Process groups of the commands running now (their own groups: see `detached`). */
+const running = new Set<number>();
+
+/** Kills every running command's process group at once: for an exit that cannot wait for cleanups. */
+export function killRunningCommands(): void {
+  for (const pid of running) killGroup(pid, 'SIGKILL');
 }
 
 function killGroup(pid: number | undefined, signal: NodeJS.Signals) {

@@ -43,12 +43,12 @@ export function runsDir(stateDir: string): string {
   return join(stateDir, 'runs');
 }
 
-/** Sortable by time: 20261127T235959Z-a1b2c3. */
+/**
+ * Sortable by time to the millisecond: 20261127T235959123Z-a1b2c3. Runs in the same second must sort in
+ * the order they started: `runs last` and `--stage` borrowing take the newest.
+ */
 export function newRunId(now = new Date()): string {
-  const stamp = now
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d+Z$/, 'Z');
+  const stamp = now.toISOString().replace(/[-:.]/g, '');
   return `${stamp}-${randomBytes(3).toString('hex')}`;
 }
 

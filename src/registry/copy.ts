@@ -223,6 +223,8 @@ function remoteBlobSource(client: RegistryClient, repository: string, blob: Desc
             }
           });
           out.on('drain', () => res.body.resume());
+          // A consumer that gives up (a failed upload) must not leave the source connection paused open.
+          out.once('close', () => res.body.destroy());
           res.body.once('end', () => out.end());
           res.body.once('error', (error) => out.destroy(error));
         })

@@ -384,6 +384,45 @@ describe('a damaged journal', () => {
     expect(listing.stderr).toContain(
       'skipped run 29991231T000000Z-000000: run 29991231T000000Z-000000: run.json is not a vnfpipe journal',
     );
-    expect(listing.stdout).toMatch(/^\d{8}T\d{6}Z-[0-9a-f]{6}\s+j\s+ok/m);
+    expect(listing.stdout).toMatch(/^\d{8}T\d{9}Z-[0-9a-f]{6}\s+j\s+ok/m);
+  });
+});
+
+describe('a second Ctrl-C', () => {
+  it('exits at once and ends commands that ignore SIGTERM', async () => {
+    const project = makeProject({
+      'vnfpipe.config.ts': `${header}
+export default definePipeline('stubborn', (p) => {
+  p.step('stubborn', exec({ run: 'trap "" TERM; echo $$ > pid.txt; echo started; while true; do sleep 0.1; done', killGraceMs: 60000 }));
+});
+`,
+    });
+    let child: { kill(signal: NodeJS.Signals): boolean } | undefined;
+    let sent = 0;
+    const result = await project.cli(['run'], {
+      onSpawn: (c) => {
+        child = c;
+      },
+      onStdout: (out) => {
+        if (sent === 0 && out.includes('[stubborn] started')) {
+          sent = 1;
+          child?.kill('SIGINT');
+          setTimeout(() => child?.kill('SIGINT'), 300);
+        }
+      },
+    });
+    expect(result.code).toBe(130);
+    expect(result.stderr).toContain('interrupted again');
+    const pid = Number(readFileSync(join(project.dir, 'pid.txt'), 'utf8'));
+    await new Promise((r) => setTimeout(r, 200));
+    // Gone, or a zombie nobody reaps (this sandbox's init does not): either way it no longer runs.
+    const state = (() => {
+      try {
+        return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0];
+      } catch {
+        return 'gone';
+      }
+    })();
+    expect(['gone', 'Z', 'X']).toContain(state);
   });
 });
