@@ -8,7 +8,7 @@ import { readFile, realpath, stat } from 'node:fs/promises';
 import { basename, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { VnfpipeError } from '../errors.js';
 import { createMatcher, type PathMatcher, parseIgnoreFile } from './dockerignore.js';
-import type { TarEntryType } from './tar.js';
+import type { TarHeader } from './tar.js';
 import type { FileMapping, LayerSpec, Ownership } from './types.js';
 
 export interface HostSource {
@@ -21,14 +21,8 @@ export interface HostSource {
   ctimeMs: number;
 }
 
-export interface LayerEntry {
-  path: string;
-  type: TarEntryType;
-  mode: number;
-  uid: number;
-  gid: number;
-  size: number;
-  linkname?: string;
+/** A tar header (its time is the build's epoch, set when written) and where the entry's bytes come from. */
+export interface LayerEntry extends Omit<TarHeader, 'mtime'> {
   source?: HostSource | { kind: 'inline'; data: Buffer };
 }
 
