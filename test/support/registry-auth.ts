@@ -4,15 +4,13 @@
  * `auth.token` with a signing certificate, and a token endpoint served here that signs RS256 JWTs naming
  * their key by `x5c`, as distribution 2.8 accepts).
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createPrivateKey, randomBytes, sign, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { Agent, request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, waitFor } from './ports.js';
-import { REGISTRY_BINARY } from './registry.js';
+import { startRegistry, type TestRegistry } from './registry.js';
 
 export interface AuthRegistry {
   host: string;
@@ -32,8 +30,8 @@ function run(command: string, args: string[], cwd: string): void {
   execFileSync(command, args, { cwd, stdio: 'ignore' });
 }
 
-/** A CA and a server certificate for 127.0.0.1 signed by it. */
-export function makeTlsFiles(dir: string): { ca: string; cert: string; key: string } {
+/** `<name>.key` and a self-signed `<name>.pem` (2 days) in `dir`. */
+function selfSigned(dir: string, commonName: string, name: string): void {
   run(
     'openssl',
     [
@@ -45,14 +43,19 @@ export function makeTlsFiles(dir: string): { ca: string; cert: string; key: stri
       '-days',
       '2',
       '-subj',
-      '/CN=vnfpipe test CA',
+      `/CN=${commonName}`,
       '-keyout',
-      'ca.key',
+      `${name}.key`,
       '-out',
-      'ca.pem',
+      `${name}.pem`,
     ],
     dir,
   );
+}
+
+/** A CA and a server certificate for 127.0.0.1 signed by it. */
+export function makeTlsFiles(dir: string): { ca: string; cert: string; key: string } {
+  selfSigned(dir, 'vnfpipe test CA', 'ca');
   run(
     'openssl',
     [
@@ -94,70 +97,6 @@ export function makeTlsFiles(dir: string): { ca: string; cert: string; key: stri
   return { ca: join(dir, 'ca.pem'), cert: join(dir, 'server.pem'), key: join(dir, 'server.key') };
 }
 
-async function spawnRegistry(
-  root: string,
-  port: number,
-  extra: string[],
-  tls?: { ca: string },
-): Promise<{ child: ChildProcess; stop: () => Promise<void> }> {
-  const storage = join(root, 'storage');
-  const config = [
-    'version: 0.1',
-    'log:',
-    '  level: warn',
-    '  accesslog:',
-    '    disabled: true',
-    'storage:',
-    '  filesystem:',
-    `    rootdirectory: ${storage}`,
-    '  delete:',
-    '    enabled: true',
-    ...extra,
-    '',
-  ].join('\n');
-  writeFileSync(join(root, 'config.yml'), config);
-  const child = spawn(REGISTRY_BINARY, ['serve', join(root, 'config.yml')], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr = (stderr + chunk).slice(-4000);
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const agent = tls ? new Agent({ ca: readFileSync(tls.ca) }) : undefined;
-  try {
-    await waitFor(`registry on 127.0.0.1:${port}`, async () => {
-      if (child.exitCode !== null) throw new Error(`docker-registry exited: ${stderr}`);
-      if (!agent)
-        return (await fetch(`http://127.0.0.1:${port}/v2/`).catch(() => undefined)) ? true : undefined;
-      return new Promise<true | undefined>((resolve) => {
-        const req = request({ host: '127.0.0.1', port, path: '/v2/', agent }, (res) => {
-          res.resume();
-          resolve(true);
-        });
-        req.on('error', () => resolve(undefined));
-        req.end();
-      });
-    });
-  } catch (error) {
-    child.kill('SIGKILL');
-    throw error;
-  } finally {
-    agent?.destroy();
-  }
-  return {
-    child,
-    async stop() {
-      if (child.exitCode === null) {
-        child.kill('SIGTERM');
-        const killer = setTimeout(() => child.kill('SIGKILL'), 5000);
-        await exited;
-        clearTimeout(killer);
-      }
-    },
-  };
-}
-
 /** htpasswd (bcrypt) Basic auth over TLS; `users` maps names to passwords. */
 export async function startTlsBasicRegistry(users: Record<string, string>): Promise<AuthRegistry> {
   const root = mkdtempSync(join(tmpdir(), 'vnfpipe-registry-tls-'));
@@ -166,27 +105,14 @@ export async function startTlsBasicRegistry(users: Record<string, string>): Prom
   writeFileSync(htpasswd, '');
   for (const [user, password] of Object.entries(users))
     run('htpasswd', ['-B', '-b', htpasswd, user, password], root);
-  const port = await freePort();
-  const registry = await spawnRegistry(
-    root,
-    port,
-    [
-      'http:',
-      `  addr: 127.0.0.1:${port}`,
-      '  tls:',
-      `    certificate: ${tls.cert}`,
-      `    key: ${tls.key}`,
-      'auth:',
-      '  htpasswd:',
-      '    realm: vnfpipe-test',
-      `    path: ${htpasswd}`,
-    ],
-    { ca: tls.ca },
-  );
+  const registry = await startRegistry({
+    tls: { certificate: tls.cert, key: tls.key, ca: tls.ca },
+    extraConfig: ['auth:', '  htpasswd:', '    realm: vnfpipe-test', `    path: ${htpasswd}`].join('\n'),
+  });
   return {
-    host: `127.0.0.1:${port}`,
-    port,
-    storage: join(root, 'storage'),
+    host: registry.host,
+    port: registry.port,
+    storage: registry.storage,
     caFile: tls.ca,
     async stop() {
       await registry.stop();
@@ -200,25 +126,7 @@ const b64url = (data: Buffer | string) => Buffer.from(data).toString('base64url'
 /** Bearer token auth: the registry trusts a signing certificate; a token endpoint here grants what it's asked. */
 export async function startTokenRegistry(users: Record<string, string>): Promise<TokenRegistry> {
   const root = mkdtempSync(join(tmpdir(), 'vnfpipe-registry-token-'));
-  run(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-days',
-      '2',
-      '-subj',
-      '/CN=vnfpipe token signer',
-      '-keyout',
-      'signer.key',
-      '-out',
-      'signer.pem',
-    ],
-    root,
-  );
+  selfSigned(root, 'vnfpipe token signer', 'signer');
   const key = createPrivateKey(readFileSync(join(root, 'signer.key')));
   const certDer = new X509Certificate(readFileSync(join(root, 'signer.pem'))).raw;
   const service = 'vnfpipe-test-registry';
@@ -269,27 +177,26 @@ export async function startTokenRegistry(users: Record<string, string>): Promise
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const tokenPort = (server.address() as { port: number }).port;
-  const port = await freePort();
-  let registry: { stop: () => Promise<void> };
+  let registry: TestRegistry;
   try {
-    registry = await spawnRegistry(root, port, [
-      'http:',
-      `  addr: 127.0.0.1:${port}`,
-      'auth:',
-      '  token:',
-      `    realm: http://127.0.0.1:${tokenPort}/token`,
-      `    service: ${service}`,
-      `    issuer: ${issuer}`,
-      `    rootcertbundle: ${join(root, 'signer.pem')}`,
-    ]);
+    registry = await startRegistry({
+      extraConfig: [
+        'auth:',
+        '  token:',
+        `    realm: http://127.0.0.1:${tokenPort}/token`,
+        `    service: ${service}`,
+        `    issuer: ${issuer}`,
+        `    rootcertbundle: ${join(root, 'signer.pem')}`,
+      ].join('\n'),
+    });
   } catch (error) {
     server.close();
     throw error;
   }
   return {
-    host: `127.0.0.1:${port}`,
-    port,
-    storage: join(root, 'storage'),
+    host: registry.host,
+    port: registry.port,
+    storage: registry.storage,
     tokenRequests,
     async stop() {
       await registry.stop();

@@ -3,7 +3,8 @@
  * with its own temporary config and storage, stopped (and its storage removed) after the tests.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent, request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, waitFor } from './ports.js';
@@ -23,9 +24,8 @@ export interface TestRegistry {
 export interface RegistryOptions {
   /** Extra top-level YAML appended to the config (auth, http.tls…). */
   extraConfig?: string;
-  /** Extra lines inside the `http:` section (indented by the caller with two spaces). */
-  httpConfig?: string;
-  scheme?: 'http' | 'https';
+  /** Serve TLS with this certificate; readiness is checked trusting `ca`. */
+  tls?: { certificate: string; key: string; ca: string };
 }
 
 export async function startRegistry(options: RegistryOptions = {}): Promise<TestRegistry> {
@@ -36,6 +36,8 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
     'version: 0.1',
     'log:',
     '  level: warn',
+    '  accesslog:',
+    '    disabled: true',
     'storage:',
     '  filesystem:',
     `    rootdirectory: ${storage}`,
@@ -43,7 +45,9 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
     '    enabled: true',
     'http:',
     `  addr: 127.0.0.1:${port}`,
-    ...(options.httpConfig ? [options.httpConfig] : []),
+    ...(options.tls
+      ? ['  tls:', `    certificate: ${options.tls.certificate}`, `    key: ${options.tls.key}`]
+      : []),
     ...(options.extraConfig ? [options.extraConfig] : []),
     '',
   ].join('\n');
@@ -58,17 +62,18 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
     stderr = (stderr + chunk).slice(-4000);
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const scheme = options.scheme ?? 'http';
-  const url = `${scheme}://127.0.0.1:${port}`;
+  const url = `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
+  const agent = options.tls ? new Agent({ ca: readFileSync(options.tls.ca) }) : undefined;
   try {
     await waitFor(`registry on ${url}`, async () => {
       if (child.exitCode !== null) throw new Error(`docker-registry exited: ${stderr}`);
-      const res = await fetch(`${url}/v2/`).catch(() => undefined);
-      return res ? true : undefined;
+      return (await answers(`${url}/v2/`, agent)) ? true : undefined;
     });
   } catch (error) {
     child.kill('SIGKILL');
     throw error;
+  } finally {
+    agent?.destroy();
   }
   return {
     host: `127.0.0.1:${port}`,
@@ -85,4 +90,21 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Test
       rmSync(root, { recursive: true, force: true });
     },
   };
+}
+
+/** True once anything answers at `url` (any status: the registry is up). */
+function answers(url: string, agent: Agent | undefined): Promise<boolean> {
+  if (!agent)
+    return fetch(url).then(
+      () => true,
+      () => false,
+    );
+  return new Promise((resolve) => {
+    const req = httpsRequest(url, { agent }, (res) => {
+      res.resume();
+      resolve(true);
+    });
+    req.on('error', () => resolve(false));
+    req.end();
+  });
 }
