@@ -5,9 +5,10 @@
  */
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, join, relative } from 'node:path';
+import { mapLimit } from '../limit.js';
 import { writeJsonAtomic } from './fsutil.js';
 import { expandGlobs } from './globs.js';
-import { hashFile, mapLimit, sha256, stableJson } from './hash.js';
+import { hashFile, sha256, stableJson } from './hash.js';
 import { canonicalOptions, describeRef, readRef } from './output.js';
 import type { PlannedStep } from './plan.js';
 

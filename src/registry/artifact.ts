@@ -8,6 +8,7 @@ import { rename, rm, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { VnfpipeError } from '../errors.js';
+import { mapLimit } from '../limit.js';
 import { Annotation } from '../oci/annotations.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import { type Digest, DigestStream, isDigest } from '../oci/digest.js';
@@ -15,7 +16,6 @@ import { canonicalJson, parseManifest } from '../oci/manifest.js';
 import { MediaType } from '../oci/media-types.js';
 import type { RegistryClient } from './client.js';
 import { downloadBlob } from './download.js';
-import { mapLimit } from './limit.js';
 import { recordReferrer, referrerDescriptor } from './referrers.js';
 import { uploadBlob } from './upload.js';
 

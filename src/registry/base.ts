@@ -6,6 +6,7 @@
 import { VnfpipeError } from '../errors.js';
 import type { BaseImageResolver, ResolvedBase } from '../image/base.js';
 import { checkBaseConfig, registerBaseResolver } from '../image/base.js';
+import { mapLimit } from '../limit.js';
 import { parseImageConfig } from '../oci/config.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import type { OciLayout } from '../oci/layout.js';
@@ -17,7 +18,6 @@ import { MAX_DOCUMENT_BYTES } from '../oci/validate.js';
 import { type ClientOptions, RegistryClient } from './client.js';
 import { type CopyOptions, type CopyResult, copyImage } from './copy.js';
 import { BlobStage, downloadBlob } from './download.js';
-import { mapLimit } from './limit.js';
 
 /** True for refs a registry resolver should take: not `scratch`, not `oci:`, and a valid registry ref. */
 export function isRegistryRef(ref: string): boolean {

@@ -9,6 +9,7 @@ import { stat, writeFile } from 'node:fs/promises';
 import { resolve as resolvePath } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { VnfpipeError } from '../errors.js';
+import { mapLimit } from '../limit.js';
 import { Annotation } from '../oci/annotations.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import type { Digest } from '../oci/digest.js';
@@ -25,7 +26,6 @@ import type { ImageReference, OciLayoutReference, RegistryReference } from '../o
 import { MAX_DOCUMENT_BYTES } from '../oci/validate.js';
 import { type ClientOptions, RegistryClient } from './client.js';
 import { BlobStage, downloadBlob } from './download.js';
-import { mapLimit } from './limit.js';
 import { recordReferrer, referrerDescriptor } from './referrers.js';
 import { type BlobSource, type UploadResult, uploadBlob } from './upload.js';
 
