@@ -233,14 +233,15 @@ export async function runPipeline(pipeline: Pipeline, options: RunOptions = {}):
       const fingerprint =
         check?.fingerprint ??
         (options.noCache ? await fingerprintStep(cache, step, resolved, deps.outputOf) : undefined);
-      const holdsSecret = JSON.stringify(masker.maskDeep(output)) !== JSON.stringify(output);
+      const shown = masker.maskDeep(output);
+      const holdsSecret = JSON.stringify(shown) !== JSON.stringify(output);
       if (fingerprint && holdsSecret) {
         deps.journal.appendLog(step.id, 'not cached: the output holds a secret');
       } else if (fingerprint) {
         const files = step.definition.spec.cacheOutputs?.(output as never) ?? [];
         await cache.store(step.id, fingerprint, output, files, runId);
       }
-      await finish(step, 'ok', { output: masker.maskDeep(output) });
+      await finish(step, 'ok', { output: shown });
     } catch (error) {
       const cancelled = runController.signal.aborted && !(error instanceof StepTimeout);
       await finish(step, cancelled ? 'cancelled' : 'failed', { error: masker.mask(messageOf(error)) });

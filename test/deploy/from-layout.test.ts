@@ -19,17 +19,7 @@ describe('deploying straight from an OCI layout (no registry)', () => {
   beforeAll(async () => {
     requireDocker();
     dir = mkdtempSync(join(tmpdir(), 'vnfpipe-layout-deploy-'));
-    writeFileSync(join(dir, 'greeting'), `hello ${name}\n`);
-    const built = await buildImage({
-      context: dir,
-      layout: join(dir, 'out'),
-      name: 'app',
-      from: `oci:${busyboxLayout()}:latest`,
-      layers: [{ files: { greeting: '/etc/greeting' } }],
-      entrypoint: ['sh', '-c'],
-      cmd: ['cat /etc/greeting; trap "exit 0" TERM; while true; do sleep 0.2; done'],
-    });
-    digest = built.digest;
+    digest = (await buildApp(`hello ${name}\n`)).digest;
     const manifest = JSON.parse(readFileSync(join(dir, 'out', 'blobs', 'sha256', digest.slice(7)), 'utf8'));
     configId = manifest.config.digest;
   });
@@ -73,16 +63,7 @@ describe('deploying straight from an OCI layout (no registry)', () => {
     const target = new DockerTarget(join(dir, '.vnfpipe'));
     // Revision 1 passed verify: it is the one a rollback returns to.
     await target.promote(await latestRelease());
-    writeFileSync(join(dir, 'greeting'), `hello again ${name}\n`);
-    const v2 = await buildImage({
-      context: dir,
-      layout: join(dir, 'out'),
-      name: 'app',
-      from: `oci:${busyboxLayout()}:latest`,
-      layers: [{ files: { greeting: '/etc/greeting' } }],
-      entrypoint: ['sh', '-c'],
-      cmd: ['cat /etc/greeting; trap "exit 0" TERM; while true; do sleep 0.2; done'],
-    });
+    const v2 = await buildApp(`hello again ${name}\n`);
     expect(v2.digest).not.toBe(digest);
     const pipeline = definePipeline('from-layout', (p) => {
       p.step(
@@ -100,6 +81,20 @@ describe('deploying straight from an OCI layout (no registry)', () => {
     expect(back.revision).toBe(1);
     expect(docker('logs', `${name}-r1`)).toBe(`hello ${name}`);
   });
+
+  /** The app image, printing `greeting`, built into the test's layout under the ref `app`. */
+  function buildApp(greeting: string) {
+    writeFileSync(join(dir, 'greeting'), greeting);
+    return buildImage({
+      context: dir,
+      layout: join(dir, 'out'),
+      name: 'app',
+      from: `oci:${busyboxLayout()}:latest`,
+      layers: [{ files: { greeting: '/etc/greeting' } }],
+      entrypoint: ['sh', '-c'],
+      cmd: ['cat /etc/greeting; trap "exit 0" TERM; while true; do sleep 0.2; done'],
+    });
+  }
 
   async function latestRelease() {
     const history = await new DockerTarget(join(dir, '.vnfpipe')).history(name);
