@@ -103,14 +103,6 @@ function deployStep<O extends { workload: unknown; auth?: RegistryAuth; github?:
   };
 }
 
-/** The registry an image reference names (docker's rule: a first part with '.', ':' or localhost). */
-function registryOf(image: string): string {
-  const first = image.split('/')[0]!;
-  return image.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost')
-    ? first
-    : 'docker.io';
-}
-
 /**
  * Without explicit `auth`, the engine pulls with the credentials vnfpipe itself would use for that registry
  * (VNFPIPE_REGISTRY_* or the docker config), so a private registry works the same for push and deploy.
@@ -118,7 +110,8 @@ function registryOf(image: string): string {
 async function storedCredentials(ctx: StepContext, image: string) {
   if (image.startsWith('oci:')) return undefined;
   const { resolveCredentials } = await import('../registry/auth/credentials.js');
-  const credentials = await resolveCredentials(registryOf(image), { env: ctx.env });
+  const { parseRegistryReference } = await import('../oci/reference.js');
+  const credentials = await resolveCredentials(parseRegistryReference(image).registry, { env: ctx.env });
   if (credentials?.kind !== 'basic') return undefined;
   ctx.addSecret(credentials.password);
   return { username: credentials.username, password: credentials.password };

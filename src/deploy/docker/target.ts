@@ -5,6 +5,7 @@
  * fixed host ports). Old revisions stay as stopped containers so a rollback is a restart.
  */
 import { VnfpipeError } from '../../errors.js';
+import { parseRegistryReference } from '../../oci/reference.js';
 import type { Release } from '../../pipeline/kinds.js';
 import { DockerEngine } from '../engine/client.js';
 import { lastVerified, ReleaseStore, type Revision, specHash } from '../history.js';
@@ -289,7 +290,7 @@ export class DockerTarget {
         hint: 'deploy the output of a push step (registry/repo@sha256:…) so every revision is reproducible',
       });
     }
-    const registry = image.split('/')[0]!;
+    const registry = parseRegistryReference(image).registry;
     log(`pulling ${image}`);
     await pullImage(
       this.engine,

@@ -4,6 +4,7 @@
  * `UpdateStatus` — `docker service update` exits 0 even when the update rolled back.
  */
 import { VnfpipeError } from '../../errors.js';
+import { parseRegistryReference } from '../../oci/reference.js';
 import type { Release } from '../../pipeline/kinds.js';
 import { DockerEngine, registryAuthHeader } from '../engine/client.js';
 import { ReleaseStore, specHash } from '../history.js';
@@ -85,7 +86,7 @@ export class SwarmTarget {
         ? {
             'X-Registry-Auth': registryAuthHeader({
               ...options.auth,
-              serveraddress: workload.image.split('/')[0]!,
+              serveraddress: parseRegistryReference(workload.image).registry,
             }),
           }
         : undefined;
