@@ -194,7 +194,32 @@ describe('docker target: what the workload declares is what runs', () => {
       /size=4194304,min_size=4194304/,
     );
     expect(volumesOf(w.name)).toHaveLength(1);
+
+    // Free pages count the reserved ones: the free check passes, the reservation at start cannot.
+    const free = Number(readFileSync(NR.replace('nr_hugepages', 'free_hugepages'), 'utf8'));
+    const greedy = workload('greedy', {
+      resources: { hugepages: { size: '2Mi', pages: free, reserve: true } },
+    });
+    const error = await target.deploy(greedy).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(VnfpipeError);
+    expect((error as VnfpipeError).message).toMatch(
+      new RegExp(`the host cannot reserve ${free} 2Mi hugepages for the workload's hugetlbfs mount`),
+    );
+    expect((await target.history(greedy.name)).map((r) => [r.status, r.state])).toEqual([
+      ['failed', 'removed'],
+    ]);
+    expect(volumesOf(greedy.name)).toEqual([]);
+
     await target.destroy(w);
     expect(volumesOf(w.name)).toEqual([]);
+  });
+
+  it('removes a rolled-back revision with its hugetlbfs', async () => {
+    const w = workload('rollback', { resources: { hugepages: { size: '2Mi', pages: 1 } } });
+    await target.promote(await target.deploy(w));
+    await target.deploy({ ...w, env: { VERSION: '2' } });
+    expect(volumesOf(w.name)).toHaveLength(2);
+    expect((await target.rollback(w.name)).revision).toBe(1);
+    expect(volumesOf(w.name)).toHaveLength(1);
   });
 });
