@@ -158,6 +158,30 @@ describe('docker target: what the workload declares is what runs', () => {
     );
   });
 
+  it("owns config files and the hugetlbfs by the image's own non-root user when the workload names none", async () => {
+    const tag = `vnfpipe-test/busybox-nobody:${suffix}`;
+    const base = docker('create', busyboxInDocker());
+    try {
+      docker('commit', '--change', 'USER nobody', base, tag);
+    } finally {
+      docker('rm', base);
+    }
+    try {
+      const w = workload('imageuser', {
+        image: tag,
+        files: [{ path: '/etc/vnf/vnf.conf', content: 'x\n', mode: 0o600 }],
+        resources: { hugepages: { size: '2Mi', pages: 1 } },
+      });
+      const container = (await target.deploy(w)).instances[0]!;
+      expect(sh(container, 'stat -c "%u:%g %a" /etc/vnf/vnf.conf /dev/hugepages').out).toBe(
+        '65534:65534 600\n65534:65534 770',
+      );
+      await target.destroy(w);
+    } finally {
+      docker('rmi', tag);
+    }
+  });
+
   it('delivers files under a read-only root on a volume that keeps the image files of that directory', async () => {
     const w = workload('ro', {
       security: { readOnlyRootFilesystem: true },

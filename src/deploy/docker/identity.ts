@@ -21,8 +21,9 @@ export async function workloadIdentity(
   const user =
     declared ||
     (await engine.json<{ Config?: { User?: string } }>({ path: `/images/${encodeURIComponent(image)}/json` }))
-      .Config?.User ||
-    '0';
+      .Config?.User;
+  // No user anywhere: the engine runs the workload as 0:0.
+  if (!user) return { uid: 0, gid: 0 };
   const [name = '', group] = user.split(':');
   if (NUMBER.test(name) && group !== undefined && NUMBER.test(group))
     return { uid: Number(name), gid: Number(group) };
