@@ -21,6 +21,10 @@ export interface NetworkAttachment {
   gateway?: string;
   /** Static IPv4 address of the workload on this network. */
   ip?: string;
+  /**
+   * MAC address of the workload's interface on this network. The Docker target (engine API 1.41) can set it
+   * on the first network only, and refuses it on the others rather than let the engine pick one.
+   */
   mac?: string;
   /** No route to the outside (data planes usually are). */
   internal?: boolean;
@@ -31,8 +35,13 @@ export interface NetworkAttachment {
 export interface HugepagesSpec {
   /** Page size: 2Mi or 1Gi. */
   size: '2Mi' | '1Gi';
-  /** Pages the host must provide (checked, and reserved when `reserve` is true). */
+  /**
+   * Pages the workload may use: its hugetlbfs mount is limited to `pages × size`, and the host is checked
+   * for that many free pages.
+   */
   pages: number;
+  /** Reserve the pages when the workload starts (hugetlbfs `min_size`): the start fails if the host cannot. */
+  reserve?: boolean;
   /** Where the hugetlbfs mount appears in the workload. Default `/dev/hugepages`. */
   mountPath?: string;
 }
@@ -88,7 +97,10 @@ export interface ConfigFileSpec {
   /** Absolute path inside the workload. */
   path: string;
   content: string;
+  /** Permission bits, exactly as written (the deploying process's umask does not apply). Default 0o644. */
   mode?: number;
+  /** `uid:gid` (numeric). Default: the workload's user when it is not root, else `0:0`. */
+  owner?: string;
 }
 
 export interface Workload {
@@ -115,6 +127,7 @@ export interface Workload {
 }
 
 const NAME = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
+const OWNER = /^\d{1,10}:\d{1,10}$/;
 const CAPABILITY = /^(CAP_)?[A-Z_]+$/;
 const SIZE = /^(\d+(?:\.\d+)?)\s*(B|Ki|Mi|Gi|Ti|K|M|G|T|k|m|g)?$/;
 const SIZE_FACTOR: Record<string, number> = {
@@ -194,6 +207,8 @@ export function validateWorkload(workload: Workload): void {
       problems.push(`${at}: a static ip needs the network's subnet`);
     if (net.mac && !/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(net.mac))
       problems.push(`${at}.mac '${net.mac}' is not a MAC address`);
+    if (net.mac && (driver === 'host' || driver === 'none'))
+      problems.push(`${at}.mac: a '${driver}' network has no interface of the workload's own`);
     if (net.subnet && !/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(net.subnet))
       problems.push(`${at}.subnet '${net.subnet}' is not a CIDR`);
   });
@@ -240,6 +255,12 @@ export function validateWorkload(workload: Workload): void {
   for (const [i, file] of (workload.files ?? []).entries()) {
     if (!file.path?.startsWith('/') || file.path.split('/').includes('..')) {
       problems.push(`files[${i}].path must be absolute without '..'`);
+    }
+    if (file.mode !== undefined && (!Number.isInteger(file.mode) || file.mode < 0 || file.mode > 0o7777)) {
+      problems.push(`files[${i}].mode must be permission bits (0o644, 0o640, …)`);
+    }
+    if (file.owner !== undefined && !OWNER.test(String(file.owner))) {
+      problems.push(`files[${i}].owner '${String(file.owner)}' must be numeric uid:gid (e.g. 65534:65534)`);
     }
   }
   if (problems.length) {

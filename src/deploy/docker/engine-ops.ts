@@ -1,10 +1,8 @@
 /** Engine operations the docker target composes: networks, images, containers, files. */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
 import { VnfpipeError } from '../../errors.js';
 import { type DockerEngine, EngineError, registryAuthHeader } from '../engine/client.js';
-import type { ConfigFileSpec, NetworkAttachment, Workload } from '../model.js';
+import type { NetworkAttachment, Workload } from '../model.js';
+import { archiveOf } from './container-files.js';
 import { networkCreateBody } from './spec.js';
 
 export interface ContainerState {
@@ -184,26 +182,11 @@ export async function pullImage(
   );
 }
 
-/** A tar archive (through the `tar` package, from a scratch folder) of in-memory files at absolute paths. */
+/** A tar archive of in-memory files at absolute paths, modes exactly as given (root-owned). */
 export async function tarOf(
   files: Array<{ path: string; data: string | Buffer; mode?: number }>,
 ): Promise<Buffer> {
-  const tar = await import('tar');
-  const dir = await mkdtemp(join(tmpdir(), 'vnfpipe-files-'));
-  try {
-    for (const file of files) {
-      const local = join(dir, file.path);
-      await mkdir(dirname(local), { recursive: true });
-      await writeFile(local, file.data, { mode: file.mode ?? 0o644 });
-    }
-    const chunks: Buffer[] = [];
-    const paths = files.map((file) => file.path.replace(/^\/+/, ''));
-    for await (const chunk of tar.create({ cwd: dir, portable: true, noMtime: true }, paths))
-      chunks.push(chunk as Buffer);
-    return Buffer.concat(chunks);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  return archiveOf(files.map((file) => ({ ...file, mode: file.mode ?? 0o644 })));
 }
 
 /** Extracts a tar archive at `/` in a container (created or running). */
@@ -215,20 +198,6 @@ export async function putArchive(engine: DockerEngine, container: string, archiv
     data: archive,
     contentType: 'application/x-tar',
   });
-}
-
-/** Copies config files into a created container (before start). */
-export async function uploadFiles(
-  engine: DockerEngine,
-  container: string,
-  files: ConfigFileSpec[],
-): Promise<void> {
-  if (files.length === 0) return;
-  await putArchive(
-    engine,
-    container,
-    await tarOf(files.map((f) => ({ path: f.path, data: f.content, mode: f.mode ?? 0o644 }))),
-  );
 }
 
 export async function containerLogs(engine: DockerEngine, container: string, tail = 20): Promise<string> {

@@ -2,8 +2,21 @@
  * Translates a workload into Docker Engine API bodies: the network definitions and the container create
  * body. Pure functions, so the translation is tested without an engine.
  */
+import { posix } from 'node:path';
 import { LABEL } from '../labels.js';
-import { type NetworkAttachment, networkName, parseSize, type Workload } from '../model.js';
+import {
+  type HugepagesSpec,
+  type NetworkAttachment,
+  networkName,
+  parseSize,
+  type Workload,
+} from '../model.js';
+
+/** Numeric user and group the workload runs as (resolved from the image when `user` is a name). */
+export interface Identity {
+  uid: number;
+  gid: number;
+}
 
 /** Docker networks are ordered by name inside the container (internal ones last); eth0 gets the default route. */
 export function orderedNetworks(workload: Workload): Array<NetworkAttachment & { dockerName: string }> {
@@ -28,6 +41,81 @@ export function interfaceOrderProblem(workload: Workload): string | undefined {
     return `the engine orders interfaces by network name: ${nets.map((n) => n.dockerName).join(', ')} would give ${expected.join(', ')}; name the networks so they sort in the declared order (e.g. '${workload.name}-0-mgmt', '${workload.name}-1-data')`;
   }
   return undefined;
+}
+
+/**
+ * What the Docker target cannot do as declared, found before anything is created (each a sentence naming
+ * the field). Engine API 1.41 applies a MAC address only through the container's own config, which covers the
+ * network it is created on; a read-only root takes config files only in directories a volume can cover.
+ */
+export function dockerProblems(workload: Workload): string[] {
+  const problems: string[] = [];
+  const order = interfaceOrderProblem(workload);
+  if (order) problems.push(order);
+  orderedNetworks(workload).forEach((net, i) => {
+    if (net.mac && i > 0) {
+      problems.push(
+        `networks[${i}].mac: the Docker engine (API 1.41) sets a MAC address only on the first network, the one the container is created on; it would give role '${net.role}' a generated MAC instead of ${net.mac}`,
+      );
+    }
+  });
+  if (workload.security?.readOnlyRootFilesystem) {
+    for (const [i, file] of (workload.files ?? []).entries()) {
+      if (posix.dirname(file.path) === '/') {
+        problems.push(
+          `files[${i}].path ${file.path}: with a read-only root filesystem, config files are delivered on a volume over their directory, and '/' cannot be one: put the file in a directory (e.g. /etc/${workload.name}/)`,
+        );
+      }
+    }
+  }
+  return problems;
+}
+
+/**
+ * The directories that become volumes when config files meet a read-only root: the engine writes into
+ * volumes of a created container, never into a read-only root. One volume per outermost directory; it starts
+ * as a copy of the image's directory, so the image's own files there remain.
+ */
+export function configVolumeDirs(workload: Workload): string[] {
+  if (!workload.security?.readOnlyRootFilesystem) return [];
+  const dirs = [...new Set((workload.files ?? []).map((f) => posix.dirname(posix.normalize(f.path))))];
+  const inside = (dir: string, parent: string) => dir === parent || dir.startsWith(`${parent}/`);
+  return dirs
+    .filter((dir) => dir !== '/' && !dirs.some((other) => other !== dir && inside(dir, other)))
+    .sort();
+}
+
+/**
+ * A hugetlbfs of the workload's own (a `local` volume the engine mounts at start and drops with the
+ * container): limited to the declared pages, owned by the workload's user, invisible to other workloads.
+ */
+export function hugepagesMount(
+  workload: string,
+  hp: HugepagesSpec,
+  identity: Identity | undefined,
+): Record<string, unknown> {
+  const pageMiB = hp.size === '1Gi' ? 1024 : 2;
+  const bytes = `${hp.pages * pageMiB}M`;
+  const options = [
+    `pagesize=${pageMiB === 1024 ? '1G' : '2M'}`,
+    `size=${bytes}`,
+    ...(hp.reserve ? [`min_size=${bytes}`] : []),
+    `uid=${identity?.uid ?? 0}`,
+    `gid=${identity?.gid ?? 0}`,
+    'mode=0770',
+  ];
+  return {
+    Type: 'volume',
+    Target: hp.mountPath ?? '/dev/hugepages',
+    VolumeOptions: {
+      NoCopy: true,
+      Labels: { [LABEL.managed]: 'true', [LABEL.workload]: workload },
+      DriverConfig: {
+        Name: 'local',
+        Options: { type: 'hugetlbfs', device: 'none', o: options.join(',') },
+      },
+    },
+  };
 }
 
 const byName = (a: { dockerName: string }, b: { dockerName: string }) =>
@@ -58,10 +146,10 @@ export function networkCreateBody(workload: Workload, net: NetworkAttachment & {
   };
 }
 
+/** The engine (API 1.41) ignores an endpoint's MacAddress: the first network's MAC goes in the container config. */
 function endpointConfig(net: NetworkAttachment) {
   return {
     ...(net.ip ? { IPAMConfig: { IPv4Address: net.ip } } : {}),
-    ...(net.mac ? { MacAddress: net.mac } : {}),
     Aliases: [],
   };
 }
@@ -87,7 +175,8 @@ export function containerPlan(
   /** How the engine names the image: the reference, or an image id for images loaded from a layout. */
   image: string,
   specHash: string,
-  hugepagesSource?: string,
+  /** The workload user's numeric identity: owner of its hugetlbfs mount. */
+  identity?: Identity,
 ): ContainerPlan {
   const nets = orderedNetworks(workload);
   const [first, ...rest] = nets;
@@ -110,14 +199,12 @@ export function containerPlan(
       : resources.memlock === 'unlimited'
         ? -1
         : parseSize(resources.memlock, 'memlock');
-  const mounts: Array<Record<string, unknown>> = [];
-  if (resources.hugepages && hugepagesSource) {
-    mounts.push({
-      Type: 'bind',
-      Source: hugepagesSource,
-      Target: resources.hugepages.mountPath ?? '/dev/hugepages',
-    });
-  }
+  const mounts: Array<Record<string, unknown>> = configVolumeDirs(workload).map((dir) => ({
+    Type: 'volume',
+    Target: dir,
+    VolumeOptions: { Labels: { [LABEL.managed]: 'true', [LABEL.workload]: workload.name } },
+  }));
+  if (resources.hugepages) mounts.push(hugepagesMount(workload.name, resources.hugepages, identity));
   const name = `${workload.name}-r${revision}`;
   const networkMode = first
     ? ['host', 'none'].includes(first.driver ?? 'bridge')
@@ -130,6 +217,7 @@ export function containerPlan(
     ...(workload.args ? { Cmd: workload.args } : {}),
     Env: Object.entries(workload.env ?? {}).map(([key, value]) => `${key}=${value}`),
     ...(security.user ? { User: security.user } : {}),
+    ...(first?.mac && networkMode === first.dockerName ? { MacAddress: first.mac } : {}),
     Labels: {
       ...workload.labels,
       [LABEL.managed]: 'true',

@@ -7,7 +7,7 @@
 import { VnfpipeError } from '../../errors.js';
 import { parseRegistryReference } from '../../oci/reference.js';
 import type { Release } from '../../pipeline/kinds.js';
-import { DockerEngine } from '../engine/client.js';
+import { DockerEngine, EngineError } from '../engine/client.js';
 import { lastVerified, ReleaseStore, type Revision, specHash } from '../history.js';
 import { LABEL } from '../labels.js';
 import { validateWorkload, type Workload } from '../model.js';
@@ -22,10 +22,11 @@ import {
   removeContainer,
   startContainer,
   stopContainer,
-  uploadFiles,
 } from './engine-ops.js';
-import { hugepagesMount } from './host.js';
-import { containerPlan, interfaceOrderProblem, orderedNetworks } from './spec.js';
+import { deliverFiles } from './files.js';
+import { checkFreeHugepages } from './host.js';
+import { workloadIdentity } from './identity.js';
+import { containerPlan, dockerProblems, orderedNetworks } from './spec.js';
 
 export type UpdateStrategy = 'start-first' | 'recreate';
 
@@ -60,8 +61,14 @@ export class DockerTarget {
 
   async deploy(workload: Workload, options: DockerDeployOptions = {}): Promise<Release> {
     validateWorkload(workload);
-    const order = interfaceOrderProblem(workload);
-    if (order) throw new VnfpipeError('PIPELINE_INVALID', order, { where: `workload ${workload.name}` });
+    const problems = dockerProblems(workload);
+    if (problems.length) {
+      throw new VnfpipeError(
+        'PIPELINE_INVALID',
+        `workload ${workload.name} cannot run on the docker target as declared:\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+        { where: `workload ${workload.name}` },
+      );
+    }
     const log = options.log ?? (() => {});
     return this.store.withLock(workload.name, async () => {
       await this.repair(workload.name, log);
@@ -74,9 +81,7 @@ export class DockerTarget {
           );
       }
       const engineImage = await this.ensureImage(workload.image, options, log);
-      const hugepages = workload.resources?.hugepages
-        ? await hugepagesMount(workload.resources.hugepages)
-        : undefined;
+      if (workload.resources?.hugepages) await checkFreeHugepages(workload.resources.hugepages);
 
       const current = await this.running(workload.name);
       const hash = specHash(workload);
@@ -100,7 +105,7 @@ export class DockerTarget {
         );
       }
       try {
-        await this.createAndStart(workload, engineImage, revision, hash, hugepages, log);
+        await this.createAndStart(workload, engineImage, revision, hash, log);
         await this.waitReady(
           workload,
           revision,
@@ -193,17 +198,9 @@ export class DockerTarget {
           { ...(options.cwd ? { cwd: options.cwd } : {}) },
           log,
         );
-        const hugepages = target.workload.resources?.hugepages
-          ? await hugepagesMount(target.workload.resources.hugepages)
-          : undefined;
-        await this.createAndStart(
-          target.workload,
-          engineImage,
-          target.revision,
-          target.specHash,
-          hugepages,
-          log,
-        );
+        if (target.workload.resources?.hugepages)
+          await checkFreeHugepages(target.workload.resources.hugepages);
+        await this.createAndStart(target.workload, engineImage, target.revision, target.specHash, log);
       }
       await this.waitReady(target.workload, target.revision, 60_000, 1000, options.signal);
       await this.store.update(name, target.revision, 'deployed', 'restored by rollback');
@@ -221,10 +218,24 @@ export class DockerTarget {
     return rows;
   }
 
-  /** Removes every container of the workload and the networks vnfpipe created for it. */
+  /** Removes every container of the workload (with its volumes) and the networks vnfpipe created for it. */
   async destroy(workload: Workload): Promise<void> {
     for (const container of await listContainers(this.engine, [`${LABEL.workload}=${workload.name}`])) {
       await removeContainer(this.engine, container.Id);
+    }
+    // Volumes go with their containers; these are what a killed run left unattached.
+    const { Volumes } = await this.engine.json<{ Volumes: Array<{ Name: string }> | null }>({
+      path: '/volumes',
+      query: {
+        filters: JSON.stringify({ label: [`${LABEL.workload}=${workload.name}`], dangling: ['true'] }),
+      },
+    });
+    for (const volume of Volumes ?? []) {
+      await this.engine.call({
+        method: 'DELETE',
+        path: `/volumes/${encodeURIComponent(volume.Name)}`,
+        accept: [404, 409],
+      });
     }
     for (const net of orderedNetworks(workload)) {
       if (net.external || net.driver === 'host' || net.driver === 'none') continue;
@@ -307,10 +318,14 @@ export class DockerTarget {
     engineImage: string,
     revision: number,
     hash: string,
-    hugepages: string | undefined,
     log: (line: string) => void,
   ) {
-    const plan = containerPlan(workload, revision, engineImage, hash, hugepages);
+    // The user owns the config files and the hugetlbfs mount: resolve it only when one is declared.
+    const identity =
+      workload.files?.length || workload.resources?.hugepages
+        ? await workloadIdentity(this.engine, workload.name, engineImage, workload.security?.user)
+        : undefined;
+    const plan = containerPlan(workload, revision, engineImage, hash, identity);
     await removeContainer(this.engine, plan.name);
     try {
       await this.engine.call({
@@ -329,8 +344,10 @@ export class DockerTarget {
     } catch (error) {
       throw explainDriverFailure(error, workload);
     }
-    await uploadFiles(this.engine, plan.name, workload.files ?? []);
-    await startContainer(this.engine, plan.name, workload);
+    await deliverFiles(this.engine, plan.name, workload, identity);
+    await startContainer(this.engine, plan.name, workload).catch((error) => {
+      throw explainHugepagesFailure(error, workload);
+    });
     log(`started ${plan.name}`);
   }
 
@@ -404,6 +421,21 @@ export class DockerTarget {
 export function defaultStrategy(workload: Workload): UpdateStrategy {
   const fixed = (workload.networks ?? []).some((n) => n.ip || n.mac) || (workload.ports ?? []).length > 0;
   return fixed ? 'recreate' : 'start-first';
+}
+
+/** The engine mounts the workload's hugetlbfs at start: a host that cannot reserve the pages fails there. */
+function explainHugepagesFailure(error: unknown, workload: Workload): unknown {
+  const hp = workload.resources?.hugepages;
+  if (!hp || !(error instanceof EngineError) || !/hugetlbfs|cannot allocate memory/i.test(error.message))
+    return error;
+  return new VnfpipeError(
+    'STEP_FAILED',
+    `the host cannot ${hp.reserve ? 'reserve' : 'provide'} ${hp.pages} ${hp.size} hugepages for the workload's hugetlbfs mount: ${error.message}`,
+    {
+      where: `workload ${workload.name}, resources.hugepages`,
+      hint: 'free or add hugepages on the engine host (nr_hugepages), or declare fewer',
+    },
+  );
 }
 
 function firstLine(error: unknown): string {

@@ -63,6 +63,14 @@ export class SwarmTarget {
 
   async deploy(workload: Workload, options: SwarmDeployOptions = {}): Promise<Release> {
     validateWorkload(workload);
+    const unsupported = swarmUnsupported(workload);
+    if (unsupported.length) {
+      throw new VnfpipeError(
+        'PIPELINE_INVALID',
+        `the swarm target cannot give workload ${workload.name} what it declares:\n${unsupported.map((p) => `  - ${p}`).join('\n')}`,
+        { where: `workload ${workload.name}`, hint: 'deploy it with the docker target' },
+      );
+    }
     if (workload.image.startsWith('oci:')) {
       throw new VnfpipeError(
         'PIPELINE_INVALID',
@@ -406,6 +414,21 @@ export class SwarmTarget {
 }
 
 const seconds = (s: number) => Math.round(s * 1e9);
+
+/** What a swarm service cannot carry, refused rather than dropped. */
+export function swarmUnsupported(workload: Workload): string[] {
+  const problems: string[] = [];
+  if (workload.resources?.hugepages) {
+    problems.push(
+      'resources.hugepages: a service task cannot be given a hugetlbfs limited to its pages on whichever node runs it',
+    );
+  }
+  for (const [i, net] of (workload.networks ?? []).entries()) {
+    if (net.mac) problems.push(`networks[${i}].mac: swarm services take no MAC address`);
+  }
+  if (workload.files?.length) problems.push('files: the swarm target does not deliver config files yet');
+  return problems;
+}
 
 export function serviceSpec(workload: Workload, revision: number, hash: string, update: RollingUpdate) {
   const resources = workload.resources ?? {};

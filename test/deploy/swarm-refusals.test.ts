@@ -1,0 +1,31 @@
+/**
+ * What a swarm service cannot carry is refused before the target touches the engine (no swarm is needed):
+ * a service would otherwise run without the declared hugepages, MAC or files.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { Workload } from '../../src/deploy/model.js';
+import { SwarmTarget } from '../../src/deploy/swarm/target.js';
+import { VnfpipeError } from '../../src/errors.js';
+
+describe('swarm target refusals', () => {
+  it('refuses hugepages, a MAC and config files with exit 2, naming each field', async () => {
+    const target = new SwarmTarget(mkdtempSync(join(tmpdir(), 'vnfpipe-swarm-refuse-')));
+    const workload: Workload = {
+      name: 'vnf',
+      image: 'registry.test/vnf@sha256:' + 'a'.repeat(64),
+      networks: [{ role: 'mgmt', driver: 'overlay', mac: '02:00:00:00:00:01' }],
+      files: [{ path: '/etc/vnf.conf', content: 'x' }],
+      resources: { hugepages: { size: '2Mi', pages: 2 } },
+    };
+    const error = await target.deploy(workload).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(VnfpipeError);
+    expect((error as VnfpipeError).exitCode).toBe(2);
+    const message = (error as VnfpipeError).message;
+    expect(message).toMatch(/resources\.hugepages: a service task cannot be given a hugetlbfs/);
+    expect(message).toMatch(/networks\[0\]\.mac: swarm services take no MAC address/);
+    expect(message).toMatch(/files: the swarm target does not deliver config files yet/);
+  });
+});
