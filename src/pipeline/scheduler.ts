@@ -216,6 +216,7 @@ export async function runPipeline(pipeline: Pipeline, options: RunOptions = {}):
       }
       const resolved = resolveValue(step.definition.spec.options, {
         outputOf: deps.outputOf,
+        consumer: step.id,
         env,
         onSecret: (value) => masker.add(value),
       });
@@ -339,7 +340,7 @@ async function evaluateWhen(step: PlannedStep, deps: ContextDeps, signal: AbortS
   const ctx: WhenContext = {
     env: deps.env,
     output<T>(ref: OutputRef<T>): T {
-      return readRef(refInfo(ref), deps.outputOf(refInfo(ref).step)) as T;
+      return readRef(refInfo(ref), deps.outputOf(refInfo(ref).step), step.id) as T;
     },
   };
   return Boolean(await abortable(Promise.resolve(when(ctx)), signal));
