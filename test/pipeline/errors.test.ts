@@ -108,4 +108,32 @@ describe('pipeline errors point at the user file', () => {
     expect(plain.stderr).toContain('npm install --save-dev left-pad-nowhere\n');
     expect(plain.stderr).not.toContain('save-dev vnfpipe');
   });
+
+  it('a custom step that throws keeps the line that threw in its error, and its stack in the step log', async () => {
+    const project = makeProject({
+      'lib/checks.ts':
+        "export function check(): never {\n  throw new RangeError('probe budget exceeded');\n}\n",
+      'vnfpipe.config.ts': `${header}import { check } from './lib/checks.ts';
+export default definePipeline('throws', (p) => {
+  p.step('custom', async () => {
+    return check();
+  });
+});
+`,
+    });
+    const result = await project.cli(['run', '--json']);
+    expect(result.code).toBe(1);
+    const end = result.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line))
+      .find((e) => e.type === 'step.end' && e.step === 'custom');
+    expect(end.error).toMatch(/^lib\/checks\.ts:2:\d+: RangeError: probe budget exceeded$/);
+    expect(lineOf(project, end.error, 'probe budget')).toContain('throw new RangeError');
+    const runs = JSON.parse((await project.cli(['runs', 'last', '--json'])).stdout);
+    const log = readFileSync(join(project.dir, '.vnfpipe', 'runs', runs.id, 'steps', 'custom.log'), 'utf8');
+    expect(log).toContain('RangeError: probe budget exceeded');
+    expect(log).toMatch(/lib\/checks\.ts:2:\d+/);
+    expect(log).toMatch(/vnfpipe\.config\.ts:5:\d+/);
+  });
 });
