@@ -1,7 +1,7 @@
 /** The closing lines of a run for people: counts, failures with where to read more, the journal. */
-import { relative } from 'node:path';
 import { formatDuration } from '../pipeline/duration.js';
 import type { RunEvent } from '../pipeline/events.js';
+import { displayPath } from '../pipeline/site.js';
 import { STATUS_ICON, type Style } from './style.js';
 
 export interface StepEnd {
@@ -25,9 +25,21 @@ export function summaryLines(
       `${STATUS_ICON[end.status === 'ok' ? 'ok' : end.status] ?? ''} run ${end.status} in ${formatDuration(end.durationMs)} (${parts || 'no steps'})`,
     ),
   ];
+  // The details were printed under the failed step: one line each here.
   for (const step of steps.filter((s) => s.status === 'failed')) {
-    lines.push(style.red(`  ${step.step}: ${step.error ?? 'failed'}`));
+    lines.push(style.red(`  ${step.step}: ${firstLine(step.error, step.step)}`));
   }
-  lines.push(style.dim(`  journal: ${relative(process.cwd(), end.journal) || end.journal}`));
+  lines.push(style.dim(`  journal: ${displayPath(end.journal)}`));
   return lines;
+}
+
+/** The first line of a step's error, without a `step <id>:` the reader sees already. */
+export function firstLine(error: string | undefined, step: string): string {
+  const line = error?.split('\n')[0] || 'failed';
+  return line.startsWith(`step ${step}: `) ? line.slice(`step ${step}: `.length) : line;
+}
+
+/** A failed step's error, every line indented under the step's line. */
+export function indentedError(error: string | undefined): string[] {
+  return (error || 'failed').split('\n').map((line) => `    ${line}`);
 }

@@ -1,13 +1,13 @@
 /**
  * Live progress for a terminal: the steps as a tree under their stages, a spinner and elapsed time for
- * running steps, byte-progress bars for transfers and the last log lines. Full logs of failed steps are
- * printed when the run ends; every log is in the journal.
+ * running steps, byte-progress bars for transfers and the last log lines. When the run ends, each failed
+ * step's error and the end of its log are printed once, under it; every log is in the journal.
  */
 
 import { formatDuration } from '../pipeline/duration.js';
 import type { EventListener, RunEvent } from '../pipeline/events.js';
 import { formatProgress, STATUS_ICON, type Style } from './style.js';
-import { type StepEnd, summaryLines } from './summary.js';
+import { firstLine, indentedError, type StepEnd, summaryLines } from './summary.js';
 
 const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
 const TAIL_LINES = 3;
@@ -20,6 +20,7 @@ interface StepView {
   startedAt?: number;
   durationMs?: number;
   detail?: string;
+  error?: string;
   tail: string[];
   log: string[];
   progress: Map<string, { current: number; total?: number; unit: 'bytes' | 'items' }>;
@@ -163,17 +164,22 @@ export function ttyRenderer(
         if (!step) break;
         step.status = event.status;
         step.durationMs = event.durationMs;
-        step.detail = event.status === 'failed' ? event.error?.split('\n')[0] : event.reason;
+        step.detail = event.status === 'failed' ? firstLine(event.error, step.id) : event.reason;
+        step.error = event.error;
         break;
       }
       case 'run.end': {
         clearInterval(timer);
         draw();
         write('\x1b[?25h');
+        // Each failed step once: its error, then the end of its log (a command's stderr), indented under it.
         for (const step of steps.values()) {
-          if (step.status !== 'failed' || step.log.length === 0) continue;
-          write(`${style.red(`── log of ${step.id} (last 40 lines) ──`)}\n`);
-          for (const line of step.log.slice(-40)) write(`${line}\n`);
+          if (step.status !== 'failed') continue;
+          write(`${style.red(`${STATUS_ICON.failed} ${step.id} failed`)}\n`);
+          for (const line of indentedError(step.error)) write(`${style.red(line)}\n`);
+          if (step.log.length > 40)
+            write(`${style.dim(`    │ … ${step.log.length - 40} earlier lines in the journal`)}\n`);
+          for (const line of step.log.slice(-40)) write(`${style.dim(`    │ ${line}`)}\n`);
         }
         for (const line of summaryLines(event, ends, style)) write(`${line}\n`);
         break;
