@@ -171,6 +171,7 @@ export async function runPipeline(pipeline: Pipeline, options: RunOptions = {}):
     if (!record.endedAt) record.endedAt = new Date().toISOString();
     const durationMs = record.startedAt ? Date.parse(record.endedAt) - Date.parse(record.startedAt) : 0;
     record.durationMs = durationMs;
+    const summary = result === 'ok' ? summaryOf(record.output) : undefined;
     bus.emit({
       type: 'step.end',
       time: Date.now(),
@@ -180,6 +181,7 @@ export async function runPipeline(pipeline: Pipeline, options: RunOptions = {}):
       attempts: record.attempts,
       ...(record.reason ? { reason: record.reason } : {}),
       ...(record.error ? { error: record.error } : {}),
+      ...(summary ? { summary } : {}),
     });
     if (result === 'failed') {
       for (const handler of step.onFailure) {
@@ -331,6 +333,13 @@ export async function runPipeline(pipeline: Pipeline, options: RunOptions = {}):
     steps: journal.record.steps,
     outputs: Object.fromEntries(outputs),
   };
+}
+
+/** A step that tells people what it did returns an object with a string `summary`. */
+function summaryOf(output: unknown): string | undefined {
+  if (typeof output !== 'object' || output === null) return undefined;
+  const summary = (output as { summary?: unknown }).summary;
+  return typeof summary === 'string' && summary.trim() !== '' ? summary.trim() : undefined;
 }
 
 async function evaluateWhen(step: PlannedStep, deps: ContextDeps, signal: AbortSignal): Promise<boolean> {

@@ -91,7 +91,13 @@ export function plainRenderer(
         else buffered.get(event.step)?.push(`attempt ${event.attempt} failed: ${event.error}`);
         break;
       case 'step.end': {
-        ends.push({ step: event.step, status: event.status, error: event.error, reason: event.reason });
+        ends.push({
+          step: event.step,
+          status: event.status,
+          error: event.error,
+          reason: event.reason,
+          summary: event.summary,
+        });
         const title = header(event);
         if (flavour === 'github') {
           println(`::group::${title}`);

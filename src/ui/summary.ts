@@ -9,6 +9,7 @@ export interface StepEnd {
   status: string;
   error?: string;
   reason?: string;
+  summary?: string;
 }
 
 export function summaryLines(
@@ -25,6 +26,12 @@ export function summaryLines(
       `${STATUS_ICON[end.status === 'ok' ? 'ok' : end.status] ?? ''} run ${end.status} in ${formatDuration(end.durationMs)} (${parts || 'no steps'})`,
     ),
   ];
+  // What the release did (deployed, verified, rolled back), in the order the steps finished.
+  for (const step of steps) {
+    if (!step.summary) continue;
+    const [first, ...rest] = step.summary.split('\n');
+    lines.push(`  ${step.step}: ${first}`, ...rest.map((line) => `    ${line}`));
+  }
   // The details were printed under the failed step: one line each here.
   for (const step of steps.filter((s) => s.status === 'failed')) {
     lines.push(style.red(`  ${step.step}: ${firstLine(step.error, step.step)}`));

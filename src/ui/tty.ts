@@ -160,7 +160,13 @@ export function ttyRenderer(
       }
       case 'step.end': {
         const step = view(event.step);
-        ends.push({ step: event.step, status: event.status, error: event.error, reason: event.reason });
+        ends.push({
+          step: event.step,
+          status: event.status,
+          error: event.error,
+          reason: event.reason,
+          summary: event.summary,
+        });
         if (!step) break;
         step.status = event.status;
         step.durationMs = event.durationMs;
