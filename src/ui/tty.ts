@@ -30,6 +30,7 @@ export function ttyRenderer(
   write: (text: string) => void,
   style: Style,
   columns: () => number,
+  rows: () => number = () => Number.POSITIVE_INFINITY,
 ): { listener: EventListener; close(): void } {
   const steps = new Map<string, StepView>();
   let stages: string[] = [];
@@ -63,40 +64,82 @@ export function ttyRenderer(
     return `[${'█'.repeat(filled)}${'░'.repeat(BAR_WIDTH - filled)}] ${Math.floor((current / total) * 100)}%`;
   };
 
-  const render = (): string[] => {
+  const stepLines = (step: StepView): { head: string; extra: string[] } => {
+    const running = step.status === 'running';
+    const icon = running ? SPINNER[frame % SPINNER.length]! : (STATUS_ICON[step.status] ?? '?');
+    const elapsed = running && step.startedAt ? Date.now() - step.startedAt : step.durationMs;
+    const time = elapsed !== undefined ? style.dim(` ${formatDuration(elapsed)}`) : '';
+    const colour =
+      step.status === 'failed'
+        ? style.red
+        : step.status === 'ok' || step.status === 'cached'
+          ? style.green
+          : (t: string) => t;
+    const detail = step.detail ? style.dim(` — ${step.detail}`) : '';
+    const head = clip(`  ${colour(`${icon} ${step.id}`)}${time}${detail}`);
+    if (!running) return { head, extra: [] };
+    const extra: string[] = [];
+    for (const [label, p] of step.progress) {
+      const amount = formatProgress(p.current, p.total, p.unit);
+      extra.push(clip(`      ${p.total ? `${bar(p.current, p.total)} ` : ''}${amount} ${style.dim(label)}`));
+    }
+    for (const line of step.tail) extra.push(clip(style.dim(`      │ ${line}`)));
+    return { head, extra };
+  };
+
+  /**
+   * The tree, at most `height` lines. A frame taller than the window cannot be redrawn in place (the
+   * cursor cannot move above the top) and floods the scrollback, so when it does not fit, it keeps the
+   * running and failed steps first, then the progress and log lines of running steps, then the other
+   * steps in order, and counts the rest in "… N more".
+   */
+  const render = (height = Number.POSITIVE_INFINITY): string[] => {
+    const ordered = stages.flatMap((stage) => [...steps.values()].filter((step) => step.stage === stage));
+    const drawn = new Map(ordered.map((step) => [step, stepLines(step)]));
+    const stageCount = new Set(ordered.map((step) => step.stage)).size;
+    const extras = [...drawn.values()].reduce((n, d) => n + d.extra.length, 0);
+    // Each shown step, with how many of its progress and log lines are shown.
+    const shown = new Map<StepView, number>();
+    if (1 + stageCount + ordered.length + extras <= height) {
+      for (const step of ordered) shown.set(step, drawn.get(step)!.extra.length);
+    } else {
+      const stagesShown = new Set<string>();
+      // The title and the "… N more" line are always there.
+      let used = 2;
+      const addHead = (step: StepView) => {
+        const cost = 1 + (stagesShown.has(step.stage) ? 0 : 1);
+        if (used + cost > height) return;
+        used += cost;
+        stagesShown.add(step.stage);
+        shown.set(step, 0);
+      };
+      const urgent = (step: StepView) => step.status === 'running' || step.status === 'failed';
+      for (const step of ordered.filter(urgent)) addHead(step);
+      for (const step of ordered.filter((s) => shown.has(s))) {
+        const extra = Math.min(drawn.get(step)!.extra.length, height - used);
+        shown.set(step, extra);
+        used += extra;
+      }
+      for (const step of ordered.filter((s) => !urgent(s))) addHead(step);
+    }
     const lines = [style.bold(title)];
     for (const stage of stages) {
-      const inStage = [...steps.values()].filter((step) => step.stage === stage);
+      const inStage = ordered.filter((step) => step.stage === stage && shown.has(step));
       if (inStage.length === 0) continue;
       lines.push(style.cyan(stage));
       for (const step of inStage) {
-        const running = step.status === 'running';
-        const icon = running ? SPINNER[frame % SPINNER.length]! : (STATUS_ICON[step.status] ?? '?');
-        const elapsed = running && step.startedAt ? Date.now() - step.startedAt : step.durationMs;
-        const time = elapsed !== undefined ? style.dim(` ${formatDuration(elapsed)}`) : '';
-        const colour =
-          step.status === 'failed'
-            ? style.red
-            : step.status === 'ok' || step.status === 'cached'
-              ? style.green
-              : (t: string) => t;
-        const detail = step.detail ? style.dim(` — ${step.detail}`) : '';
-        lines.push(clip(`  ${colour(`${icon} ${step.id}`)}${time}${detail}`));
-        if (!running) continue;
-        for (const [label, p] of step.progress) {
-          const amount = formatProgress(p.current, p.total, p.unit);
-          lines.push(
-            clip(`      ${p.total ? `${bar(p.current, p.total)} ` : ''}${amount} ${style.dim(label)}`),
-          );
-        }
-        for (const line of step.tail) lines.push(clip(style.dim(`      │ ${line}`)));
+        const { head, extra } = drawn.get(step)!;
+        lines.push(head, ...extra.slice(0, shown.get(step)));
       }
     }
-    return lines;
+    const hidden = ordered.length - shown.size;
+    if (hidden > 0) lines.push(style.dim(`  … ${hidden} more step${hidden === 1 ? '' : 's'}`));
+    return lines.slice(0, Math.max(1, height));
   };
 
-  const draw = () => {
-    const lines = render();
+  /** Live frames fit the window (one row is left for the cursor); the last frame stays whole. */
+  const draw = (last = false) => {
+    const lines = render(last ? undefined : rows() - 1);
     // Move to the first line of the previous frame and overwrite it.
     let out = drawnLines > 0 ? `\x1b[${drawnLines}F` : '';
     for (const line of lines) out += `\x1b[2K${line}\n`;
@@ -125,7 +168,7 @@ export function ttyRenderer(
           });
         }
         write('\x1b[?25l');
-        timer = setInterval(draw, 100);
+        timer = setInterval(() => draw(), 100);
         timer.unref();
         draw();
         break;
@@ -176,7 +219,7 @@ export function ttyRenderer(
       }
       case 'run.end': {
         clearInterval(timer);
-        draw();
+        draw(true);
         write('\x1b[?25h');
         // Each failed step once: its error, then the end of its log (a command's stderr), indented under it.
         for (const step of steps.values()) {
