@@ -68,7 +68,7 @@ export async function attempt(
  * A plain error thrown by step code keeps the line that threw (the first user frame, source-mapped) in
  * its message; the whole stack goes to the step's log, where it does not crowd the run's output.
  */
-function withUserSite(error: unknown, step: string, deps: ContextDeps): unknown {
+export function withUserSite(error: unknown, step: string, deps: ContextDeps): unknown {
   if (!(error instanceof Error) || error instanceof VnfpipeError) return error;
   for (const line of deps.masker.mask(error.stack ?? String(error)).split('\n'))
     deps.journal.appendLog(step, `[stack] ${line}`);

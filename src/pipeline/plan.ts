@@ -254,7 +254,8 @@ function orderStages(steps: readonly PlannedStep[]): string[] | { problem: strin
       const from = stageOf.get(need);
       if (from && from !== step.stage) {
         edges.get(step.stage)?.add(from);
-        witness.set(`${from}>${step.stage}`, `${step.id} needs ${need}`);
+        const at = step.definition.declaredAt;
+        witness.set(`${from}>${step.stage}`, `${step.id} needs ${need}${at ? ` at ${at}` : ''}`);
       }
     }
   }

@@ -6,7 +6,7 @@
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { EXIT, messageOf, VnfpipeError } from '../errors.js';
-import { abortable, attempt, StepTimeout } from './attempt.js';
+import { abortable, attempt, StepTimeout, withUserSite } from './attempt.js';
 import { type CacheCheck, fingerprintStep, StepCache } from './cache.js';
 import type { ContextDeps } from './context.js';
 import type { Pipeline } from './define.js';
@@ -213,7 +213,10 @@ export async function runPipeline(pipeline: Pipeline, options: RunOptions = {}):
     try {
       const reason = blockedBy(step);
       if (reason) return await finish(step, 'skipped', { reason: `skipped because ${reason}` });
-      if (!(await evaluateWhen(step, deps, runController.signal))) {
+      const when = await evaluateWhen(step, deps, runController.signal).catch((error: unknown) => {
+        throw withUserSite(error, step.id, deps);
+      });
+      if (!when) {
         return await finish(step, 'skipped', { reason: 'its when condition is false' });
       }
       const resolved = resolveValue(step.definition.spec.options, {

@@ -136,4 +136,38 @@ export default definePipeline('throws', (p) => {
     expect(log).toMatch(/lib\/checks\.ts:2:\d+/);
     expect(log).toMatch(/vnfpipe\.config\.ts:5:\d+/);
   });
+
+  it('stages that depend on each other name the steps that make them, with their lines', async () => {
+    const project = makeProject({
+      'vnfpipe.config.ts': `${header}export default definePipeline('stages', (p) => {
+  p.step('two', exec({ run: 'echo two' }), { stage: 'y' });
+  p.step('one', exec({ run: 'echo one' }), { stage: 'x', needs: ['two'] });
+  p.step('three', exec({ run: 'echo three' }), { stage: 'y', needs: ['one'] });
+});
+`,
+    });
+    const result = await project.cli(['plan']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/stages depend on each other/);
+    const one = /one needs two at (\S+:\d+:\d+)/.exec(result.stderr)?.[1];
+    const three = /three needs one at (\S+:\d+:\d+)/.exec(result.stderr)?.[1];
+    expect(lineOf(project, one ?? '', /./)).toContain('echo one');
+    expect(lineOf(project, three ?? '', /./)).toContain('echo three');
+  });
+
+  it('a when condition that throws points at its line', async () => {
+    const project = makeProject({
+      'vnfpipe.config.ts': `${header}export default definePipeline('when', (p) => {
+  p.step('gated', exec({ run: 'true' }), {
+    when: () => {
+      throw new Error('no such flag');
+    },
+  });
+});
+`,
+    });
+    const result = await project.cli(['run']);
+    expect(result.code).toBe(1);
+    expect(lineOf(project, result.stdout, 'no such flag')).toContain("throw new Error('no such flag')");
+  });
 });
