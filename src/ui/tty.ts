@@ -122,11 +122,11 @@ export function ttyRenderer(
       }
       for (const step of ordered.filter((s) => !urgent(s))) addHead(step);
     }
-    const lines = [style.bold(title)];
+    const lines = [clip(style.bold(title))];
     for (const stage of stages) {
       const inStage = ordered.filter((step) => step.stage === stage && shown.has(step));
       if (inStage.length === 0) continue;
-      lines.push(style.cyan(stage));
+      lines.push(clip(style.cyan(stage)));
       for (const step of inStage) {
         const { head, extra } = drawn.get(step)!;
         lines.push(head, ...extra.slice(0, shown.get(step)));

@@ -7,11 +7,11 @@ const ROWS = 14;
 const COLUMNS = 70;
 
 /** A terminal of 14 rows: records each write. */
-function fakeTerminal() {
+function fakeTerminal(columns = COLUMNS) {
   const writes: string[] = [];
   const stream = {
     isTTY: true,
-    columns: COLUMNS,
+    columns,
     rows: ROWS,
     write(chunk: string) {
       writes.push(chunk);
@@ -104,5 +104,27 @@ describe('the live view on a 70×14 terminal', () => {
     const final = writes.find((chunk, i) => i > writes.indexOf(last) && chunk.endsWith('\x1b[J'))!;
     for (const id of ids) expect(final).toContain(id);
     expect(final).not.toContain('more steps');
+  });
+
+  it('cuts every line, the title too, to the width: a wrapped line would break the redraw', () => {
+    const { writes, stream } = fakeTerminal(30);
+    const renderer = createRenderer({ stream, env: { TERM: 'xterm' } });
+    renderer.listener({
+      type: 'run.start',
+      time: Date.now(),
+      runId: '20261201T000000000Z-abcdef',
+      pipeline: 'a-pipeline-with-a-rather-long-name',
+      stages: ['a-stage-with-a-rather-long-name'],
+      steps: [
+        { id: 'only', kind: 'exec', stage: 'a-stage-with-a-rather-long-name', needs: [], handler: false },
+      ],
+    });
+    vi.advanceTimersByTime(200);
+    renderer.close();
+    const frames = writes.filter((chunk) => chunk.endsWith('\x1b[J'));
+    expect(frames.length).toBeGreaterThan(1);
+    for (const frame of frames)
+      for (const line of frame.split('\n'))
+        expect(line.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').length, line).toBeLessThan(30);
   });
 });
