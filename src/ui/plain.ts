@@ -124,7 +124,7 @@ export function plainRenderer(
           println(colour(title));
         }
         if (event.status === 'failed' && flavour !== 'github')
-          for (const line of indentedError(event.error)) println(style.red(line));
+          for (const line of indentedError(event.error, event.step)) println(style.red(line));
         buffered.delete(event.step);
         stderrTail.delete(event.step);
         break;

@@ -40,13 +40,19 @@ export function summaryLines(
   return lines;
 }
 
-/** The first line of a step's error, without a `step <id>:` the reader sees already. */
+/** A step's error without a leading `step <id>:`: it is shown next to or under the step already. */
+function ownError(error: string | undefined, step: string): string {
+  const text = error || 'failed';
+  return text.startsWith(`step ${step}: `) ? text.slice(`step ${step}: `.length) : text;
+}
+
 export function firstLine(error: string | undefined, step: string): string {
-  const line = error?.split('\n')[0] || 'failed';
-  return line.startsWith(`step ${step}: `) ? line.slice(`step ${step}: `.length) : line;
+  return ownError(error, step).split('\n')[0]!;
 }
 
 /** A failed step's error, every line indented under the step's line. */
-export function indentedError(error: string | undefined): string[] {
-  return (error || 'failed').split('\n').map((line) => `    ${line}`);
+export function indentedError(error: string | undefined, step: string): string[] {
+  return ownError(error, step)
+    .split('\n')
+    .map((line) => `    ${line}`);
 }

@@ -225,7 +225,7 @@ export function ttyRenderer(
         for (const step of steps.values()) {
           if (step.status !== 'failed') continue;
           write(`${style.red(`${STATUS_ICON.failed} ${step.id} failed`)}\n`);
-          for (const line of indentedError(step.error)) write(`${style.red(line)}\n`);
+          for (const line of indentedError(step.error, step.id)) write(`${style.red(line)}\n`);
           if (step.log.length > 40)
             write(`${style.dim(`    │ … ${step.log.length - 40} earlier lines in the journal`)}\n`);
           for (const line of step.log.slice(-40)) write(`${style.dim(`    │ ${line}`)}\n`);

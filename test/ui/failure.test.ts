@@ -82,7 +82,7 @@ describe('a failed command on screen', () => {
     if (flavour === 'gitlab') expectOnceUnderStep(out, /section_start:[\s\S]*✖ compile failed/, false);
     else for (const marker of MARKERS) expect(out).toContain(`[compile] ${marker}`);
     expect(count(out, 'exited with code 2')).toBe(2);
-    expect(out).toMatch(/^ {4}step compile: command exited with code 2: /m);
+    expect(out).toMatch(/^ {4}command exited with code 2: /m);
   });
 
   it('plain (github): once in the step group; the annotation carries the tail', () => {
