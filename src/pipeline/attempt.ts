@@ -4,6 +4,7 @@ import { type ContextDeps, createStepContext } from './context.js';
 import type { StepRecord } from './journal.js';
 import type { StepContext } from './model.js';
 import type { PlannedStep } from './plan.js';
+import { userSite } from './site.js';
 
 export class StepTimeout extends VnfpipeError {}
 
@@ -40,8 +41,9 @@ export async function attempt(
       const ctx = createStepContext(step, n, controller.signal, deps, failure);
       const output = await abortable(step.definition.spec.run(ctx, resolved as never), controller.signal);
       return toJsonValue(output, step.id);
-    } catch (error) {
-      if (runSignal.aborted) throw error;
+    } catch (thrown) {
+      if (runSignal.aborted) throw thrown;
+      const error = withUserSite(thrown, step.id, deps);
       const message = deps.masker.mask(messageOf(error));
       if (n > step.retries) throw error;
       deps.journal.appendLog(step.id, `attempt ${n} failed: ${message}; retrying in ${delay}ms`);
@@ -60,6 +62,20 @@ export async function attempt(
       runSignal.removeEventListener('abort', onRunAbort);
     }
   }
+}
+
+/**
+ * A plain error thrown by step code keeps the line that threw (the first user frame, source-mapped) in
+ * its message; the whole stack goes to the step's log, where it does not crowd the run's output.
+ */
+export function withUserSite(error: unknown, step: string, deps: ContextDeps): unknown {
+  if (!(error instanceof Error) || error instanceof VnfpipeError) return error;
+  for (const line of deps.masker.mask(error.stack ?? String(error)).split('\n'))
+    deps.journal.appendLog(step, `[stack] ${line}`);
+  const site = userSite(error.stack);
+  if (!site) return error;
+  const name = error.name && error.name !== 'Error' ? `${error.name}: ` : '';
+  return new VnfpipeError('STEP_FAILED', `${name}${error.message}`, { where: site, cause: error });
 }
 
 /** Outputs travel through JSON (journal, CI jobs): check that early and hand on the JSON form. */

@@ -60,12 +60,12 @@ export function createStepContext(
           'PIPELINE_INVALID',
           `step '${step.id}' reads ${describeRef(info)} without depending on '${info.step}'`,
           {
-            where: step.definition.declaredAt ?? `step ${step.id}`,
+            where: info.site ?? step.definition.declaredAt ?? `step ${step.id}`,
             hint: `add needs: ['${info.step}'] to the step's options`,
           },
         );
       }
-      return readRef(info, deps.outputOf(info.step)) as T;
+      return readRef(info, deps.outputOf(info.step), step.id) as T;
     },
     addSecret(value: string) {
       deps.masker.add(value);

@@ -4,6 +4,7 @@
 import { VnfpipeError } from '../errors.js';
 import type { StepContext, StepDefinition, StepHandle, StepOptions, StepSpec } from './model.js';
 import { outputRef } from './output.js';
+import { callerSite } from './site.js';
 
 export const PIPELINE: unique symbol = Symbol.for('vnfpipe.pipeline');
 
@@ -36,7 +37,7 @@ export function definePipeline(name: string, body: (p: PipelineBuilder) => void)
   const cleanups: Array<() => void | Promise<void>> = [];
   const builder: PipelineBuilder = {
     step(id, spec, options = {}) {
-      const declaredAt = callerLocation();
+      const declaredAt = callerSite();
       steps.push({ id, spec: toSpec(spec), options, ...(declaredAt ? { declaredAt } : {}) });
       return { id, out: outputRef(id) };
     },
@@ -66,13 +67,4 @@ export function custom<T>(fn: StepFunction<T>): StepSpec<T, { code: string }> {
     options: { code: fn.toString() },
     run: async (ctx) => fn(ctx),
   };
-}
-
-/** `file:line:column` of the pipeline code that declared a step, for error messages. */
-function callerLocation(): string | undefined {
-  const stack = new Error().stack?.split('\n') ?? [];
-  // [0] "Error", [1] callerLocation, [2] builder.step, [3] the pipeline file.
-  const frame = stack[3];
-  const match = frame?.match(/\(?((?:file:\/\/)?[^\s()]+:\d+:\d+)\)?$/);
-  return match?.[1]?.replace(/^file:\/\//, '');
 }

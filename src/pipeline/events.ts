@@ -38,6 +38,8 @@ export type RunEvent =
       attempts: number;
       reason?: string;
       error?: string;
+      /** The `summary` string of the step's output (what a deploy, verify or rollback did), for people. */
+      summary?: string;
     }
   | { type: 'run.end'; time: number; runId: string; status: RunStatus; durationMs: number; journal: string };
 

@@ -74,13 +74,8 @@ async function runCommand(ctx: StepContext, opts: ResolvedExec): Promise<ExecOut
     // Own process group, so cancellation reaches the command's children too.
     detached: true,
   });
-  const stderrTail: string[] = [];
   pipeLines(child.stdout, (line) => ctx.log(line, 'stdout'));
-  pipeLines(child.stderr, (line) => {
-    stderrTail.push(line);
-    if (stderrTail.length > 20) stderrTail.shift();
-    ctx.log(line, 'stderr');
-  });
+  pipeLines(child.stderr, (line) => ctx.log(line, 'stderr'));
 
   if (child.pid) running.add(child.pid);
   child.once('exit', () => running.delete(child.pid!));
@@ -103,8 +98,9 @@ async function runCommand(ctx: StepContext, opts: ResolvedExec): Promise<ExecOut
   }).finally(() => ctx.signal.removeEventListener('abort', stop));
 
   if (exitCode !== 0) {
-    const tail = stderrTail.length ? `\n${stderrTail.slice(-5).join('\n')}` : '';
-    throw new VnfpipeError('STEP_FAILED', `command exited with code ${exitCode}: ${shown}${tail}`, {
+    // The command's stderr is in the step log (and shown under the failed step): not copied in here, so
+    // renderers print it once.
+    throw new VnfpipeError('STEP_FAILED', `command exited with code ${exitCode}: ${shown}`, {
       where: `step ${ctx.stepId}`,
     });
   }

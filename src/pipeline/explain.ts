@@ -52,6 +52,7 @@ export async function explainPlan(
       }
       const resolved = resolveValue(spec.options, {
         outputOf: (id) => cachedOutputs.get(id),
+        consumer: step.id,
         env: {},
         onSecret: () => {},
         secretValue: (ref) => `secret(${ref.name})`,

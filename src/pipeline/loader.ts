@@ -6,11 +6,12 @@
 import { existsSync, statSync } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { basename, dirname, extname, join, relative, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { VnfpipeError } from '../errors.js';
 import { isPipeline, type Pipeline } from './define.js';
 import { writeFileAtomic, writeJsonAtomic } from './fsutil.js';
 import { sha256 } from './hash.js';
+import { displayPath, userSite } from './site.js';
 
 export const DEFAULT_PIPELINE_FILE = 'vnfpipe.config.ts';
 
@@ -22,7 +23,11 @@ export interface LoadedPipeline {
   cwd: string;
 }
 
+/** Bumped when bundles are built differently: a bundle of an older format is rebuilt. */
+const BUNDLE_FORMAT = 2;
+
 interface BundleMeta {
+  format?: number;
   /** Source files with the size and mtime they had when bundled. */
   inputs: Record<string, { size: number; mtimeMs: number }>;
   bundle: string;
@@ -62,7 +67,9 @@ async function compiled(file: string, projectDir: string): Promise<string> {
   const cacheDir = join(projectDir, '.vnfpipe', 'cache', 'pipeline');
   const metaPath = join(cacheDir, `${basename(file)}.${sha256(file).slice(0, 12)}.json`);
   const meta = await readMeta(metaPath);
-  if (meta && existsSync(meta.bundle) && unchanged(meta.inputs)) return meta.bundle;
+  if (meta?.format === BUNDLE_FORMAT && existsSync(meta.bundle) && unchanged(meta.inputs)) {
+    return meta.bundle;
+  }
 
   const esbuild = await import('esbuild');
   let result: Awaited<ReturnType<typeof esbuild.build>> & { outputFiles: { text: string }[] };
@@ -70,6 +77,9 @@ async function compiled(file: string, projectDir: string): Promise<string> {
     result = (await esbuild.build({
       entryPoints: [file],
       absWorkingDir: projectDir,
+      // The source map's paths are relative to the output folder: it must be the folder the bundle is
+      // written to, or stack traces name files under the cache that do not exist.
+      outdir: cacheDir,
       bundle: true,
       packages: 'external',
       // A tsconfig `paths` entry may map 'vnfpipe' to sources; the pipeline must use the installed package.
@@ -95,7 +105,9 @@ async function compiled(file: string, projectDir: string): Promise<string> {
     if (!first) throw error;
     const at = first.location;
     throw new VnfpipeError('PIPELINE_LOAD', first.text, {
-      where: at ? `${resolve(projectDir, at.file)}:${at.line}:${at.column + 1}` : file,
+      where: at
+        ? `${displayPath(resolve(projectDir, at.file))}:${at.line}:${at.column + 1}`
+        : displayPath(file),
       hint: at ? `  ${at.lineText.trim()}` : undefined,
     });
   } finally {
@@ -111,7 +123,7 @@ async function compiled(file: string, projectDir: string): Promise<string> {
     const stats = statSync(path);
     inputs[path] = { size: stats.size, mtimeMs: stats.mtimeMs };
   }
-  await writeJsonAtomic(metaPath, { inputs, bundle } satisfies BundleMeta);
+  await writeJsonAtomic(metaPath, { format: BUNDLE_FORMAT, inputs, bundle } satisfies BundleMeta);
   return bundle;
 }
 
@@ -138,29 +150,36 @@ function unchanged(inputs: BundleMeta['inputs']): boolean {
 function loadError(error: unknown, file: string): VnfpipeError {
   if (error instanceof VnfpipeError) {
     return new VnfpipeError(error.code, error.message, {
-      where: error.where ?? file,
+      where: error.where ?? userSite(error.stack) ?? displayPath(file),
       hint: error.hint,
       cause: error,
     });
   }
   const err = error as Error & { code?: string };
-  const frames = (err.stack ?? '').split('\n').slice(1);
-  const dir = dirname(file);
-  const userFrame = frames
-    .map((frame) => frame.match(/\(?((?:file:\/\/)?\/[^\s()]+):(\d+):(\d+)\)?\s*$/))
-    .find((match) => match && !match[1]!.includes('/node_modules/') && toPath(match[1]!).startsWith(dir));
-  const where = userFrame ? `${toPath(userFrame[1]!)}:${userFrame[2]}:${userFrame[3]}` : file;
-  const hint =
-    err.code === 'ERR_MODULE_NOT_FOUND' || err.code === 'ERR_PACKAGE_PATH_NOT_EXPORTED'
-      ? 'install the package the pipeline imports (npm install), e.g. npm install --save-dev vnfpipe'
-      : undefined;
-  return new VnfpipeError('PIPELINE_LOAD', `loading the pipeline failed: ${err.message ?? String(error)}`, {
+  const where = userSite(err.stack) ?? displayPath(file);
+  // Node names the bundle in the cache as the importer; the user knows the file by its own name.
+  const message = (err.message ?? String(error)).replace(/ imported from \S+$/, '');
+  return new VnfpipeError('PIPELINE_LOAD', `loading the pipeline failed: ${message}`, {
     where,
-    hint,
+    hint: missingPackageHint(err),
     cause: error,
   });
 }
 
-function toPath(location: string): string {
-  return location.startsWith('file://') ? fileURLToPath(location) : location;
+/** `npm install` of the package that is missing, named from Node's error. */
+function missingPackageHint(err: Error & { code?: string }): string | undefined {
+  if (err.code === 'ERR_MODULE_NOT_FOUND') {
+    const specifier = /Cannot find package '([^']+)'/.exec(err.message)?.[1];
+    if (specifier) return `install it: npm install --save-dev ${packageName(specifier)}`;
+  }
+  if (err.code === 'ERR_PACKAGE_PATH_NOT_EXPORTED') {
+    return 'the package does not export that path: check the import against its documentation';
+  }
+  return undefined;
+}
+
+/** The package part of an import specifier: `@scope/pkg/deep/x.js` → `@scope/pkg`, `pkg/sub` → `pkg`. */
+export function packageName(specifier: string): string {
+  const parts = specifier.split('/');
+  return (specifier.startsWith('@') ? parts.slice(0, 2) : parts.slice(0, 1)).join('/');
 }

@@ -12,6 +12,8 @@ export interface OutputRefInfo {
   readonly step: string;
   /** Property path inside that step's output (empty: the whole output). */
   readonly path: readonly string[];
+  /** Where the pipeline code took this reference (`file:line:col`), for errors. */
+  readonly site?: string;
 }
 
 /** A reference to a value another step will produce. Passing it into options wires a dependency. */

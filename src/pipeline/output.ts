@@ -6,9 +6,14 @@ import { inspect } from 'node:util';
 import { VnfpipeError } from '../errors.js';
 import { OUTPUT_REF, type Output, type OutputRef, type OutputRefInfo } from './model.js';
 import { isSecretRef, resolveSecret, type SecretRef } from './secret.js';
+import { callerSite } from './site.js';
 
-export function outputRef<T>(step: string, path: readonly string[] = []): Output<T> {
-  const info: OutputRefInfo = Object.freeze({ step, path: Object.freeze([...path]) });
+export function outputRef<T>(step: string, path: readonly string[] = [], site?: string): Output<T> {
+  const info: OutputRefInfo = Object.freeze({
+    step,
+    path: Object.freeze([...path]),
+    ...(site ? { site } : {}),
+  });
   const describe = () => `${step}.out${path.map((key) => `.${key}`).join('')}`;
   return new Proxy(Object.create(null) as object, {
     get(_target, key) {
@@ -17,7 +22,8 @@ export function outputRef<T>(step: string, path: readonly string[] = []): Output
       if (key === inspect.custom || key === Symbol.toPrimitive || key === 'toString') return describe;
       // Never look like a promise: `await ref` must not hang or call into the proxy.
       if (typeof key === 'symbol' || key === 'then') return undefined;
-      return outputRef(step, [...path, key]);
+      // The line that named the field: an error about a missing field points there.
+      return outputRef(step, [...path, key], callerSite());
     },
     has: (_target, key) => key === OUTPUT_REF,
     set() {
@@ -72,17 +78,28 @@ export function collectSecrets(value: unknown, found: SecretRef[] = []): SecretR
   return found;
 }
 
-/** Reads the value at a reference's path in the producing step's output. */
-export function readRef(info: OutputRefInfo, output: unknown): unknown {
+/**
+ * Reads the value at a reference's path in the producing step's output. `consumer` is the step that
+ * takes the value: a missing field is its mistake, not the producer's.
+ */
+export function readRef(info: OutputRefInfo, output: unknown, consumer?: string): unknown {
   let current = output;
-  for (const key of info.path) {
+  for (const [i, key] of info.path.entries()) {
     if (current === null || typeof current !== 'object' || !(key in current)) {
+      const field = info.path.slice(0, i + 1).join('.');
+      const who = consumer ? `step '${consumer}' uses` : 'the pipeline uses';
+      const fields =
+        current !== null && typeof current === 'object' && !Array.isArray(current)
+          ? Object.keys(current)
+          : [];
       throw new VnfpipeError(
         'STEP_FAILED',
-        `${describeRef(info)} does not exist in the output of step ${info.step}`,
+        `${who} ${describeRef(info)}, but the output of step '${info.step}' has no field '${field}'`,
         {
-          where: `step ${info.step}`,
-          hint: 'check the property name against the step kind’s output type',
+          ...(info.site ? { where: info.site } : consumer ? { where: `step ${consumer}` } : {}),
+          hint: fields.length
+            ? `its fields there: ${fields.join(', ')}`
+            : 'check the property name against the step kind’s output type',
         },
       );
     }
@@ -94,6 +111,8 @@ export function readRef(info: OutputRefInfo, output: unknown): unknown {
 export interface ResolveEnv {
   outputOf(step: string): unknown;
   env: Readonly<Record<string, string | undefined>>;
+  /** The step whose options are resolved (named when a referenced field is missing). */
+  consumer?: string;
   /** Called with each secret value resolved, so it can be masked. */
   onSecret(value: string): void;
   /** Replaces secret resolution (planning uses a placeholder: no secret is read before run time). */
@@ -104,7 +123,7 @@ export interface ResolveEnv {
 export function resolveValue(value: unknown, resolver: ResolveEnv): unknown {
   if (isOutputRef(value)) {
     const info = refInfo(value);
-    return readRef(info, resolver.outputOf(info.step));
+    return readRef(info, resolver.outputOf(info.step), resolver.consumer);
   }
   if (isSecretRef(value)) {
     const resolved = resolver.secretValue ? resolver.secretValue(value) : resolveSecret(value, resolver.env);

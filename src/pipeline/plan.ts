@@ -44,7 +44,9 @@ function idOf(target: StepHandle<unknown> | string): string {
 
 export function planPipeline(pipeline: Pipeline): Plan {
   const problems: string[] = [];
-  const where = (def: StepDefinition) => `step '${def.id}'${def.declaredAt ? ` (${def.declaredAt})` : ''}`;
+  // `file:line:col:` first, as compilers print it, so editors and terminals can jump there.
+  const where = (def: StepDefinition) =>
+    def.declaredAt ? `${def.declaredAt}: step '${def.id}'` : `step '${def.id}'`;
   const byId = new Map<string, StepDefinition>();
 
   for (const def of pipeline.steps) {
@@ -135,7 +137,13 @@ export function planPipeline(pipeline: Pipeline): Plan {
   }
 
   const cycle = findCycle(planned);
-  if (cycle) problems.push(`dependency cycle: ${cycle.join(' → ')}`);
+  if (cycle) {
+    // Each step of the cycle once, with the line that declared it: that is where to cut the loop.
+    const sites = cycle
+      .slice(0, -1)
+      .map((id) => `\n      ${id}: ${planned.get(id)?.definition.declaredAt ?? 'declared in the pipeline'}`);
+    problems.push(`dependency cycle: ${cycle.join(' → ')}${sites.join('')}`);
+  }
 
   if (problems.length > 0) throw invalid(pipeline.name, problems);
 
@@ -246,7 +254,8 @@ function orderStages(steps: readonly PlannedStep[]): string[] | { problem: strin
       const from = stageOf.get(need);
       if (from && from !== step.stage) {
         edges.get(step.stage)?.add(from);
-        witness.set(`${from}>${step.stage}`, `${step.id} needs ${need}`);
+        const at = step.definition.declaredAt;
+        witness.set(`${from}>${step.stage}`, `${step.id} needs ${need}${at ? ` at ${at}` : ''}`);
       }
     }
   }

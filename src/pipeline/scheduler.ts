@@ -6,7 +6,7 @@
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { EXIT, messageOf, VnfpipeError } from '../errors.js';
-import { abortable, attempt, StepTimeout } from './attempt.js';
+import { abortable, attempt, StepTimeout, withUserSite } from './attempt.js';
 import { type CacheCheck, fingerprintStep, StepCache } from './cache.js';
 import type { ContextDeps } from './context.js';
 import type { Pipeline } from './define.js';
@@ -171,6 +171,7 @@ export async function runPipeline(pipeline: Pipeline, options: RunOptions = {}):
     if (!record.endedAt) record.endedAt = new Date().toISOString();
     const durationMs = record.startedAt ? Date.parse(record.endedAt) - Date.parse(record.startedAt) : 0;
     record.durationMs = durationMs;
+    const summary = result === 'ok' ? summaryOf(record.output) : undefined;
     bus.emit({
       type: 'step.end',
       time: Date.now(),
@@ -180,6 +181,7 @@ export async function runPipeline(pipeline: Pipeline, options: RunOptions = {}):
       attempts: record.attempts,
       ...(record.reason ? { reason: record.reason } : {}),
       ...(record.error ? { error: record.error } : {}),
+      ...(summary ? { summary } : {}),
     });
     if (result === 'failed') {
       for (const handler of step.onFailure) {
@@ -211,11 +213,15 @@ export async function runPipeline(pipeline: Pipeline, options: RunOptions = {}):
     try {
       const reason = blockedBy(step);
       if (reason) return await finish(step, 'skipped', { reason: `skipped because ${reason}` });
-      if (!(await evaluateWhen(step, deps, runController.signal))) {
+      const when = await evaluateWhen(step, deps, runController.signal).catch((error: unknown) => {
+        throw withUserSite(error, step.id, deps);
+      });
+      if (!when) {
         return await finish(step, 'skipped', { reason: 'its when condition is false' });
       }
       const resolved = resolveValue(step.definition.spec.options, {
         outputOf: deps.outputOf,
+        consumer: step.id,
         env,
         onSecret: (value) => masker.add(value),
       });
@@ -332,6 +338,13 @@ export async function runPipeline(pipeline: Pipeline, options: RunOptions = {}):
   };
 }
 
+/** A step that tells people what it did returns an object with a string `summary`. */
+function summaryOf(output: unknown): string | undefined {
+  if (typeof output !== 'object' || output === null) return undefined;
+  const summary = (output as { summary?: unknown }).summary;
+  return typeof summary === 'string' && summary.trim() !== '' ? summary.trim() : undefined;
+}
+
 async function evaluateWhen(step: PlannedStep, deps: ContextDeps, signal: AbortSignal): Promise<boolean> {
   const when = step.definition.options.when;
   if (when === undefined || when === true) return true;
@@ -339,7 +352,7 @@ async function evaluateWhen(step: PlannedStep, deps: ContextDeps, signal: AbortS
   const ctx: WhenContext = {
     env: deps.env,
     output<T>(ref: OutputRef<T>): T {
-      return readRef(refInfo(ref), deps.outputOf(refInfo(ref).step)) as T;
+      return readRef(refInfo(ref), deps.outputOf(refInfo(ref).step), step.id) as T;
     },
   };
   return Boolean(await abortable(Promise.resolve(when(ctx)), signal));

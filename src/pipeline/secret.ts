@@ -79,6 +79,7 @@ export class Masker {
     // Secrets are often passed encoded (basic auth, JSON): mask those forms too.
     const encoded = [
       Buffer.from(value).toString('base64'),
+      ...base64Cores(value),
       JSON.stringify(value).slice(1, -1),
       encodeURIComponent(value),
     ];
@@ -102,6 +103,32 @@ export class Masker {
     if (!this.active) return value;
     return maskValue(value, this) as T;
   }
+}
+
+/** Shorter cores would mask ordinary words and reveal little. */
+const MIN_CORE = 6;
+
+/**
+ * The base64 characters that depend on the secret alone, wherever it sits in the encoded data: base64
+ * packs 3 bytes into 4 characters, so a secret preceded by 0, 1 or 2 bytes (mod 3) encodes to one of
+ * three strings, whose first and last characters mix in the neighbouring bytes (`user:pass`, a trailing
+ * newline from `echo`). Masking these cores, in standard and URL-safe alphabets, covers every alignment.
+ */
+export function base64Cores(value: string): string[] {
+  const secret = Buffer.from(value);
+  const cores: string[] = [];
+  for (const offset of [0, 1, 2]) {
+    const encoded = Buffer.concat([Buffer.alloc(offset), secret])
+      .toString('base64')
+      .replace(/=+$/, '');
+    // Characters holding bits of the preceding bytes, and the last one when it holds bits of what follows.
+    const head = Math.ceil((offset * 8) / 6);
+    const tail = (offset + secret.length) % 3 === 0 ? 0 : 1;
+    const core = encoded.slice(head, encoded.length - tail);
+    if (core.length < MIN_CORE) continue;
+    cores.push(core, core.replace(/\+/g, '-').replace(/\//g, '_'));
+  }
+  return cores;
 }
 
 function maskValue(value: unknown, masker: Masker): unknown {

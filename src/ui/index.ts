@@ -33,6 +33,12 @@ export function createRenderer(options: RendererOptions = {}): Renderer {
   const isTty = Boolean(stream.isTTY);
   const style = createStyle(wantsColor(env, isTty));
   const inCi = env.CI === 'true' || env.CI === '1';
-  if (isTty && !inCi) return ttyRenderer(write, style, () => stream.columns || 80);
+  if (isTty && !inCi)
+    return ttyRenderer(
+      write,
+      style,
+      () => stream.columns || 80,
+      () => stream.rows || 24,
+    );
   return plainRenderer(write, style, detectCi(env));
 }

@@ -7,7 +7,7 @@
 import { formatDuration } from '../pipeline/duration.js';
 import type { EventListener, RunEvent } from '../pipeline/events.js';
 import { formatProgress, STATUS_ICON, type Style } from './style.js';
-import { type StepEnd, summaryLines } from './summary.js';
+import { indentedError, type StepEnd, summaryLines } from './summary.js';
 
 export type CiFlavour = 'github' | 'gitlab' | 'none';
 
@@ -23,6 +23,8 @@ export function plainRenderer(
   flavour: CiFlavour,
 ): { listener: EventListener; close(): void } {
   const buffered = new Map<string, string[]>();
+  // The last stderr lines of each step, for the GitHub error annotation (the group is collapsed).
+  const stderrTail = new Map<string, string[]>();
   const lastProgress = new Map<string, number>();
   const ends: StepEnd[] = [];
   const println = (line: string) => write(`${line}\n`);
@@ -52,6 +54,11 @@ export function plainRenderer(
         break;
       case 'step.log': {
         const line = event.line;
+        if (event.stream === 'stderr') {
+          const tail = stderrTail.get(event.step) ?? [];
+          tail.push(line);
+          stderrTail.set(event.step, tail.slice(-5));
+        }
         if (grouped) {
           const lines = buffered.get(event.step) ?? [];
           lines.push(neutralise(line, flavour));
@@ -84,14 +91,22 @@ export function plainRenderer(
         else buffered.get(event.step)?.push(`attempt ${event.attempt} failed: ${event.error}`);
         break;
       case 'step.end': {
-        ends.push({ step: event.step, status: event.status, error: event.error, reason: event.reason });
+        ends.push({
+          step: event.step,
+          status: event.status,
+          error: event.error,
+          reason: event.reason,
+          summary: event.summary,
+        });
         const title = header(event);
         if (flavour === 'github') {
           println(`::group::${title}`);
           for (const line of buffered.get(event.step) ?? []) println(line);
           println('::endgroup::');
-          if (event.status === 'failed')
-            println(`::error title=vnfpipe step ${event.step}::${escapeGithub(event.error ?? 'failed')}`);
+          if (event.status === 'failed') {
+            const text = [event.error ?? 'failed', ...(stderrTail.get(event.step) ?? [])].join('\n');
+            println(`::error title=vnfpipe step ${event.step}::${escapeGithub(text)}`);
+          }
         } else if (flavour === 'gitlab') {
           const name = `vnfpipe_${event.step.replace(/[^a-z0-9_]/gi, '_').toLowerCase()}`;
           const at = Math.floor(event.time / 1000);
@@ -109,8 +124,9 @@ export function plainRenderer(
           println(colour(title));
         }
         if (event.status === 'failed' && flavour !== 'github')
-          println(style.red(`  ${event.error ?? 'failed'}`));
+          for (const line of indentedError(event.error, event.step)) println(style.red(line));
         buffered.delete(event.step);
+        stderrTail.delete(event.step);
         break;
       }
       case 'run.end':

@@ -1,7 +1,7 @@
 /** The closing lines of a run for people: counts, failures with where to read more, the journal. */
-import { relative } from 'node:path';
 import { formatDuration } from '../pipeline/duration.js';
 import type { RunEvent } from '../pipeline/events.js';
+import { displayPath } from '../pipeline/site.js';
 import { STATUS_ICON, type Style } from './style.js';
 
 export interface StepEnd {
@@ -9,6 +9,7 @@ export interface StepEnd {
   status: string;
   error?: string;
   reason?: string;
+  summary?: string;
 }
 
 export function summaryLines(
@@ -25,9 +26,33 @@ export function summaryLines(
       `${STATUS_ICON[end.status === 'ok' ? 'ok' : end.status] ?? ''} run ${end.status} in ${formatDuration(end.durationMs)} (${parts || 'no steps'})`,
     ),
   ];
-  for (const step of steps.filter((s) => s.status === 'failed')) {
-    lines.push(style.red(`  ${step.step}: ${step.error ?? 'failed'}`));
+  // What the release did (deployed, verified, rolled back), in the order the steps finished.
+  for (const step of steps) {
+    if (!step.summary) continue;
+    const [first, ...rest] = step.summary.split('\n');
+    lines.push(`  ${step.step}: ${first}`, ...rest.map((line) => `    ${line}`));
   }
-  lines.push(style.dim(`  journal: ${relative(process.cwd(), end.journal) || end.journal}`));
+  // The details were printed under the failed step: one line each here.
+  for (const step of steps.filter((s) => s.status === 'failed')) {
+    lines.push(style.red(`  ${step.step}: ${firstLine(step.error, step.step)}`));
+  }
+  lines.push(style.dim(`  journal: ${displayPath(end.journal)}`));
   return lines;
+}
+
+/** A step's error without a leading `step <id>:`: it is shown next to or under the step already. */
+function ownError(error: string | undefined, step: string): string {
+  const text = error || 'failed';
+  return text.startsWith(`step ${step}: `) ? text.slice(`step ${step}: `.length) : text;
+}
+
+export function firstLine(error: string | undefined, step: string): string {
+  return ownError(error, step).split('\n')[0]!;
+}
+
+/** A failed step's error, every line indented under the step's line. */
+export function indentedError(error: string | undefined, step: string): string[] {
+  return ownError(error, step)
+    .split('\n')
+    .map((line) => `    ${line}`);
 }

@@ -108,7 +108,7 @@ export class DockerEngine {
         reject(
           new VnfpipeError('STEP_FAILED', `cannot reach the Docker engine: ${error.message}`, {
             where: this.endpoint.display,
-            hint: 'start it (dockerd --iptables=false, or scripts/setup-deps.sh) or set DOCKER_HOST',
+            hint: 'install Docker (Debian: apt-get install docker.io) and start dockerd, or set DOCKER_HOST',
             cause: error,
           }),
         ),
