@@ -95,7 +95,9 @@ describe('scan exit codes', () => {
     expect(await scanCommand(`oci:${join(work, 'absent')}`, { db }, capture().io)).toBe(2);
     expect(await scanCommand(image, { db, format: 'xml' }, capture().io)).toBe(2);
     expect(await scanCommand(image, { db, failOn: 'severe' }, capture().io)).toBe(2);
-    expect(await scanCommand('docker.io/library/debian:12', { db }, capture().io)).toBe(2);
+    const badSize = capture();
+    expect(await scanCommand(image, { db, maxBytes: 'lots' }, badSize.io)).toBe(2);
+    expect(badSize.out.stderr).toMatch(/--max-bytes: invalid size "lots"/);
   });
 
   it('2 for an SBOM of an image whose (Berkeley DB) rpm database cannot be read yet', async () => {
