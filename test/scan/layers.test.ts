@@ -148,6 +148,30 @@ describe('hostile layers are refused with the layer digest and path', () => {
     expect(error.where).toContain('huge');
   });
 
+  it('bounds pax headers per layer, yet accepts a big layer with a pax header on every file', async () => {
+    const record = (key: string, value: string) => {
+      const body = ` ${key}=${value}\n`;
+      let n = body.length + 1;
+      while (String(n).length + body.length !== n) n = String(n).length + body.length;
+      return `${n}${body}`;
+    };
+    const entries: TestEntry[] = [];
+    for (let i = 0; i < 20_000; i++) {
+      entries.push({ path: `PaxHeaders/f${i}`, type: 'pax', data: record('comment', 'c'.repeat(1000)) });
+      entries.push({ path: `files/f${i}`, data: '' });
+    }
+    // 20 MB of pax records, over the 16 MiB floor, but each file's header is small.
+    const big = await scanImage(layout([layer(entries)]), { skipVulnerabilities: true });
+    expect(big.gaps).toEqual([]);
+    const flood = Array.from({ length: 20 }, (_, i) => ({
+      path: `g${i}`,
+      type: 'global-pax' as const,
+      data: record(`k${i}`, 'v'.repeat(1000 * 1000)),
+    }));
+    const error = await refusal(layout([layer(flood)]));
+    expect(error.message).toMatch(/pax records add up to more than 1048576 bytes/);
+  });
+
   it('bounds decompression bombs', async () => {
     const tar = makeTar([{ path: 'zeros', data: Buffer.alloc(8 * 1024 * 1024) }]);
     const error = await refusal(layout([gzLayer(tar)]), { maxLayerBytes: 1024 * 1024 });

@@ -30,7 +30,10 @@ export interface TarLimits {
   maxEntryBytes: number;
   /** Largest pax header or GNU long name accepted. */
   maxMetaBytes: number;
-  /** Most pax / GNU long-name bytes accepted in one archive (a flood of headers would exhaust memory). */
+  /**
+   * Pax / GNU long-name bytes accepted in one archive before its entries earn more (4 KiB each): a flood of
+   * headers with no entries between is refused, while a big layer with a pax header per file is not.
+   */
   maxMetaTotalBytes: number;
   /** Most entries accepted in one archive. */
   maxEntries: number;
@@ -44,6 +47,8 @@ export const DEFAULT_TAR_LIMITS: TarLimits = {
 };
 
 const BLOCK = 512;
+/** Header bytes each entry adds to the archive's allowance (pax records of one file are far smaller). */
+const META_PER_ENTRY = 4096;
 const KINDS: Record<string, TarEntryKind> = {
   '0': 'file',
   '\0': 'file',
@@ -156,9 +161,10 @@ export class TarReader {
         );
       }
       this.metaBytes += size;
-      if (this.metaBytes > this.limits.maxMetaTotalBytes) {
+      const allowance = this.limits.maxMetaTotalBytes + META_PER_ENTRY * this.entries;
+      if (this.metaBytes > allowance) {
         throw this.unsafe(
-          `tar headers (pax, long names) exceed ${this.limits.maxMetaTotalBytes} bytes in one layer`,
+          `tar headers (pax, long names) exceed ${allowance} bytes for ${this.entries} entries in one layer`,
           this.lastPath,
         );
       }
@@ -228,8 +234,14 @@ export class TarReader {
       return;
     }
     const records = this.parsePax(data);
-    if (kind === 'g') Object.assign(this.globalPax, records);
-    else Object.assign(this.pax, records);
+    const target = kind === 'g' ? this.globalPax : this.pax;
+    Object.assign(target, records);
+    // Global records persist for the rest of the archive: bound what is kept, not only each header.
+    let kept = 0;
+    for (const [key, value] of Object.entries(target)) kept += key.length + value.length;
+    if (kept > this.limits.maxMetaBytes) {
+      throw this.unsafe(`pax records add up to more than ${this.limits.maxMetaBytes} bytes`, this.lastPath);
+    }
   }
 
   /** Pax records; path and linkpath keep their bytes (hdrcharset=BINARY allows any). */
