@@ -215,5 +215,12 @@ describe('scan step', () => {
     expect(() =>
       scan({ image, failOn: 'severe' as never }).validate?.({ image, failOn: 'severe' as never }),
     ).toThrow(/failOn/);
+    const small = scan({ image, db, maxBytes: 4096 });
+    small.validate?.(small.options);
+    await expect(small.run(ctx(dir), small.options as never)).rejects.toMatchObject({
+      code: 'LAYER_UNSAFE',
+      message: expect.stringMatching(/scan budget of 4096/),
+    });
+    expect(() => scan({ image, maxBytes: -1 }).validate?.({ image, maxBytes: -1 })).toThrow(/maxBytes/);
   });
 });
