@@ -42,22 +42,6 @@ function sequenceLength(b: Buffer, i: number): number {
   return 0;
 }
 
-/** The bytes a decoded name stands for (inverse of `decodeName`). */
-export function encodeName(name: string): Buffer {
-  const parts: Buffer[] = [];
-  let run = '';
-  for (const ch of name) {
-    const code = ch.charCodeAt(0);
-    if (ch.length === 1 && code >= ESCAPE_BASE + 0x80 && code <= ESCAPE_BASE + 0xff) {
-      if (run) parts.push(Buffer.from(run, 'utf8'));
-      run = '';
-      parts.push(Buffer.of(code - ESCAPE_BASE));
-    } else run += ch;
-  }
-  if (run) parts.push(Buffer.from(run, 'utf8'));
-  return Buffer.concat(parts);
-}
-
 /** A name for messages and reports: escaped bytes shown as `\xNN`. */
 export function displayName(name: string): string {
   return name.replace(/[\udc80-\udcff]/g, (ch) => `\\x${(ch.charCodeAt(0) - ESCAPE_BASE).toString(16)}`);
