@@ -41,6 +41,35 @@ describe('zstd layers', () => {
     expect(result.gaps).toEqual([]);
   });
 
+  it('follow several frames and skippable frames, with and without checksums', async () => {
+    const tar = makeTar([
+      { path: 'var/lib/dpkg/status', data: status('multi', '3.0-1') },
+      { path: 'usr/share/big', data: Buffer.alloc(2 * 1024 * 1024, 'frames ') },
+    ]);
+    const half = tar.length / 2;
+    const first = execFileSync('zstd', ['-19', '--check', '-c', '-q'], { input: tar.subarray(0, half) });
+    const second = execFileSync('zstd', ['-3', '--no-check', '-c', '-q'], { input: tar.subarray(half) });
+    const skippable = Buffer.from([0x5a, 0x2a, 0x4d, 0x18, 3, 0, 0, 0, 1, 2, 3]);
+    const blob = Buffer.concat([first, skippable, second]);
+    const diffId = `sha256:${createHash('sha256').update(tar).digest('hex')}`;
+    const result = await scanImage(layout([{ blob, mediaType: ZSTD, diffId }]), {
+      skipVulnerabilities: true,
+    });
+    expect(result.packages.map((p) => p.name)).toEqual(['multi']);
+  });
+
+  it('refuse a frame that asks for a window larger than zstd allows by default', async () => {
+    // Magic, descriptor (no single segment), window descriptor 2^30, then an empty last raw block.
+    const blob = Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x00, 20 << 3, 0x01, 0x00, 0x00]);
+    const refused = await scanImage(layout([{ blob, mediaType: ZSTD, diffId: `sha256:${'0'.repeat(64)}` }]), {
+      skipVulnerabilities: true,
+    }).catch((e: unknown) => e);
+    expect(refused).toMatchObject({
+      code: 'LAYER_UNSAFE',
+      message: expect.stringMatching(/asks for a 1073741824-byte window, more than the 134217728 allowed/),
+    });
+  });
+
   it('refuse corrupt zstd and zstd bombs, naming the layer', async () => {
     const good = zstdLayer([{ path: 'a', data: 'a' }]);
     const corrupt = Buffer.from(good.blob);

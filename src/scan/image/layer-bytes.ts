@@ -9,6 +9,7 @@ import { createGunzip } from 'node:zlib';
 import { VnfpipeError } from '../../errors.js';
 import { displayName } from './names.js';
 import type { ImageLayer } from './source.js';
+import { ZstdFrameWatcher } from './zstd-frames.js';
 
 export interface ByteLimits {
   maxLayerBytes: number;
@@ -179,8 +180,17 @@ async function zstd(
       throw layerError(layer, `layer is not valid zstd: ${(error as Error).message}`);
     }
   };
+  const frames = new ZstdFrameWatcher((reason) => {
+    throw layerError(
+      layer,
+      `layer is not valid zstd: ${reason}`,
+      undefined,
+      'recompress the layer with default zstd settings (no --long above 27)',
+    );
+  });
   for await (const chunk of input) {
     take(chunk as Buffer);
+    frames.push(chunk as Buffer);
     push(chunk as Buffer, false);
   }
   push(new Uint8Array(0), true);
