@@ -102,16 +102,16 @@ export class FsView {
    * root (`..` and absolute targets clamped at /), as the runtime's unpacker does. The last component is
    * not followed (an entry replaces a symlink of its own name).
    */
-  placement(path: string): string {
+  placement(path: string, where: string): string {
     const slash = path.lastIndexOf('/');
     if (slash === -1) return path;
-    const dir = this.resolveDir(path.slice(0, slash));
+    const dir = this.resolveDir(path.slice(0, slash), where);
     const name = path.slice(slash + 1);
     return dir ? `${dir}/${name}` : name;
   }
 
   /** A directory path with every symlink in it followed (missing components kept as they are). */
-  private resolveDir(path: string): string {
+  private resolveDir(path: string, where: string): string {
     let pending = path.split('/').filter(Boolean);
     const done: string[] = [];
     let hops = 0;
@@ -126,7 +126,7 @@ export class FsView {
       if (node?.kind === 'symlink') {
         if (++hops > 255) {
           throw new VnfpipeError('LAYER_UNSAFE', 'too many levels of symbolic links', {
-            where: path,
+            where,
             hint: 'a layer entry is written below a symlink loop',
           });
         }

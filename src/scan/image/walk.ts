@@ -81,7 +81,7 @@ export async function walkLayers(
       (entry) => {
         const named = normalizeLayerPath(entry.path, `${where}: ${displayName(entry.path)}`);
         if (named === '') return undefined;
-        const path = view.placement(named);
+        const path = view.placement(named, `${where}: ${displayName(named)}`);
         const slash = path.lastIndexOf('/');
         const base = path.slice(slash + 1);
         const dir = slash === -1 ? '' : path.slice(0, slash);
@@ -104,7 +104,7 @@ export async function walkLayers(
             entry.linkname,
             `${where}: ${displayName(path)} → ${displayName(entry.linkname)}`,
           );
-          linkname = view.placement(named);
+          linkname = view.placement(named, `${where}: ${displayName(path)} → ${displayName(named)}`);
           if (!view.has(linkname)) {
             throw layerError(
               layer,
