@@ -16,6 +16,8 @@ export type ErrorCode =
   | 'OCI_DIGEST_MISMATCH'
   | 'OCI_NOT_FOUND'
   | 'LAYER_UNSAFE'
+  /** Package or vulnerability data the scanner reads (rpmdb, dpkg status, OSV records and zips) is corrupt. */
+  | 'SCAN_DATA'
   | 'REGISTRY_AUTH'
   | 'REGISTRY_ERROR'
   | 'REGISTRY_UNREACHABLE'
@@ -38,6 +40,7 @@ const exitCodeFor: Record<ErrorCode, number> = {
   OCI_DIGEST_MISMATCH: EXIT.failed,
   OCI_NOT_FOUND: EXIT.usage,
   LAYER_UNSAFE: EXIT.usage,
+  SCAN_DATA: EXIT.usage,
   REGISTRY_AUTH: EXIT.failed,
   REGISTRY_ERROR: EXIT.failed,
   REGISTRY_UNREACHABLE: EXIT.failed,

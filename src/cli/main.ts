@@ -196,7 +196,7 @@ Example:
     .description(
       'SBOM, vulnerabilities (OSV) and image checks of an image, with a policy gate (like trivy image)',
     )
-    .argument('<image>', 'oci:<dir>[:ref]')
+    .argument('<image>', 'oci:<dir>[:ref], or host/repo:tag to pull the host platform from a registry')
     .option('-f, --format <format>', 'table, json, sarif, cyclonedx or spdx', 'table')
     .option('-o, --output <file>', 'write the report to this file instead of stdout')
     .option('--db <dir>', 'vulnerability database (default $VNFPIPE_DB_DIR or ~/.cache/vnfpipe/osv)')
@@ -204,6 +204,13 @@ Example:
     .option('--ignore <file>', 'ignore rules, YAML or JSON (repeatable)', collect)
     .option('--vex <file>', 'OpenVEX document (repeatable)', collect)
     .option('--sbom <file>', 'also write an SBOM (*.spdx.json: SPDX 2.3, otherwise CycloneDX 1.6)')
+    .option('--max-bytes <size>', 'most bytes all layers may expand to (default 32GiB)')
+    .option(
+      '--creds <user:password>',
+      'registry credentials (default: VNFPIPE_REGISTRY_*, then ~/.docker/config.json)',
+    )
+    .option('--insecure', 'allow plain HTTP or unverified TLS for a registry that is not on loopback')
+    .option('--ca-file <pem>', 'extra CA certificates (default: $SSL_CERT_FILE)')
     .addHelpText(
       'after',
       '\nExit codes: 0 clean, 1 the policy failed, 2 the scan could not run or is incomplete.',

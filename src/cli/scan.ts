@@ -3,7 +3,9 @@
  * 1 the policy failed, 2 the scan could not run or is partial — every error, expected or not, is 2 here,
  * so a crash can never pass for a clean scan or for a policy verdict.
  */
+import { resolve } from 'node:path';
 import { messageOf, VnfpipeError } from '../errors.js';
+import { credentialsFromString } from '../registry/auth/credentials.js';
 
 export interface CommandIo {
   stdout(text: string): void;
@@ -26,7 +28,46 @@ export interface ScanCommandOptions {
   vex?: string[];
   /** Also write an SBOM here (`.spdx.json` → SPDX, otherwise CycloneDX). */
   sbom?: string;
+  /** Scan budget: most uncompressed bytes all layers may expand to (`32GiB`, `500MB`, bytes). */
+  maxBytes?: string;
+  /** Registry references: `user:password` (or a bare token) instead of the docker config. */
+  creds?: string;
+  /** Registry references: allow plain HTTP / unverified TLS off loopback. */
+  insecure?: boolean;
+  /** Registry references: extra CA bundle (PEM). */
+  caFile?: string;
   cwd?: string;
+}
+
+const UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  k: 1e3,
+  kb: 1e3,
+  m: 1e6,
+  mb: 1e6,
+  g: 1e9,
+  gb: 1e9,
+  t: 1e12,
+  tb: 1e12,
+  kib: 1024,
+  mib: 1024 ** 2,
+  gib: 1024 ** 3,
+  tib: 1024 ** 4,
+};
+
+/** `32GiB`, `500MB`, `1048576` → bytes. */
+export function parseByteSize(text: string, where: string): number {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$/i.exec(text);
+  const unit = match ? UNITS[match[2]!.toLowerCase()] : undefined;
+  const value = match && unit !== undefined ? Math.floor(Number(match[1]) * unit) : Number.NaN;
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    throw new VnfpipeError('USAGE', `invalid size ${JSON.stringify(text)}`, {
+      where,
+      hint: 'a positive number of bytes, optionally with a unit: 500MB, 32GiB',
+    });
+  }
+  return value;
 }
 
 function errorText(error: unknown): string {
@@ -57,8 +98,17 @@ export async function scanCommand(
     ];
     if (opts.sbom)
       reports.push({ format: opts.sbom.endsWith('.spdx.json') ? 'spdx' : 'cyclonedx', path: opts.sbom });
+    const registry = {
+      ...(opts.insecure ? { insecure: true } : {}),
+      ...(opts.caFile ? { caFile: resolve(opts.cwd ?? process.cwd(), opts.caFile) } : {}),
+      ...(opts.creds ? { credentials: credentialsFromString(opts.creds) } : {}),
+    };
     const outcome = await runScan({
       image: ref,
+      registry,
+      ...(opts.maxBytes !== undefined
+        ? { limits: { maxTotalBytes: parseByteSize(opts.maxBytes, '--max-bytes') } }
+        : {}),
       ...(opts.db !== undefined ? { db: opts.db } : {}),
       skipVulnerabilities: sbomOnly,
       failOn: parseFailOn(opts.failOn ?? 'high'),

@@ -46,6 +46,8 @@ export interface RunScanOptions {
   now?: Date;
   limits?: ScanOptions['limits'];
   checks?: ScanOptions['checks'];
+  /** Credentials, TLS and retries when `image` is a registry reference. */
+  registry?: ScanOptions['registry'];
   signal?: AbortSignal;
 }
 
@@ -119,6 +121,7 @@ export async function runScan(options: RunScanOptions): Promise<ScanOutcome> {
   else scanOptions.db = resolve(cwd, options.db ?? defaultDbDir());
   if (options.limits) scanOptions.limits = options.limits;
   if (options.checks) scanOptions.checks = options.checks;
+  if (options.registry) scanOptions.registry = options.registry;
   if (options.signal) scanOptions.signal = options.signal;
   const image =
     options.image.startsWith('oci:') && !options.image.startsWith('oci:/')

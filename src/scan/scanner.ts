@@ -4,6 +4,7 @@
  * a gap, so callers never report a partial scan as clean.
  */
 import { VnfpipeError } from '../errors.js';
+import type { ClientOptions } from '../registry/client.js';
 import { APK_INSTALLED, apkPackage, parseApkInstalled } from './catalog/apk.js';
 import {
   DPKG_STATUS,
@@ -30,8 +31,11 @@ export interface ScanOptions {
   db?: string | VulnDb;
   /** Catalogue and check only (SBOM output): no database needed. */
   skipVulnerabilities?: boolean;
+  /** Bounds on what the layers may expand to; `maxTotalBytes` is the whole scan's budget. */
   limits?: Partial<WalkLimits>;
   checks?: CheckOptions;
+  /** Credentials, TLS and retries when scanning a registry reference. */
+  registry?: ClientOptions;
   signal?: AbortSignal;
   log?: (line: string) => void;
 }
@@ -127,8 +131,15 @@ function sortPackages(packages: Package[]): Package[] {
 }
 
 export async function scanImage(ref: string, options: ScanOptions = {}): Promise<ScanResult> {
-  const image = await openImage(ref);
-  return scanOpenedImage(image, options);
+  const image = await openImage(ref, {
+    ...(options.registry ? { registry: options.registry } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  try {
+    return await scanOpenedImage(image, options);
+  } finally {
+    await image.close();
+  }
 }
 
 export async function scanOpenedImage(image: ScanImage, options: ScanOptions = {}): Promise<ScanResult> {
@@ -149,9 +160,11 @@ export async function scanOpenedImage(image: ScanImage, options: ScanOptions = {
   const gaps = new Map<string, ScanGap>();
   const gap = (what: string, where?: string) =>
     gaps.set(`${what}\0${where}`, where === undefined ? { what } : { what, where });
-  const files = new Map<string, Collected>();
+  // Keyed by layer and path: a path rewritten by a later layer keeps each layer's bytes apart.
+  const files = new Map<string, Collected & { path: string }>();
+  const fileKey = (layer: number, path: string) => `${layer}\0${path}`;
   const dpkgByLayer: Array<{ layer: number; entries: DpkgEntry[] }> = [];
-  const goInfos = new Map<string, { layer: number; info: GoBuildInfo }>();
+  const goInfos = new Map<string, { path: string; layer: number; info: GoBuildInfo }>();
   const secrets = new SecretWatcher();
   let layerWrites: Array<{ path: string; kind: FileKind }> = [];
 
@@ -174,7 +187,7 @@ export async function scanOpenedImage(image: ScanImage, options: ScanOptions = {
           sink = collectSink(
             max,
             (data) => {
-              files.set(node.path, { layer: node.layer, kind, data });
+              files.set(fileKey(node.layer, node.path), { path: node.path, layer: node.layer, kind, data });
               layerWrites.push({ path: node.path, kind });
             },
             () => gap(`${node.path} is larger than ${max} bytes; not read`, where),
@@ -188,7 +201,8 @@ export async function scanOpenedImage(image: ScanImage, options: ScanOptions = {
           gap('rpmdb.sqlite has an uncheckpointed write-ahead log; packages in it were not read', where);
         } else if (node.mode & 0o111 && node.size > 4096) {
           sink = goBuildInfoSink(
-            (info) => goInfos.set(node.path, { layer: node.layer, info }),
+            (info) =>
+              goInfos.set(fileKey(node.layer, node.path), { path: node.path, layer: node.layer, info }),
             () =>
               gap(
                 'Go binary built before Go 1.18 (or with unreadable build info): its modules were not catalogued',
@@ -198,11 +212,21 @@ export async function scanOpenedImage(image: ScanImage, options: ScanOptions = {
         }
         return teeSinks(sink, secrets.sink(node, digest));
       },
+      repeated(layer, first) {
+        // Same blob as layer `first`: same bytes, now written (again) by this layer.
+        for (const c of [...files.values()])
+          if (c.layer === first) {
+            files.set(fileKey(layer.index, c.path), { ...c, layer: layer.index });
+            layerWrites.push({ path: c.path, kind: c.kind });
+          }
+        for (const g of [...goInfos.values()])
+          if (g.layer === first) goInfos.set(fileKey(layer.index, g.path), { ...g, layer: layer.index });
+      },
       layerDone(layer) {
         // Attribute dpkg packages to the first layer whose status file lists them.
         const status = layerWrites.find((w) => w.kind === 'dpkg');
         if (status) {
-          const collected = files.get(status.path)!;
+          const collected = files.get(fileKey(layer.index, status.path))!;
           dpkgByLayer.push({
             layer: layer.index,
             entries: parseDpkgStatus(
@@ -220,10 +244,7 @@ export async function scanOpenedImage(image: ScanImage, options: ScanOptions = {
 
   const finalFile = (path: string): Collected | undefined => {
     const node = view.get(path);
-    const collected = files.get(path);
-    return node && collected && node.kind === 'file' && node.layer === collected.layer
-      ? collected
-      : undefined;
+    return node?.kind === 'file' ? files.get(fileKey(node.layer, path)) : undefined;
   };
 
   // OS release.
@@ -261,7 +282,8 @@ export async function scanOpenedImage(image: ScanImage, options: ScanOptions = {
       }
     });
   }
-  for (const [path, c] of files) {
+  for (const c of files.values()) {
+    const path = c.path;
     if (finalFile(path) !== c) continue;
     const where = pathWhere(c, path);
     const digest = layerDigests[c.layer]!;
@@ -284,7 +306,7 @@ export async function scanOpenedImage(image: ScanImage, options: ScanOptions = {
       }
     });
   }
-  for (const [path, { layer, info }] of goInfos) {
+  for (const { path, layer, info } of goInfos.values()) {
     const node = view.get(path);
     if (node?.layer === layer) packages.push(...goPackages(info, `/${path}`, layer, layerDigests[layer]!));
   }

@@ -23,6 +23,8 @@ export interface ScanStepOptions {
   ignore?: IgnoreRule[] | string;
   /** OpenVEX documents. */
   vex?: string | string[];
+  /** Most bytes all layers may expand to before the scan is refused (default 32 GiB). */
+  maxBytes?: number;
 }
 
 const SEVERITY_NAMES = ['critical', 'high', 'medium', 'low', 'unknown', 'none'];
@@ -44,6 +46,9 @@ export function scan(options: ScanStepOptions): StepSpec<ScanReport, ScanStepOpt
       }
       if (opts.sbom && opts.sbom.format !== 'cyclonedx' && opts.sbom.format !== 'spdx') {
         throw new VnfpipeError('PIPELINE_INVALID', "scan: sbom.format must be 'cyclonedx' or 'spdx'");
+      }
+      if (opts.maxBytes !== undefined && !(Number.isSafeInteger(opts.maxBytes) && opts.maxBytes > 0)) {
+        throw new VnfpipeError('PIPELINE_INVALID', 'scan: maxBytes must be a positive whole number of bytes');
       }
       if (Array.isArray(opts.ignore)) {
         for (const rule of opts.ignore) {
@@ -75,6 +80,7 @@ export function scan(options: ScanStepOptions): StepSpec<ScanReport, ScanStepOpt
             ? { ignore: opts.ignore }
             : {}),
         vexFiles,
+        ...(opts.maxBytes ? { limits: { maxTotalBytes: opts.maxBytes } } : {}),
         reports: [...reports, { format: 'table' }],
         cwd: ctx.cwd,
         signal: ctx.signal,

@@ -209,5 +209,13 @@ describe('catalogue of a layered image', () => {
     expect(() => parseRpmDb(Buffer.from('not a database'), 'x')).toThrow(/not an SQLite 3 database/);
     const truncated = data.subarray(0, 8192);
     expect(() => parseRpmDb(truncated, 'x')).toThrow(/outside the file/);
+    // Corrupt package data has its own code (not an OCI layout problem), with a hint.
+    expect(() => parseRpmDb(truncated, 'layer 0: var/lib/rpm/rpmdb.sqlite')).toThrow(
+      expect.objectContaining({
+        code: 'SCAN_DATA',
+        where: 'layer 0: var/lib/rpm/rpmdb.sqlite',
+        hint: expect.stringMatching(/rpm database/),
+      }),
+    );
   });
 });

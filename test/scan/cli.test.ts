@@ -95,7 +95,9 @@ describe('scan exit codes', () => {
     expect(await scanCommand(`oci:${join(work, 'absent')}`, { db }, capture().io)).toBe(2);
     expect(await scanCommand(image, { db, format: 'xml' }, capture().io)).toBe(2);
     expect(await scanCommand(image, { db, failOn: 'severe' }, capture().io)).toBe(2);
-    expect(await scanCommand('docker.io/library/debian:12', { db }, capture().io)).toBe(2);
+    const badSize = capture();
+    expect(await scanCommand(image, { db, maxBytes: 'lots' }, badSize.io)).toBe(2);
+    expect(badSize.out.stderr).toMatch(/--max-bytes: invalid size "lots"/);
   });
 
   it('2 for an SBOM of an image whose (Berkeley DB) rpm database cannot be read yet', async () => {
@@ -213,5 +215,12 @@ describe('scan step', () => {
     expect(() =>
       scan({ image, failOn: 'severe' as never }).validate?.({ image, failOn: 'severe' as never }),
     ).toThrow(/failOn/);
+    const small = scan({ image, db, maxBytes: 4096 });
+    small.validate?.(small.options);
+    await expect(small.run(ctx(dir), small.options as never)).rejects.toMatchObject({
+      code: 'LAYER_UNSAFE',
+      message: expect.stringMatching(/scan budget of 4096/),
+    });
+    expect(() => scan({ image, maxBytes: -1 }).validate?.({ image, maxBytes: -1 })).toThrow(/maxBytes/);
   });
 });

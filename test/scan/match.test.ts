@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deflateRawSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { VnfpipeError } from '../../src/errors.ts';
 import { dpkgPackage, parseDpkgStatus } from '../../src/scan/catalog/dpkg.ts';
 import { importOsv, readDbMeta, VulnDb } from '../../src/scan/db/store.ts';
 import { evaluateRange, matchPackages } from '../../src/scan/match.ts';
@@ -41,6 +42,18 @@ describe('OSV import', () => {
     expect(db.meta.ecosystems).toEqual({ 'Debian:10': 1, 'Debian:12': 8, 'Debian:13': 1 });
     expect(db.meta.records).toBe(10);
     expect(await db.lookup('Debian:12', 'util-linux')).toHaveLength(2);
+  });
+
+  it('refuses a corrupt OSV zip with SCAN_DATA, naming the file (exit 2 from db import)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vnfpipe-osvzip-bad-'));
+    const record = readFileSync(join(FIXTURES, 'osv', 'debian', 'DSA-5514-1.json'));
+    const whole = zip([['DSA-5514-1.json', record]]);
+    const file = join(dir, 'all.zip');
+    writeFileSync(file, whole.subarray(0, whole.length - 30));
+    const error = await importOsv(join(dir, 'db'), [file]).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'SCAN_DATA', where: expect.stringContaining('all.zip') });
+    expect((error as VnfpipeError).hint).toMatch(/download/);
+    expect((error as VnfpipeError).exitCode).toBe(2);
   });
 
   it('imports an OSV zip export and replaces re-imported ids', async () => {

@@ -3,14 +3,15 @@
  * Its SBOM must list exactly what dpkg-query lists for that root filesystem.
  */
 import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { scanCommand } from '../../src/cli/scan.ts';
 import { toCycloneDx } from '../../src/scan/report/cyclonedx.ts';
 import { toSpdx } from '../../src/scan/report/spdx.ts';
 import { type ScanResult, scanImage } from '../../src/scan/scanner.ts';
 import { fixtureDb } from './support/fixtures.ts';
-import { ensureMinbase, type Minbase } from './support/minbase.ts';
+import { ensureMinbase, ensureMinbaseWithDevices, type Minbase } from './support/minbase.ts';
 import { errorsOf, validators } from './support/schemas.ts';
 
 let minbase: Minbase | undefined;
@@ -79,6 +80,27 @@ describe('Debian bookworm minbase image', () => {
     expect(sbomScan.checks.filter((c) => c.id === 'private-key' || c.id === 'secret-token')).toEqual([]);
     expect(sbomScan.checks.some((c) => c.id === 'setuid' && c.path === '/usr/bin/su')).toBe(true);
   });
+
+  it(
+    'scans the rootfs with its device nodes kept (umoci insert): exit 0, SBOM equals dpkg-query',
+    async (ctx) => {
+      const m = need();
+      if (!m) return ctx.skip();
+      const withDevices = ensureMinbaseWithDevices(m);
+      const expected = dpkgQuery(m.rootfs, field('Package', 'Version'));
+      const io = { stdout: () => undefined, stderr: () => undefined };
+      const sbom = join(dirname(withDevices.layout), `sbom-${process.pid}.cdx.json`);
+      const code = await scanCommand(withDevices.ref, { format: 'cyclonedx', output: sbom }, io);
+      expect(code).toBe(0);
+      const components = (JSON.parse(readFileSync(sbom, 'utf8')).components as Array<Record<string, string>>)
+        .filter((c) => c.type === 'library')
+        .map((c) => `${c.name}\t${c.version}`)
+        .sort();
+      expect(components).toEqual(expected);
+      expect(expected).toHaveLength(88);
+    },
+    15 * 60_000,
+  );
 
   it('matches fixture advisories by source package: unfixed ones on every binary, fixed ones skipped', async (ctx) => {
     const m = need();

@@ -24,7 +24,7 @@ export function parseApkInstalled(text: string, where: string): ApkEntry[] {
     const name = fields.get('P');
     const version = fields.get('V');
     if (!name || !version) {
-      throw new VnfpipeError('OCI_INVALID', `apk entry without P: or V: (${name ?? '?'})`, { where });
+      throw new VnfpipeError('SCAN_DATA', `apk entry without P: or V: (${name ?? '?'})`, { where });
     }
     const entry: ApkEntry = { name, version, arch: fields.get('A') ?? '', origin: fields.get('o') ?? name };
     const license = fields.get('L');

@@ -22,7 +22,7 @@ export function parseParagraphs(text: string, where: string, limit = 1_000_000):
     }
     if (line.startsWith(' ') || line.startsWith('\t')) {
       if (!current || last === undefined) {
-        throw new VnfpipeError('OCI_INVALID', `continuation line without a field at line ${lineNo}`, {
+        throw new VnfpipeError('SCAN_DATA', `continuation line without a field at line ${lineNo}`, {
           where,
         });
       }
@@ -31,16 +31,14 @@ export function parseParagraphs(text: string, where: string, limit = 1_000_000):
     }
     const colon = line.indexOf(':');
     if (colon <= 0) {
-      throw new VnfpipeError(
-        'OCI_INVALID',
-        `malformed line ${lineNo}: ${JSON.stringify(line.slice(0, 80))}`,
-        { where },
-      );
+      throw new VnfpipeError('SCAN_DATA', `malformed line ${lineNo}: ${JSON.stringify(line.slice(0, 80))}`, {
+        where,
+      });
     }
     if (!current) {
       current = new Map();
       out.push(current);
-      if (out.length > limit) throw new VnfpipeError('OCI_INVALID', `more than ${limit} entries`, { where });
+      if (out.length > limit) throw new VnfpipeError('SCAN_DATA', `more than ${limit} entries`, { where });
     }
     last = line.slice(0, colon).toLowerCase();
     current.set(last, line.slice(colon + 1).trim());

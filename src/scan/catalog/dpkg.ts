@@ -33,7 +33,7 @@ function entryOf(p: Paragraph, where: string): DpkgEntry | undefined {
   const name = p.get('package');
   const version = p.get('version');
   if (!name || !version) {
-    throw new VnfpipeError('OCI_INVALID', `dpkg entry without Package or Version (${name ?? '?'})`, {
+    throw new VnfpipeError('SCAN_DATA', `dpkg entry without Package or Version (${name ?? '?'})`, {
       where,
     });
   }
@@ -48,7 +48,7 @@ function entryOf(p: Paragraph, where: string): DpkgEntry | undefined {
   if (source) {
     const m = /^(\S+)(?:\s+\(([^)]+)\))?$/.exec(source.trim());
     if (!m)
-      throw new VnfpipeError('OCI_INVALID', `malformed Source field ${JSON.stringify(source)} of ${name}`, {
+      throw new VnfpipeError('SCAN_DATA', `malformed Source field ${JSON.stringify(source)} of ${name}`, {
         where,
       });
     sourceName = m[1]!;

@@ -42,8 +42,7 @@ export interface RpmEntry {
 
 /** Parses one header blob as rpmdb stores it (no lead, no header magic). */
 export function parseRpmHeader(blob: Buffer, where: string): RpmEntry {
-  const bad = (message: string) =>
-    new VnfpipeError('OCI_INVALID', `invalid RPM header: ${message}`, { where });
+  const bad = (message: string) => new VnfpipeError('SCAN_DATA', `invalid RPM header: ${message}`, { where });
   if (blob.length < 8) throw bad('too short');
   const count = blob.readUInt32BE(0);
   const dataLength = blob.readUInt32BE(4);
@@ -91,7 +90,7 @@ export function parseRpmDb(data: Buffer, where: string): RpmEntry[] {
   for (const row of sqliteTableRows(data, 'Packages', where)) {
     const blob = row[1];
     if (!Buffer.isBuffer(blob))
-      throw new VnfpipeError('OCI_INVALID', 'rpmdb Packages row without a header blob', { where });
+      throw new VnfpipeError('SCAN_DATA', 'rpmdb Packages row without a header blob', { where });
     // The pseudo-package carrying imported GPG keys is not software.
     const entry = parseRpmHeader(blob, where);
     if (entry.name !== 'gpg-pubkey') out.push(entry);

@@ -29,7 +29,10 @@ class Reader {
   }
 
   bad(message: string): VnfpipeError {
-    return new VnfpipeError('OCI_INVALID', `invalid SQLite database: ${message}`, { where: this.where });
+    return new VnfpipeError('SCAN_DATA', `invalid SQLite database: ${message}`, {
+      where: this.where,
+      hint: 'the rpm database in the image is corrupt; rebuild the image (rpm --rebuilddb) or check the layer',
+    });
   }
 
   page(n: number): Buffer {

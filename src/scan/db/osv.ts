@@ -35,7 +35,7 @@ export interface ParsedOsv {
 }
 
 function bad(message: string, where: string): VnfpipeError {
-  return new VnfpipeError('OCI_INVALID', `invalid OSV record: ${message}`, {
+  return new VnfpipeError('SCAN_DATA', `invalid OSV record: ${message}`, {
     where,
     hint: 'records must follow the OSV schema (ossf.github.io/osv-schema)',
   });

@@ -189,7 +189,7 @@ export async function importOsv(dir: string, sources: string[]): Promise<ImportR
       try {
         json = JSON.parse(bytes.toString('utf8'));
       } catch (error) {
-        throw new VnfpipeError('OCI_INVALID', `malformed JSON: ${(error as Error).message}`, { where });
+        throw new VnfpipeError('SCAN_DATA', `malformed JSON: ${(error as Error).message}`, { where });
       }
       for (const item of Array.isArray(json) ? json : [json]) {
         const record = parseOsvRecord(item, where);

@@ -13,7 +13,10 @@ export interface ZipLimits {
 const DEFAULT_LIMITS: ZipLimits = { maxEntryBytes: 32 * 1024 * 1024, maxEntries: 2_000_000 };
 
 function bad(message: string, where: string): VnfpipeError {
-  return new VnfpipeError('OCI_INVALID', `invalid zip archive: ${message}`, { where });
+  return new VnfpipeError('SCAN_DATA', `invalid zip archive: ${message}`, {
+    where,
+    hint: 'the OSV export is truncated or corrupt; download all.zip again',
+  });
 }
 
 /** Yields `[name, bytes]` for each file entry. */

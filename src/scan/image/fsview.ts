@@ -55,39 +55,88 @@ function joinLink(dir: string, target: string): string {
 
 export class FsView {
   private readonly root: DirTree = { node: undefined, children: new Map() };
-  /** Paths of each layer's changes, applied at the end of the layer (whiteouts hit lower layers only). */
-  private pendingWhiteouts: string[] = [];
-  private pendingOpaque: string[] = [];
-  private pendingNodes: FileNode[] = [];
+  /** The layer being applied: its own entries survive its whiteouts (they only hit lower layers). */
+  private current = 0;
 
-  /** Records an entry of the layer being read. */
+  /** Starts applying layer `index`. */
+  beginLayer(index: number): void {
+    this.current = index;
+  }
+
+  /** Applies an entry of the current layer at once, so later entries of the layer resolve through it. */
   add(node: FileNode): void {
-    this.pendingNodes.push(node);
+    this.put(node);
   }
 
+  /** Deletes `path` (and what is below it) as written by lower layers. */
   whiteout(path: string): void {
-    this.pendingWhiteouts.push(path);
+    const slash = path.lastIndexOf('/');
+    const parent = slash === -1 ? this.root : this.find(path.slice(0, slash));
+    const name = path.slice(slash + 1);
+    const tree = parent?.children?.get(name);
+    if (tree && !this.prune(tree)) parent!.children!.delete(name);
   }
 
+  /** Hides what lower layers put under `dir`. */
   opaque(dir: string): void {
-    this.pendingOpaque.push(dir);
+    const tree = this.find(dir);
+    if (!tree?.children) return;
+    for (const [name, child] of tree.children) if (!this.prune(child)) tree.children.delete(name);
   }
 
-  /** Applies the current layer: deletions first (they target lower layers), then its own entries. */
-  commitLayer(): void {
-    for (const dir of this.pendingOpaque) {
-      const tree = this.find(dir);
-      if (tree?.children) tree.children.clear();
+  /** Removes lower layers' entries below `tree`; true when the current layer wrote something there. */
+  private prune(tree: DirTree): boolean {
+    let kept = tree.node !== undefined && tree.node.layer === this.current;
+    if (tree.children) {
+      for (const [name, child] of tree.children) {
+        if (this.prune(child)) kept = true;
+        else tree.children.delete(name);
+      }
     }
-    for (const path of this.pendingWhiteouts) {
-      const slash = path.lastIndexOf('/');
-      const parent = slash === -1 ? this.root : this.find(path.slice(0, slash));
-      parent?.children?.delete(path.slice(slash + 1));
+    if (kept && tree.node && tree.node.layer !== this.current) tree.node = undefined;
+    return kept;
+  }
+
+  /**
+   * Where an entry named `path` lands: its parent directories resolved through symlinks inside the image
+   * root (`..` and absolute targets clamped at /), as the runtime's unpacker does. The last component is
+   * not followed (an entry replaces a symlink of its own name).
+   */
+  placement(path: string, where: string): string {
+    const slash = path.lastIndexOf('/');
+    if (slash === -1) return path;
+    const dir = this.resolveDir(path.slice(0, slash), where);
+    const name = path.slice(slash + 1);
+    return dir ? `${dir}/${name}` : name;
+  }
+
+  /** A directory path with every symlink in it followed (missing components kept as they are). */
+  private resolveDir(path: string, where: string): string {
+    let pending = path.split('/').filter(Boolean);
+    const done: string[] = [];
+    let hops = 0;
+    while (pending.length) {
+      const part = pending.shift()!;
+      if (part === '.') continue;
+      if (part === '..') {
+        done.pop();
+        continue;
+      }
+      const node = this.find([...done, part].join('/'))?.node;
+      if (node?.kind === 'symlink') {
+        if (++hops > 255) {
+          throw new VnfpipeError('LAYER_UNSAFE', 'too many levels of symbolic links', {
+            where,
+            hint: 'a layer entry is written below a symlink loop',
+          });
+        }
+        if (node.linkname.startsWith('/')) done.length = 0;
+        pending = [...node.linkname.split('/').filter(Boolean), ...pending];
+        continue;
+      }
+      done.push(part);
     }
-    for (const node of this.pendingNodes) this.put(node);
-    this.pendingNodes = [];
-    this.pendingWhiteouts = [];
-    this.pendingOpaque = [];
+    return done.join('/');
   }
 
   private find(path: string): DirTree | undefined {

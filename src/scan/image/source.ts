@@ -1,13 +1,18 @@
 /**
  * Opens the image to scan: its manifest, config and layer blobs. OCI layouts (`oci:<dir>[:ref]`) are read
- * in place; an index is narrowed to the host platform (or the only image it holds).
+ * in place; registry references are pulled (host platform only) into a temporary layout that `close()`
+ * removes. An index is narrowed to the host platform (or the only image it holds).
  */
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { VnfpipeError } from '../../errors.js';
 import type { ImageConfig } from '../../oci/config.js';
 import type { Descriptor } from '../../oci/descriptor.js';
 import type { Digest } from '../../oci/digest.js';
 import type { ImageManifest } from '../../oci/manifest.js';
+import type { ClientOptions } from '../../registry/client.js';
 
 export interface ImageLayer {
   index: number;
@@ -30,9 +35,38 @@ export interface ScanImage {
   manifest: ImageManifest;
   config: ImageConfig;
   layers: ImageLayer[];
+  /** Releases what opening took (the temporary layout of a pulled image). */
+  close(): Promise<void>;
 }
 
-export async function openImage(ref: string): Promise<ScanImage> {
+export interface OpenImageOptions {
+  /** Credentials, TLS and retries for the registry of a registry reference. */
+  registry?: ClientOptions;
+  signal?: AbortSignal;
+}
+
+/**
+ * Refuses anything but a regular file where a layout must hold one: reading a FIFO named index.json (or
+ * a blob) would block forever, and a device could be endless.
+ */
+async function requireRegularFile(path: string, what: string): Promise<void> {
+  const info = await stat(path).catch(() => undefined);
+  if (info && !info.isFile()) {
+    const kind = info.isFIFO()
+      ? 'a FIFO'
+      : info.isDirectory()
+        ? 'a directory'
+        : info.isSocket()
+          ? 'a socket'
+          : 'a device';
+    throw new VnfpipeError('OCI_INVALID', `${what} is ${kind}, not a regular file`, {
+      where: path,
+      hint: 'an OCI layout holds only regular files; re-copy the image into a fresh layout',
+    });
+  }
+}
+
+export async function openImage(ref: string, options: OpenImageOptions = {}): Promise<ScanImage> {
   const [
     { parseReference },
     { OciLayout },
@@ -48,13 +82,36 @@ export async function openImage(ref: string): Promise<ScanImage> {
   ]);
   const parsed = parseReference(ref);
   if (parsed.transport !== 'oci') {
-    throw new VnfpipeError('USAGE', `scanning straight from a registry is not supported yet: ${ref}`, {
-      hint: `copy it into an OCI layout first, e.g. skopeo copy docker://${ref} oci:./image:scan, then scan oci:./image:scan`,
-    });
+    // Pulled through the project's registry client into a temporary layout, then scanned like one.
+    const [{ copyImage }, { formatPlatform }] = await Promise.all([
+      import('../../registry/copy.js'),
+      import('../../oci/platform.js'),
+    ]);
+    const dir = await mkdtemp(join(tmpdir(), 'vnfpipe-scan-pull-'));
+    try {
+      await copyImage(
+        parsed,
+        { transport: 'oci', dir, ref: 'scan' },
+        {
+          registries: { [parsed.registry]: options.registry ?? {} },
+          platform: formatPlatform(hostPlatform()),
+          ...(options.signal ? { signal: options.signal } : {}),
+        },
+      );
+      const image = await openImage(`oci:${dir}:scan`);
+      const tag = parsed.digest ? undefined : (parsed.tag ?? 'latest');
+      return { ...image, ref, tag, close: () => rm(dir, { recursive: true, force: true }) };
+    } catch (error) {
+      await rm(dir, { recursive: true, force: true });
+      throw error;
+    }
   }
+  await requireRegularFile(join(parsed.dir, 'oci-layout'), 'oci-layout');
+  await requireRegularFile(join(parsed.dir, 'index.json'), 'index.json');
   const layout = await OciLayout.open(parsed.dir);
   let descriptor: Descriptor = await layout.resolve(parsed.ref);
   if (isIndexMediaType(descriptor.mediaType)) {
+    await requireRegularFile(layout.blobPath(descriptor.digest), `index blob ${descriptor.digest}`);
     const index = await layout.readImageIndex(descriptor);
     const manifests = index.manifests.filter((m) => isManifestMediaType(m.mediaType));
     const chosen =
@@ -71,7 +128,9 @@ export async function openImage(ref: string): Promise<ScanImage> {
     }
     descriptor = chosen;
   }
+  await requireRegularFile(layout.blobPath(descriptor.digest), `manifest blob ${descriptor.digest}`);
   const manifest = await layout.readManifest(descriptor);
+  await requireRegularFile(layout.blobPath(manifest.config.digest), `config blob ${manifest.config.digest}`);
   const config = await layout.readConfig(manifest.config);
   const diffIds = config.rootfs.diff_ids;
   if (diffIds.length !== manifest.layers.length) {
@@ -81,6 +140,8 @@ export async function openImage(ref: string): Promise<ScanImage> {
       { where: `${ref} (${descriptor.digest})` },
     );
   }
+  for (const layer of manifest.layers)
+    await requireRegularFile(layout.blobPath(layer.digest), `layer blob ${layer.digest}`);
   const layers = manifest.layers.map(
     (layer, index): ImageLayer => ({
       index,
@@ -91,5 +152,13 @@ export async function openImage(ref: string): Promise<ScanImage> {
       open: () => layout.openBlob(layer.digest),
     }),
   );
-  return { ref, digest: descriptor.digest, tag: parsed.ref, manifest, config, layers };
+  return {
+    ref,
+    digest: descriptor.digest,
+    tag: parsed.ref,
+    manifest,
+    config,
+    layers,
+    close: async () => {},
+  };
 }

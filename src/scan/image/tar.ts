@@ -4,6 +4,7 @@
  * layer should never hold (sparse files, oversized headers, entries above the size bound).
  */
 import { VnfpipeError } from '../../errors.js';
+import { decodeName, displayName } from './names.js';
 
 export type TarEntryKind = 'file' | 'dir' | 'symlink' | 'hardlink' | 'char' | 'block' | 'fifo';
 
@@ -29,6 +30,11 @@ export interface TarLimits {
   maxEntryBytes: number;
   /** Largest pax header or GNU long name accepted. */
   maxMetaBytes: number;
+  /**
+   * Pax / GNU long-name bytes accepted in one archive before its entries earn more (4 KiB each): a flood of
+   * headers with no entries between is refused, while a big layer with a pax header per file is not.
+   */
+  maxMetaTotalBytes: number;
   /** Most entries accepted in one archive. */
   maxEntries: number;
 }
@@ -36,10 +42,13 @@ export interface TarLimits {
 export const DEFAULT_TAR_LIMITS: TarLimits = {
   maxEntryBytes: 8 * 1024 ** 3,
   maxMetaBytes: 1024 * 1024,
+  maxMetaTotalBytes: 16 * 1024 * 1024,
   maxEntries: 2_000_000,
 };
 
 const BLOCK = 512;
+/** Header bytes each entry adds to the archive's allowance (pax records of one file are far smaller). */
+const META_PER_ENTRY = 4096;
 const KINDS: Record<string, TarEntryKind> = {
   '0': 'file',
   '\0': 'file',
@@ -58,9 +67,10 @@ type State =
   | { t: 'meta'; remaining: number; pad: number; kind: string; parts: Buffer[] }
   | { t: 'end' };
 
+/** A NUL-terminated name field, decoded injectively (names are bytes; see names.ts). */
 function cstring(block: Buffer, offset: number, length: number): string {
   const end = block.indexOf(0, offset);
-  return block.toString('utf8', offset, end === -1 || end > offset + length ? offset + length : end);
+  return decodeName(block.subarray(offset, end === -1 || end > offset + length ? offset + length : end));
 }
 
 /**
@@ -75,6 +85,7 @@ export class TarReader {
   private gnuLongName: string | undefined;
   private gnuLongLink: string | undefined;
   private entries = 0;
+  private metaBytes = 0;
   private lastPath = '';
 
   constructor(
@@ -85,7 +96,7 @@ export class TarReader {
 
   private unsafe(message: string, path?: string): VnfpipeError {
     return new VnfpipeError('LAYER_UNSAFE', message, {
-      where: path ? `${this.where} ${path}` : this.where,
+      where: path ? `${this.where} ${displayName(path)}` : this.where,
       hint: 'the layer is malformed or hostile; rebuild it from a trusted source',
     });
   }
@@ -147,6 +158,14 @@ export class TarReader {
       if (size > this.limits.maxMetaBytes) {
         throw this.unsafe(
           `tar ${type} header of ${size} bytes exceeds the ${this.limits.maxMetaBytes} allowed`,
+        );
+      }
+      this.metaBytes += size;
+      const allowance = this.limits.maxMetaTotalBytes + META_PER_ENTRY * this.entries;
+      if (this.metaBytes > allowance) {
+        throw this.unsafe(
+          `tar headers (pax, long names) exceed ${allowance} bytes for ${this.entries} entries in one layer`,
+          this.lastPath,
         );
       }
       this.state = { t: 'meta', remaining: size, pad, kind: type, parts: [] };
@@ -215,10 +234,17 @@ export class TarReader {
       return;
     }
     const records = this.parsePax(data);
-    if (kind === 'g') Object.assign(this.globalPax, records);
-    else Object.assign(this.pax, records);
+    const target = kind === 'g' ? this.globalPax : this.pax;
+    Object.assign(target, records);
+    // Global records persist for the rest of the archive: bound what is kept, not only each header.
+    let kept = 0;
+    for (const [key, value] of Object.entries(target)) kept += key.length + value.length;
+    if (kept > this.limits.maxMetaBytes) {
+      throw this.unsafe(`pax records add up to more than ${this.limits.maxMetaBytes} bytes`, this.lastPath);
+    }
   }
 
+  /** Pax records; path and linkpath keep their bytes (hdrcharset=BINARY allows any). */
   private parsePax(data: Buffer): Record<string, string> {
     const out: Record<string, string> = {};
     let pos = 0;
@@ -230,10 +256,11 @@ export class TarReader {
       if (!Number.isFinite(length) || length <= lengthText.length + 1 || pos + length > data.length) {
         throw this.unsafe('malformed pax header record');
       }
-      const record = data.toString('utf8', space + 1, pos + length - 1);
-      const eq = record.indexOf('=');
+      const record = data.subarray(space + 1, pos + length - 1);
+      const eq = record.indexOf(0x3d);
       if (eq <= 0) throw this.unsafe('malformed pax header record');
-      out[record.slice(0, eq)] = record.slice(eq + 1);
+      const key = record.toString('utf8', 0, eq);
+      out[key] = decodeName(record.subarray(eq + 1));
       pos += length;
     }
     return out;

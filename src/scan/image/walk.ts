@@ -1,147 +1,46 @@
 /**
- * Reads an image's layers once each, in order (stream: digest check + gunzip + tar parse, nothing written to
- * disk), building the merged filesystem view and handing every entry to a visitor with the layer that
- * wrote it. Hostile content is refused with LAYER_UNSAFE naming the layer digest and path.
+ * Reads an image's layers once each, in order (stream: digest check + decompression + tar parse, nothing
+ * written to disk), building the merged filesystem view and handing every entry to a visitor with the layer
+ * that wrote it. Entries land where the runtime would put them (parent symlinks followed inside the root).
+ * Hostile content is refused with LAYER_UNSAFE naming the layer digest and path.
  */
-import { createHash } from 'node:crypto';
-import { createGunzip } from 'node:zlib';
-import { VnfpipeError } from '../../errors.js';
 import { type FileNode, FsView, normalizeLayerPath, OPAQUE_MARKER, WHITEOUT_PREFIX } from './fsview.js';
+import { layerError, readLayerBytes } from './layer-bytes.js';
+import { displayName } from './names.js';
 import type { ImageLayer } from './source.js';
 import { type BodySink, DEFAULT_TAR_LIMITS, type TarLimits, TarReader } from './tar.js';
 
 export interface WalkLimits extends TarLimits {
   /** Most uncompressed bytes one layer may expand to (decompression bombs). */
   maxLayerBytes: number;
-  /** Most uncompressed bytes per compressed byte once past 64 MiB (gzip tops out near 1032:1). */
+  /** Most uncompressed bytes all layers together may expand to (one scan's budget). */
+  maxTotalBytes: number;
+  /** Most uncompressed bytes per compressed byte read, once past 64 MiB (gzip tops out near 1032:1). */
   maxRatio: number;
 }
 
 export const DEFAULT_WALK_LIMITS: WalkLimits = {
   ...DEFAULT_TAR_LIMITS,
   maxLayerBytes: 16 * 1024 ** 3,
+  maxTotalBytes: 32 * 1024 ** 3,
   maxRatio: 1100,
 };
 
 export interface LayerVisitor {
-  /** A file, dir, link or fifo of a layer; return a sink to receive a regular file's bytes. */
+  /** A file, dir, link, device or fifo of a layer; return a sink to receive a regular file's bytes. */
   entry?(node: FileNode): BodySink | undefined;
   /** A whiteout: `path` (and what is below it) is deleted from lower layers. */
   deleted?(path: string, layer: number): void;
+  /**
+   * A layer whose blob already appeared lower in the manifest: it is re-applied from what was recorded,
+   * not read again, so its files' bytes are those seen for layer `first`.
+   */
+  repeated?(layer: ImageLayer, first: number): void;
   /** Called after a layer is applied to the view. */
   layerDone?(layer: ImageLayer, view: FsView): void;
 }
 
-function layerError(layer: ImageLayer, message: string, path?: string, hint?: string): VnfpipeError {
-  return new VnfpipeError('LAYER_UNSAFE', message, {
-    where:
-      path === undefined
-        ? `layer ${layer.index} ${layer.digest}`
-        : `layer ${layer.index} ${layer.digest}: ${path}`,
-    hint,
-  });
-}
-
-function compressionOf(layer: ImageLayer): 'gzip' | 'none' | 'zstd' | undefined {
-  const type = layer.mediaType;
-  if (type.endsWith('+gzip') || type.endsWith('.tar.gzip')) return 'gzip';
-  if (type.endsWith('+zstd')) return 'zstd';
-  if (type.endsWith('.tar') || type.endsWith('layer.v1.tar')) return 'none';
-  return undefined;
-}
-
-/** Streams one layer's uncompressed tar bytes into `write`, verifying the blob digest and bounding size. */
-export async function readLayerBytes(
-  layer: ImageLayer,
-  write: (chunk: Buffer) => void,
-  limits: Pick<WalkLimits, 'maxLayerBytes' | 'maxRatio'> = DEFAULT_WALK_LIMITS,
-  signal?: AbortSignal,
-): Promise<{ compressed: number; uncompressed: number }> {
-  const compression = compressionOf(layer);
-  if (compression === 'zstd') {
-    throw layerError(
-      layer,
-      'zstd-compressed layers are not supported yet (Node 20 has no zstd)',
-      undefined,
-      'convert the image to gzip layers, e.g. skopeo copy --dest-compress-format gzip',
-    );
-  }
-  if (compression === undefined) throw layerError(layer, `unknown layer media type ${layer.mediaType}`);
-  const hash = createHash(layer.digest.startsWith('sha512:') ? 'sha512' : 'sha256');
-  const input = layer.open();
-  let compressed = 0;
-  let uncompressed = 0;
-  const check = (chunk: Buffer) => {
-    uncompressed += chunk.length;
-    if (uncompressed > limits.maxLayerBytes) {
-      throw layerError(
-        layer,
-        `layer expands to more than ${limits.maxLayerBytes} bytes (decompression bomb?)`,
-      );
-    }
-    if (
-      uncompressed > 64 * 1024 * 1024 &&
-      uncompressed > limits.maxRatio * Math.max(compressed, layer.size)
-    ) {
-      throw layerError(layer, `layer expands more than ${limits.maxRatio}:1 (decompression bomb?)`);
-    }
-    write(chunk);
-  };
-  try {
-    if (compression === 'none') {
-      for await (const chunk of input) {
-        signal?.throwIfAborted();
-        hash.update(chunk as Buffer);
-        compressed += (chunk as Buffer).length;
-        check(chunk as Buffer);
-      }
-    } else {
-      const gunzip = createGunzip({ chunkSize: 256 * 1024 });
-      const feed = (async () => {
-        try {
-          for await (const chunk of input) {
-            hash.update(chunk as Buffer);
-            compressed += (chunk as Buffer).length;
-            if (!gunzip.write(chunk)) await new Promise((ok) => gunzip.once('drain', ok));
-          }
-          gunzip.end();
-        } catch (error) {
-          gunzip.destroy(error as Error);
-        }
-      })();
-      try {
-        for await (const chunk of gunzip) {
-          signal?.throwIfAborted();
-          check(chunk as Buffer);
-        }
-      } catch (error) {
-        input.destroy();
-        gunzip.destroy();
-        if (error instanceof VnfpipeError) throw error;
-        const code = (error as NodeJS.ErrnoException).code ?? '';
-        if (code.startsWith('Z_'))
-          throw layerError(layer, `layer is not valid gzip: ${(error as Error).message}`);
-        throw error;
-      }
-      await feed;
-    }
-  } catch (error) {
-    input.destroy();
-    if (error instanceof VnfpipeError || (error as Error).name === 'AbortError') throw error;
-    throw new VnfpipeError('IO', `cannot read layer: ${(error as Error).message}`, {
-      where: `layer ${layer.index} ${layer.digest}`,
-      cause: error,
-    });
-  }
-  const actual = `${layer.digest.slice(0, layer.digest.indexOf(':'))}:${hash.digest('hex')}`;
-  if (actual !== layer.digest) {
-    throw new VnfpipeError('OCI_DIGEST_MISMATCH', `layer blob has digest ${actual}`, {
-      where: `layer ${layer.index} ${layer.digest}`,
-      hint: 'the blob in the layout was changed or truncated; rebuild or re-copy the image',
-    });
-  }
-  return { compressed, uncompressed };
-}
+type Op = { t: 'node'; node: FileNode } | { t: 'whiteout'; path: string } | { t: 'opaque'; dir: string };
 
 /** Walks all layers in order; returns the merged view. */
 export async function walkLayers(
@@ -151,47 +50,71 @@ export async function walkLayers(
   signal?: AbortSignal,
 ): Promise<FsView> {
   const view = new FsView();
+  const budget = { remaining: limits.maxTotalBytes, total: limits.maxTotalBytes };
+  const uses = new Map<string, number>();
+  for (const layer of layers) uses.set(layer.digest, (uses.get(layer.digest) ?? 0) + 1);
+  // Ops of blobs listed more than once, so a repeat costs no second read (nor budget).
+  const recorded = new Map<string, { first: number; ops: Op[] }>();
   for (const layer of layers) {
+    view.beginLayer(layer.index);
+    const seenBefore = recorded.get(layer.digest);
+    if (seenBefore) {
+      for (const op of seenBefore.ops) {
+        if (op.t === 'node') {
+          const node = { ...op.node, layer: layer.index };
+          view.add(node);
+          visitor.entry?.(node);
+        } else if (op.t === 'whiteout') {
+          view.whiteout(op.path);
+          visitor.deleted?.(op.path, layer.index);
+        } else view.opaque(op.dir);
+      }
+      visitor.repeated?.(layer, seenBefore.first);
+      visitor.layerDone?.(layer, view);
+      continue;
+    }
+    const ops: Op[] | undefined = (uses.get(layer.digest) ?? 0) > 1 ? [] : undefined;
+    if (ops) recorded.set(layer.digest, { first: layer.index, ops });
     const where = `layer ${layer.index} ${layer.digest}`;
-    const seen = new Set<string>();
     const reader = new TarReader(
       where,
       (entry) => {
-        const path = normalizeLayerPath(entry.path, `${where}: ${entry.path}`);
-        if (path === '') return undefined;
-        if (entry.kind === 'char' || entry.kind === 'block') {
-          throw layerError(
-            layer,
-            `device file (${entry.kind}) in a layer`,
-            path,
-            'images must not carry device nodes; the runtime creates /dev',
-          );
-        }
+        const named = normalizeLayerPath(entry.path, `${where}: ${displayName(entry.path)}`);
+        if (named === '') return undefined;
+        const path = view.placement(named, `${where}: ${displayName(named)}`);
         const slash = path.lastIndexOf('/');
         const base = path.slice(slash + 1);
         const dir = slash === -1 ? '' : path.slice(0, slash);
         if (base.startsWith(WHITEOUT_PREFIX)) {
-          if (base === OPAQUE_MARKER) view.opaque(dir);
-          else {
-            const target = (dir ? `${dir}/` : '') + base.slice(WHITEOUT_PREFIX.length);
+          if (base === OPAQUE_MARKER) {
+            view.opaque(dir);
+            ops?.push({ t: 'opaque', dir });
+          } else {
             if (base.length === WHITEOUT_PREFIX.length) throw layerError(layer, 'empty whiteout name', path);
+            const target = (dir ? `${dir}/` : '') + base.slice(WHITEOUT_PREFIX.length);
             view.whiteout(target);
+            ops?.push({ t: 'whiteout', path: target });
             visitor.deleted?.(target, layer.index);
           }
           return undefined;
         }
         let linkname = entry.linkname;
         if (entry.kind === 'hardlink') {
-          linkname = normalizeLayerPath(entry.linkname, `${where}: ${path} → ${entry.linkname}`);
-          if (!seen.has(linkname) && !view.has(linkname)) {
+          const named = normalizeLayerPath(
+            entry.linkname,
+            `${where}: ${displayName(path)} → ${displayName(entry.linkname)}`,
+          );
+          linkname = view.placement(named, `${where}: ${displayName(path)} → ${displayName(named)}`);
+          if (!view.has(linkname)) {
             throw layerError(
               layer,
-              `hard link to ${JSON.stringify(entry.linkname)}, which does not exist`,
+              `hard link to ${JSON.stringify(displayName(entry.linkname))}, which does not exist`,
               path,
             );
           }
         }
-        seen.add(path);
+        // Device nodes are recorded like any entry (images made by debootstrap or `docker import` carry
+        // /dev/null and friends); they have no content to read, and the runtime mounts its own /dev.
         const node: FileNode = {
           path,
           kind: entry.kind,
@@ -203,13 +126,13 @@ export async function walkLayers(
           layer: layer.index,
         };
         view.add(node);
+        ops?.push({ t: 'node', node });
         return visitor.entry?.(node);
       },
       limits,
     );
-    await readLayerBytes(layer, (chunk) => reader.write(chunk), limits, signal);
+    await readLayerBytes(layer, (chunk) => reader.write(chunk), { ...limits, budget }, signal);
     reader.finish();
-    view.commitLayer();
     visitor.layerDone?.(layer, view);
   }
   return view;

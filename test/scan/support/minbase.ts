@@ -7,7 +7,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createGzip } from 'node:zlib';
 
 export interface Minbase {
@@ -146,4 +146,25 @@ export async function ensureMinbase(): Promise<Minbase | { unavailable: string }
   }
   if (!existsSync(join(layout, 'index.json'))) await packLayout(rootfs, layout);
   return { rootfs, layout, ref: `oci:${layout}:bookworm` };
+}
+
+/**
+ * The same root filesystem as an image that KEEPS its device nodes (/dev/console, /dev/null…), the way
+ * debootstrap leaves them and `docker import` or older images ship them: `umoci insert` of the whole tree.
+ */
+export function ensureMinbaseWithDevices(minbase: Minbase): { layout: string; ref: string } {
+  const layout = join(dirname(minbase.layout), 'layout-dev');
+  if (!existsSync(join(layout, 'index.json'))) {
+    const tmp = `${layout}.tmp`;
+    rmSync(tmp, { recursive: true, force: true });
+    execFileSync('umoci', ['init', '--layout', tmp], { stdio: 'pipe' });
+    execFileSync('umoci', ['new', '--image', `${tmp}:bookworm`], { stdio: 'pipe' });
+    execFileSync('umoci', ['insert', '--image', `${tmp}:bookworm`, minbase.rootfs, '/'], {
+      stdio: 'pipe',
+      timeout: 10 * 60_000,
+    });
+    rmSync(layout, { recursive: true, force: true });
+    renameSync(tmp, layout);
+  }
+  return { layout, ref: `oci:${layout}:bookworm` };
 }

@@ -5,8 +5,19 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 
 export interface TestEntry {
-  path: string;
-  type?: 'file' | 'dir' | 'symlink' | 'hardlink' | 'char' | 'block' | 'fifo' | 'pax' | 'sparse';
+  /** A Buffer keeps a name's raw bytes (names that are not UTF-8). */
+  path: string | Buffer;
+  type?:
+    | 'file'
+    | 'dir'
+    | 'symlink'
+    | 'hardlink'
+    | 'char'
+    | 'block'
+    | 'fifo'
+    | 'pax'
+    | 'global-pax'
+    | 'sparse';
   mode?: number;
   uid?: number;
   data?: string | Buffer;
@@ -24,14 +35,15 @@ const TYPE: Record<string, string> = {
   dir: '5',
   fifo: '6',
   pax: 'x',
+  'global-pax': 'g',
   sparse: 'S',
 };
 
 function header(e: TestEntry, size: number): Buffer {
   const h = Buffer.alloc(512);
-  const name = e.path;
-  if (Buffer.byteLength(name) > 100) throw new Error(`test path too long: ${name}`);
-  h.write(name, 0, 100, 'utf8');
+  const name = Buffer.isBuffer(e.path) ? e.path : Buffer.from(e.path, 'utf8');
+  if (name.length > 100) throw new Error(`test path too long: ${name}`);
+  name.copy(h, 0);
   const type = e.type ?? 'file';
   const octal = (offset: number, length: number, value: number) =>
     h.write(value.toString(8).padStart(length - 1, '0'), offset, length - 1, 'latin1');
