@@ -1,0 +1,5 @@
+/** Kubernetes rendering of a VNF workload and static CNF checks on the result. Pure: no cluster. */
+export { NETWORKS_ANNOTATION, RESOURCE_NAME_ANNOTATION } from './networks.js';
+export { type KubernetesRenderOptions, renderKubernetes } from './render.js';
+export type * from './types.js';
+export { toYaml } from './yaml.js';

@@ -1,0 +1,169 @@
+/**
+ * Validation of rendered objects: the Kubernetes schemas through kubernetes-models (types and formats such
+ * as quantities), and, for NetworkAttachmentDefinitions (a CRD it does not know), a JSON schema per CNI
+ * plugin for the fields its documentation requires.
+ */
+import { Ajv, type ValidateFunction } from 'ajv';
+import { DaemonSet } from 'kubernetes-models/apps/v1/DaemonSet';
+import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
+import { StatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
+import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
+import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
+import { Namespace } from 'kubernetes-models/v1/Namespace';
+import { Service } from 'kubernetes-models/v1/Service';
+import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
+import type {
+  KubeObject,
+  NetworkAttachmentDefinition,
+  WorkloadObject,
+} from '../../../src/deploy/kubernetes/index.ts';
+
+// biome-ignore lint/suspicious/noExplicitAny: each model class takes its own interface; the kind picks it
+const MODELS: Record<string, new (data: any) => { validate(): void }> = {
+  Namespace,
+  ServiceAccount,
+  ConfigMap,
+  Service,
+  PodDisruptionBudget,
+  Deployment,
+  StatefulSet,
+  DaemonSet,
+};
+
+const IFNAME = { type: 'string', minLength: 1, maxLength: 15, pattern: '^[^/\\s:]+$' };
+const common = {
+  cniVersion: { type: 'string', pattern: '^\\d+\\.\\d+\\.\\d+$' },
+  // The CNI spec's network name grammar.
+  name: { type: 'string', pattern: '^[a-zA-Z0-9][a-zA-Z0-9_.\\-]*$' },
+  ipam: {
+    type: 'object',
+    properties: { type: { const: 'static' } },
+    additionalProperties: false,
+  },
+  capabilities: {
+    type: 'object',
+    properties: { ips: { type: 'boolean' }, mac: { type: 'boolean' } },
+    additionalProperties: false,
+  },
+};
+/** Static IPAM without addresses in the config takes them from runtime `ips`, so it must ask for them. */
+const staticNeedsIps = {
+  if: { properties: { ipam: { type: 'object', required: ['type'] } } },
+  // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then keyword
+  then: { required: ['capabilities'], properties: { capabilities: { type: 'object', required: ['ips'] } } },
+};
+function plugin(type: string, properties: Record<string, unknown>, required: string[], extra = {}) {
+  return {
+    type: 'object',
+    properties: { ...common, type: { const: type }, ...properties },
+    required: ['cniVersion', 'name', 'type', 'ipam', ...required],
+    additionalProperties: false,
+    ...staticNeedsIps,
+    ...extra,
+  };
+}
+const CNI_SCHEMAS: Record<string, object> = {
+  macvlan: plugin('macvlan', { master: IFNAME, mode: { enum: ['bridge', 'private', 'vepa', 'passthru'] } }, [
+    'master',
+  ]),
+  // ipvlan interfaces share the parent's MAC: no `mac` capability.
+  ipvlan: plugin('ipvlan', { master: IFNAME, mode: { enum: ['l2', 'l3', 'l3s'] } }, ['master'], {
+    not: { properties: { capabilities: { type: 'object', required: ['mac'] } }, required: ['capabilities'] },
+  }),
+  bridge: plugin('bridge', { bridge: IFNAME }, ['bridge']),
+  // sriov takes its device from the device plugin (deviceID injected by Multus): no master.
+  sriov: plugin('sriov', {}, []),
+};
+const NAD_SCHEMA = {
+  type: 'object',
+  properties: {
+    apiVersion: { const: 'k8s.cni.cncf.io/v1' },
+    kind: { const: 'NetworkAttachmentDefinition' },
+    metadata: {
+      type: 'object',
+      properties: {
+        name: {
+          type: 'string',
+          maxLength: 253,
+          pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+        },
+        namespace: { type: 'string' },
+      },
+      required: ['name', 'namespace'],
+    },
+    spec: {
+      type: 'object',
+      properties: { config: { type: 'string' } },
+      required: ['config'],
+      additionalProperties: false,
+    },
+  },
+  required: ['apiVersion', 'kind', 'metadata', 'spec'],
+  additionalProperties: false,
+};
+
+let compiled: { nad: ValidateFunction; cni: Record<string, ValidateFunction> } | undefined;
+function validators() {
+  if (!compiled) {
+    const ajv = new Ajv({ allErrors: true });
+    compiled = {
+      nad: ajv.compile(NAD_SCHEMA),
+      cni: Object.fromEntries(
+        Object.entries(CNI_SCHEMAS).map(([type, schema]) => [type, ajv.compile(schema)]),
+      ),
+    };
+  }
+  return compiled;
+}
+
+/** Throws with the schema's complaints when the CNI configuration of a definition is not valid. */
+export function validateNad(object: KubeObject): void {
+  const { nad, cni } = validators();
+  // Not through the type guard: a failed guard would narrow `object` to never.
+  const valid: boolean = nad(object);
+  if (!valid) throw new Error(`${object.metadata.name}: ${JSON.stringify(nad.errors)}`);
+  const config = JSON.parse((object as NetworkAttachmentDefinition).spec.config) as { type: string };
+  const check = cni[config.type];
+  if (!check) throw new Error(`${object.metadata.name}: no schema for CNI plugin type '${config.type}'`);
+  if (!check(config)) throw new Error(`${object.metadata.name}: ${JSON.stringify(check.errors)}`);
+  if (config.type === 'sriov' && !object.metadata.annotations?.['k8s.v1.cni.cncf.io/resourceName']) {
+    throw new Error(`${object.metadata.name}: an sriov definition needs the resourceName annotation`);
+  }
+}
+
+/** Validates every object against its kind's schema; throws on the first invalid one, naming it. */
+export function validateAll(objects: KubeObject[]): void {
+  for (const object of objects) {
+    if (object.kind === 'NetworkAttachmentDefinition') {
+      validateNad(object);
+      continue;
+    }
+    const Model = MODELS[object.kind];
+    if (!Model) throw new Error(`no schema for kind ${object.kind}`);
+    try {
+      new Model(structuredClone(object)).validate();
+    } catch (error) {
+      throw new Error(`${object.kind}/${object.metadata.name}: ${(error as Error).message}`);
+    }
+  }
+}
+
+export function find<T extends KubeObject = KubeObject>(
+  objects: KubeObject[],
+  kind: string,
+  name?: string,
+): T {
+  const found = objects.find((o) => o.kind === kind && (name === undefined || o.metadata.name === name));
+  if (!found)
+    throw new Error(`no ${kind}${name ? `/${name}` : ''} among ${objects.map((o) => o.kind).join(', ')}`);
+  return found as T;
+}
+
+export function workloadOf(objects: KubeObject[]): WorkloadObject {
+  const found = objects.find((o) => ['Deployment', 'StatefulSet', 'DaemonSet'].includes(o.kind));
+  if (!found) throw new Error('no workload object');
+  return found as WorkloadObject;
+}
+
+export const DIGEST = `sha256:${'ab'.repeat(32)}`;
+export const IMAGE = `registry.example:5000/vnf/vfw:1.4.2@${DIGEST}`;
