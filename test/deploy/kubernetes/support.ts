@@ -3,7 +3,9 @@
  * as quantities), and, for NetworkAttachmentDefinitions (a CRD it does not know), a JSON schema per CNI
  * plugin for the fields its documentation requires.
  */
+import { readFileSync } from 'node:fs';
 import { Ajv, type ValidateFunction } from 'ajv';
+import addFormatsModule from 'ajv-formats';
 import { DaemonSet } from 'kubernetes-models/apps/v1/DaemonSet';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { StatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
@@ -167,3 +169,17 @@ export function workloadOf(objects: KubeObject[]): WorkloadObject {
 
 export const DIGEST = `sha256:${'ab'.repeat(32)}`;
 export const IMAGE = `registry.example:5000/vnf/vfw:1.4.2@${DIGEST}`;
+
+/** The official SARIF 2.1.0 schema the scan tests vendor (draft-04: its `id` becomes Ajv's `$id`). */
+export function sarifValidator(): ValidateFunction {
+  const path = new URL('../../scan/fixtures/schemas/sarif-2.1.0.schema.json', import.meta.url);
+  const {
+    id,
+    $schema: _draft04,
+    ...schema
+  } = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  const ajv = new Ajv({ strict: false, allErrors: true, validateSchema: false });
+  // ajv-formats is CommonJS: its default export arrives wrapped under NodeNext.
+  (addFormatsModule as unknown as (instance: Ajv) => Ajv)(ajv);
+  return ajv.compile({ ...schema, $id: String(id) });
+}
