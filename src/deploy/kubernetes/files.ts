@@ -4,9 +4,12 @@
  */
 import { sha256 } from '../../oci/digest.js';
 import type { ConfigFileSpec } from '../model.js';
+import type { Problems } from './problems.js';
 import type { ConfigMapObject, Labels, Volume, VolumeMount } from './types.js';
 
 export const FILES_VOLUME = 'files';
+/** The API server stores an object in etcd, which refuses one above about 1 MiB. */
+const CONFIGMAP_MAX_BYTES = 1024 * 1024;
 
 export interface FilesPlan {
   configMap: ConfigMapObject;
@@ -19,8 +22,15 @@ export function planFiles(
   namespace: string,
   files: ConfigFileSpec[],
   labels: Labels,
+  problems: Problems,
 ): FilesPlan | undefined {
   if (files.length === 0) return undefined;
+  const bytes = files.reduce((sum, file) => sum + Buffer.byteLength(file.content ?? ''), 0);
+  if (bytes > CONFIGMAP_MAX_BYTES) {
+    problems.add(
+      `files: ${bytes} bytes do not fit a ConfigMap (1 MiB); build the large files into the image`,
+    );
+  }
   // Keys must be [-._a-zA-Z0-9]; the position keeps two files with the same base name apart.
   const keys = files.map(
     (file, i) => `${i}-${(file.path.split('/').pop() ?? '').replace(/[^-._a-zA-Z0-9]/g, '_')}`,

@@ -45,7 +45,8 @@ export function renderKubernetes(workload: Workload, options: KubernetesRenderOp
   validateWorkload(workload);
   const problems = new Problems();
   const kind = options.kind ?? 'Deployment';
-  const { namespace, name } = { namespace: options.namespace, name: workload.name };
+  const namespace = options.namespace;
+  const name = workload.name;
   if (!['Deployment', 'StatefulSet', 'DaemonSet'].includes(kind)) {
     problems.add(`kind '${kind}' is not one of Deployment, StatefulSet, DaemonSet`);
   }
@@ -74,7 +75,7 @@ export function renderKubernetes(workload: Workload, options: KubernetesRenderOp
   const selector = { [NAME_LABEL]: name, [INSTANCE_LABEL]: name };
   const networks = planNetworks(workload, namespace, labels, problems);
   const resources = planResources(workload, networks.deviceResources, problems);
-  const files = planFiles(name, namespace, workload.files ?? [], labels);
+  const files = planFiles(name, namespace, workload.files ?? [], labels, problems);
   const probes = workload.health ? planProbes(workload.health, problems) : undefined;
   const security = securityContext(workload.security ?? {}, problems);
   problems.throwIfAny(name);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { renderKubernetes, toYaml } from '../../../src/deploy/kubernetes/index.ts';
+// Through the vnfpipe/deploy entry, which scripts and a later `vnfpipe render` use.
+import { renderKubernetes, toYaml } from '../../../src/deploy/index.ts';
 import { IMAGE } from './support.ts';
 
 describe('toYaml', () => {
