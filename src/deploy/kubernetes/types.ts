@@ -87,7 +87,7 @@ export interface Volume {
   name: string;
   emptyDir?: { medium?: string };
   configMap?: { name: string; items?: Array<{ key: string; path: string; mode?: number }> };
-  hostPath?: { path: string; type?: string };
+  hostPath?: { path: string };
 }
 
 export interface PodSpec {

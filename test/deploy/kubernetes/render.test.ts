@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
 import {
   type CniConfig,
   type ConfigMapObject,
@@ -7,9 +8,10 @@ import {
   type NetworkSelection,
   renderKubernetes,
   type ServiceObject,
+  toYaml,
 } from '../../../src/deploy/kubernetes/index.ts';
 import type { Workload } from '../../../src/deploy/model.ts';
-import { find, IMAGE, validateAll, validateNad, workloadOf } from './support.ts';
+import { find, IMAGE, qosClass, validateAll, validateNad, workloadOf } from './support.ts';
 
 /** The acceptance VNF: mgmt + two macvlan data planes with static addresses, pinned CPUs, hugepages. */
 function vfw(overrides: Partial<Workload> = {}): Workload {
@@ -103,7 +105,15 @@ describe('renderKubernetes: the acceptance VNF', () => {
     expect(pod.spec.hostNetwork).toBeUndefined();
   });
 
+  it('writes YAML whose objects validate', () => {
+    const documents = parseAllDocuments(toYaml(objects)) as Array<{ toJS(): KubeObject }>;
+    const written = documents.map((doc) => doc.toJS());
+    expect(written.map((o) => o.kind)).toEqual(objects.map((o) => o.kind));
+    expect(() => validateAll(written)).not.toThrow();
+  });
+
   it('asks for Guaranteed QoS with whole CPUs, and hugepages with their volume', () => {
+    expect(qosClass(pod.spec)).toBe('Guaranteed');
     const amounts = { cpu: '2', memory: '1Gi', 'hugepages-2Mi': '1Gi' };
     expect(container.resources).toEqual({ requests: amounts, limits: amounts });
     expect(pod.spec.volumes).toContainEqual({ name: 'hugepages', emptyDir: { medium: 'HugePages-2Mi' } });
@@ -238,6 +248,7 @@ describe('renderKubernetes: VNF specifics', () => {
       requests: { cpu: '3', memory: '512Mi' },
       limits: { cpu: '3', memory: '512Mi' },
     });
+    expect(qosClass(workloadOf(objects).spec.template.spec)).toBe('Guaranteed');
   });
 
   it('writes fractional CPUs in millicores and 1Gi hugepages with their own medium and mount path', () => {
@@ -380,6 +391,12 @@ describe('renderKubernetes: VNF specifics', () => {
     expect(container.args).toEqual(['--config', '/etc/vfw/vfw.conf']);
     expect(container.env).toEqual([{ name: 'LOG_LEVEL', value: 'debug' }]);
     expect(pod.terminationGracePeriodSeconds).toBe(30);
+  });
+
+  it('leaves a pod without a memory limit Burstable (whole CPUs alone are not pinned)', () => {
+    const objects = render(vfw({ resources: { cpus: 2 } }));
+    validateAll(objects);
+    expect(qosClass(workloadOf(objects).spec.template.spec)).toBe('Burstable');
   });
 
   it('keeps the rolling update when no data interface has a fixed address', () => {

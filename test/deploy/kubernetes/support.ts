@@ -17,6 +17,7 @@ import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
 import type {
   KubeObject,
   NetworkAttachmentDefinition,
+  PodSpec,
   WorkloadObject,
 } from '../../../src/deploy/kubernetes/index.ts';
 
@@ -182,4 +183,25 @@ export function sarifValidator(): ValidateFunction {
   // ajv-formats is CommonJS: its default export arrives wrapped under NodeNext.
   (addFormatsModule as unknown as (instance: Ajv) => Ajv)(ajv);
   return ajv.compile({ ...schema, $id: String(id) });
+}
+
+/**
+ * The pod's QoS class by the kubelet's rule: Guaranteed when every container limits cpu and memory and
+ * requests exactly that (requests default to limits); BestEffort when nothing asks for cpu or memory.
+ */
+export function qosClass(spec: PodSpec): 'Guaranteed' | 'Burstable' | 'BestEffort' {
+  const compute = ['cpu', 'memory'];
+  const containers = spec.containers;
+  const asks = containers.some((c) =>
+    compute.some((r) => c.resources?.requests?.[r] !== undefined || c.resources?.limits?.[r] !== undefined),
+  );
+  if (!asks) return 'BestEffort';
+  const guaranteed = containers.every((c) =>
+    compute.every((r) => {
+      const limit = c.resources?.limits?.[r];
+      const request = c.resources?.requests?.[r] ?? limit;
+      return limit !== undefined && request === limit;
+    }),
+  );
+  return guaranteed ? 'Guaranteed' : 'Burstable';
 }
