@@ -43,6 +43,7 @@ export const CNF_CHECKS = {
   'hostport-not-used': { severity: 'medium', title: "A container publishes a port on its node's address" },
   'immutable-configmap': { severity: 'low', title: 'A ConfigMap is mutable' },
   'require-labels': { severity: 'low', title: 'An object lacks the app.kubernetes.io/name label' },
+  sysctls: { severity: 'medium', title: 'A pod sets a sysctl the kubelet does not allow by default' },
   'shared-static-address': {
     severity: 'high',
     title: 'Several pods are given the same fixed address or MAC',
@@ -91,6 +92,23 @@ export const INSECURE_CAPABILITIES = [
   'SETPCAP',
   'NET_ADMIN',
   'NET_RAW',
+];
+
+/**
+ * The sysctls Kubernetes calls safe (namespaced, isolated between pods): the kubelet allows only these unless
+ * started with --allowed-unsafe-sysctls, and refuses to run a pod asking for another.
+ */
+export const SAFE_SYSCTLS = [
+  'kernel.shm_rmid_forced',
+  'net.ipv4.ip_local_port_range',
+  'net.ipv4.ip_local_reserved_ports',
+  'net.ipv4.ip_unprivileged_port_start',
+  'net.ipv4.ping_group_range',
+  'net.ipv4.tcp_syncookies',
+  'net.ipv4.tcp_keepalive_time',
+  'net.ipv4.tcp_keepalive_intvl',
+  'net.ipv4.tcp_keepalive_probes',
+  'net.ipv4.tcp_fin_timeout',
 ];
 
 /** Addresses that are not configuration of a particular network: any, and loopback. */
@@ -215,6 +233,15 @@ function checkPod(site: PodSite, emit: Emit, imageConfig: ImageConfig | undefine
       );
     }
   });
+  const unsafe = (spec.securityContext?.sysctls ?? []).filter((s) => !SAFE_SYSCTLS.includes(s.name));
+  if (unsafe.length) {
+    emit(
+      'sysctls',
+      object,
+      `${site.at}.securityContext.sysctls`,
+      `${where} sets ${unsafe.map((s) => s.name).join(', ')}, which nodes must allow with --allowed-unsafe-sysctls`,
+    );
+  }
   checkSharedAddresses(site, emit);
   for (const { container, at } of containersOf(site)) {
     const name = `${where} container ${container.name ?? '?'}`;

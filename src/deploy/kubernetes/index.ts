@@ -9,6 +9,7 @@ export {
   type CnfWaivers,
   checkCnf,
   INSECURE_CAPABILITIES,
+  SAFE_SYSCTLS,
   unwaived,
 } from './cnf-checks.js';
 export { type CnfSarifOptions, cnfFindingsToSarif } from './cnf-sarif.js';

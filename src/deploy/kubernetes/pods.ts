@@ -9,7 +9,12 @@ export interface PodSite {
   object: KubeObject;
   /** JSON-path-like prefix of the pod spec inside the object. */
   at: string;
-  spec: Partial<PodSpec> & { securityContext?: { runAsUser?: number; runAsNonRoot?: boolean } };
+  spec: Partial<PodSpec> & {
+    securityContext?: NonNullable<PodSpec['securityContext']> & {
+      runAsUser?: number;
+      runAsNonRoot?: boolean;
+    };
+  };
   labels: Labels;
   annotations: Labels;
   /** How many pods run it: replicas, or undefined for a DaemonSet (one per node). */

@@ -56,6 +56,13 @@ export function renderKubernetes(workload: Workload, options: KubernetesRenderOp
   }
   const labels = workloadLabels(workload, image, problems);
   const networks = planNetworks(workload, namespace, labels, problems);
+  // The host's network namespace is not the pod's to tune; the API server rejects net.* sysctls with it.
+  const hostSysctls = Object.keys(workload.sysctls ?? {}).filter((key) => key.startsWith('net.'));
+  if (networks.hostNetwork && hostSysctls.length) {
+    problems.add(
+      `sysctls ${hostSysctls.join(', ')}: a pod on the host network cannot set net.* sysctls; set them on the nodes`,
+    );
+  }
   const resources = planResources(workload, networks.deviceResources, problems);
   const files = planFiles(name, namespace, workload.files ?? [], labels, problems);
   const probes = workload.health ? planProbes(workload.health, problems) : undefined;

@@ -156,6 +156,11 @@ const CASES: Array<[CnfCheckId, () => KubeObject[], RegExp]> = [
     /ServiceAccount\/vfw has no app.kubernetes.io\/name label/,
   ],
   [
+    'sysctls',
+    () => render({ sysctls: { 'net.ipv4.tcp_syncookies': '1', 'net.ipv4.ip_forward': '1' } }),
+    /Deployment\/vfw sets net.ipv4.ip_forward, which nodes must allow/,
+  ],
+  [
     'shared-static-address',
     () =>
       render({
@@ -282,9 +287,14 @@ describe('checkCnf', () => {
       waivers: {
         'insecure-capabilities': 'the VNF programs routes on its data interfaces',
         'shared-static-address': 'active/standby pair: the standby keeps its data interfaces down',
+        sysctls: 'the VNF node pool allows net.ipv4.ip_forward',
       },
     });
-    expect(findings.map((f) => f.id).sort()).toEqual(['insecure-capabilities', 'shared-static-address']);
+    expect(findings.map((f) => f.id).sort()).toEqual([
+      'insecure-capabilities',
+      'shared-static-address',
+      'sysctls',
+    ]);
     expect(unwaived(findings)).toEqual([]);
   });
 });

@@ -129,6 +129,11 @@ describe('renderKubernetes refuses what Kubernetes cannot express, saying why', 
     ['a name Services cannot carry', { name: 'v_fw' }, /must be a DNS label/],
     ['a label value Kubernetes refuses', { labels: { owner: 'the vnf team' } }, /labels\['owner'\]/],
     [
+      'net sysctls on the host network',
+      { networks: [{ role: 'mgmt', driver: 'host' as const }], sysctls: { 'net.ipv4.ip_forward': '1' } },
+      /sysctls net.ipv4.ip_forward: a pod on the host network cannot set net.\* sysctls/,
+    ],
+    [
       'files too large for a ConfigMap',
       { files: [{ path: '/opt/vfw/table.bin', content: 'x'.repeat(1024 * 1024 + 1) }] },
       /files: 1048577 bytes do not fit a ConfigMap/,

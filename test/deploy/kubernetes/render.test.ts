@@ -335,7 +335,7 @@ describe('renderKubernetes: VNF specifics', () => {
   });
 
   it('uses the host network when the management network is the host', () => {
-    const objects = render(vfw({ networks: [{ role: 'mgmt', driver: 'host' }] }));
+    const objects = render(vfw({ networks: [{ role: 'mgmt', driver: 'host' }], sysctls: undefined }));
     validateAll(objects);
     const pod = workloadOf(objects).spec.template;
     expect(pod.spec.hostNetwork).toBe(true);
