@@ -9,6 +9,10 @@ import type { CniConfig, Labels, NetworkAttachmentDefinition, NetworkSelection }
 
 export const NETWORKS_ANNOTATION = 'k8s.v1.cni.cncf.io/networks';
 export const RESOURCE_NAME_ANNOTATION = 'k8s.v1.cni.cncf.io/resourceName';
+/**
+ * The CNI spec version of the definitions. The reference plugins take it from v1.0; the runtime `mac` the
+ * macvlan and bridge plugins read needs v1.1 anyway.
+ */
 const CNI_VERSION = '1.0.0';
 
 const MODES: Record<string, string[]> = {
