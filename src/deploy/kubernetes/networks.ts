@@ -9,10 +9,7 @@ import type { CniConfig, Labels, NetworkAttachmentDefinition, NetworkSelection }
 
 export const NETWORKS_ANNOTATION = 'k8s.v1.cni.cncf.io/networks';
 export const RESOURCE_NAME_ANNOTATION = 'k8s.v1.cni.cncf.io/resourceName';
-/**
- * The CNI spec version of the definitions. The reference plugins take it from v1.0; the runtime `mac` the
- * macvlan and bridge plugins read needs v1.1 anyway.
- */
+/** The CNI spec version of the definitions: the reference plugins take it from their v1.0. */
 const CNI_VERSION = '1.0.0';
 
 const MODES: Record<string, string[]> = {
@@ -164,6 +161,11 @@ function cniConfig(
       return config(driver, { master: net.parent ?? '', ...(net.mode ? { mode: net.mode } : {}) });
     }
     case 'bridge':
+      if (net.mac) {
+        problems.add(
+          `${at}: the bridge CNI plugin takes no runtime MAC (macvlan and sriov do); drop mac or use macvlan`,
+        );
+      }
       // CNI's bridge plugin creates the bridge on each node; a derived name stays within IFNAMSIZ (15).
       return config('bridge', { bridge: net.parent ?? bridgeName(name) });
     case 'overlay':

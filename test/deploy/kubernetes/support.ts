@@ -65,15 +65,19 @@ function plugin(type: string, properties: Record<string, unknown>, required: str
     ...extra,
   };
 }
+/**
+ * Of the reference plugins only macvlan (and tuning) read the runtime `mac`; ipvlan interfaces share the
+ * parent's MAC, and bridge ignores it. sriov-cni reads it too.
+ */
+const noMac = {
+  not: { properties: { capabilities: { type: 'object', required: ['mac'] } }, required: ['capabilities'] },
+};
 const CNI_SCHEMAS: Record<string, object> = {
   macvlan: plugin('macvlan', { master: IFNAME, mode: { enum: ['bridge', 'private', 'vepa', 'passthru'] } }, [
     'master',
   ]),
-  // ipvlan interfaces share the parent's MAC: no `mac` capability.
-  ipvlan: plugin('ipvlan', { master: IFNAME, mode: { enum: ['l2', 'l3', 'l3s'] } }, ['master'], {
-    not: { properties: { capabilities: { type: 'object', required: ['mac'] } }, required: ['capabilities'] },
-  }),
-  bridge: plugin('bridge', { bridge: IFNAME }, ['bridge']),
+  ipvlan: plugin('ipvlan', { master: IFNAME, mode: { enum: ['l2', 'l3', 'l3s'] } }, ['master'], noMac),
+  bridge: plugin('bridge', { bridge: IFNAME }, ['bridge'], noMac),
   // sriov takes its device from the device plugin (deviceID injected by Multus): no master.
   sriov: plugin('sriov', {}, []),
 };
