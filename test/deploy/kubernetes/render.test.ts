@@ -11,7 +11,15 @@ import {
   toYaml,
 } from '../../../src/deploy/kubernetes/index.ts';
 import type { Workload } from '../../../src/deploy/model.ts';
-import { find, IMAGE, qosClass, validateAll, validateNad, workloadOf } from './support.ts';
+import {
+  apiServerViolations,
+  find,
+  IMAGE,
+  qosClass,
+  validateAll,
+  validateNad,
+  workloadOf,
+} from './support.ts';
 
 /** The acceptance VNF: mgmt + two macvlan data planes with static addresses, pinned CPUs, hugepages. */
 function vfw(overrides: Partial<Workload> = {}): Workload {
@@ -65,6 +73,7 @@ describe('renderKubernetes: the acceptance VNF', () => {
       'Deployment/vfw',
     ]);
     expect(() => validateAll(objects)).not.toThrow();
+    expect(apiServerViolations(objects)).toEqual([]);
     expect(objects.every((o) => o.metadata.namespace === 'vnf')).toBe(true);
   });
 
@@ -413,6 +422,22 @@ describe('the test validators', () => {
     const broken = structuredClone(objects);
     workloadOf(broken).spec.template.spec.containers[0]!.resources!.limits!.cpu = 'two';
     expect(() => validateAll(broken)).toThrow(/Deployment\/vfw.*quantity/);
+  });
+
+  it('report names, labels, port names and resources the API server would refuse', () => {
+    const broken = structuredClone(render(vfw({ ports: [{ container: 8080 }] })));
+    const deployment = workloadOf(broken);
+    deployment.spec.template.metadata.labels.owner = 'the vnf team';
+    const container = deployment.spec.template.spec.containers[0]!;
+    container.ports![0]!.name = 'management-port-8080';
+    container.resources!.requests!['hugepages-2Mi'] = '512Mi';
+    find(broken, 'Service').metadata.name = 'vfw.mgmt';
+    expect(apiServerViolations(broken)).toEqual([
+      'Service/vfw.mgmt: invalid name',
+      'Deployment/vfw: label owner=the vnf team',
+      'Deployment/vfw: port management-port-8080',
+      'Deployment/vfw: hugepages-2Mi requests ≠ limits',
+    ]);
   });
 
   it('reject a CNI configuration a plugin would refuse', () => {

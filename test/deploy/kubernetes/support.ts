@@ -18,6 +18,7 @@ import type {
   KubeObject,
   NetworkAttachmentDefinition,
   PodSpec,
+  ServiceObject,
   WorkloadObject,
 } from '../../../src/deploy/kubernetes/index.ts';
 
@@ -138,7 +139,7 @@ export function validateNad(object: KubeObject): void {
   }
 }
 
-/** Validates every object against its kind's schema; throws on the first invalid one, naming it. */
+/** Validates every object against its kind's schema, then the API server's own rules; throws naming what fails. */
 export function validateAll(objects: KubeObject[]): void {
   for (const object of objects) {
     if (object.kind === 'NetworkAttachmentDefinition') {
@@ -153,6 +154,8 @@ export function validateAll(objects: KubeObject[]): void {
       throw new Error(`${object.kind}/${object.metadata.name}: ${(error as Error).message}`);
     }
   }
+  const violations = apiServerViolations(objects);
+  if (violations.length) throw new Error(violations.join('\n'));
 }
 
 export function find<T extends KubeObject = KubeObject>(
@@ -208,4 +211,61 @@ export function qosClass(spec: PodSpec): 'Guaranteed' | 'Burstable' | 'BestEffor
     }),
   );
   return guaranteed ? 'Guaranteed' : 'Burstable';
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const QUALIFIED_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+/** IANA service names: ≤ 15 of lower-case letters, digits and single hyphens, at least one letter. */
+const PORT_NAME = /^(?=.*[a-z])[a-z0-9]([a-z0-9]|-(?!-))*[a-z0-9]$/;
+
+/**
+ * Rules the API server enforces that the OpenAPI schemas do not state: object, label and port names, and
+ * hugepages and device resources requested exactly as limited. Returns every violation.
+ */
+export function apiServerViolations(objects: KubeObject[]): string[] {
+  const out: string[] = [];
+  for (const object of objects) {
+    const at = `${object.kind}/${object.metadata.name}`;
+    const { name } = object.metadata;
+    const labelNamed = ['Service', 'Namespace'].includes(object.kind);
+    if (
+      labelNamed
+        ? !(name.length <= 63 && DNS_LABEL.test(name))
+        : !(name.length <= 253 && DNS_SUBDOMAIN.test(name))
+    ) {
+      out.push(`${at}: invalid name`);
+    }
+    const labelSets = [object.metadata.labels ?? {}];
+    const template = (object as Partial<WorkloadObject>).spec?.template;
+    if (template) labelSets.push(template.metadata.labels);
+    for (const labels of labelSets) {
+      for (const [key, value] of Object.entries(labels)) {
+        const [prefix, keyName] = key.includes('/') ? key.split('/') : [undefined, key];
+        if (prefix !== undefined && !(prefix.length <= 253 && DNS_SUBDOMAIN.test(prefix)))
+          out.push(`${at}: label ${key}`);
+        if (!(keyName!.length <= 63 && QUALIFIED_NAME.test(keyName!))) out.push(`${at}: label ${key}`);
+        if (!(value.length <= 63 && LABEL_VALUE.test(value))) out.push(`${at}: label ${key}=${value}`);
+      }
+    }
+    for (const container of template?.spec.containers ?? []) {
+      if (!DNS_LABEL.test(container.name)) out.push(`${at}: container name ${container.name}`);
+      for (const port of container.ports ?? []) {
+        if (port.name && !(port.name.length <= 15 && PORT_NAME.test(port.name)))
+          out.push(`${at}: port ${port.name}`);
+      }
+      const { requests = {}, limits = {} } = container.resources ?? {};
+      for (const resource of Object.keys({ ...requests, ...limits })) {
+        const exact = resource.startsWith('hugepages-') || resource.includes('/');
+        if (exact && requests[resource] !== limits[resource])
+          out.push(`${at}: ${resource} requests ≠ limits`);
+      }
+    }
+    for (const port of (object as Partial<ServiceObject>).spec?.ports ?? []) {
+      if (!(port.name.length <= 15 && PORT_NAME.test(port.name)))
+        out.push(`${at}: service port ${port.name}`);
+    }
+  }
+  return out;
 }
