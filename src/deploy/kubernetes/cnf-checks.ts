@@ -154,7 +154,7 @@ export function unwaived(findings: CnfFinding[]): CnfFinding[] {
 
 function checkedWaivers(waivers: CnfWaivers): CnfWaivers {
   for (const [id, reason] of Object.entries(waivers)) {
-    if (!(id in CNF_CHECKS)) {
+    if (!Object.hasOwn(CNF_CHECKS, id)) {
       throw new VnfpipeError('PIPELINE_INVALID', `waiver for '${id}', which is not a CNF check`, {
         where: `waivers.${id}`,
         hint: `checks: ${Object.keys(CNF_CHECKS).join(', ')}`,
@@ -219,6 +219,15 @@ function checkObject(object: KubeObject, emit: Emit): void {
 function checkPod(site: PodSite, emit: Emit, imageConfig: ImageConfig | undefined): void {
   const { object, spec } = site;
   const where = describe(object);
+  // The suite looks at the pods, whose labels come from the template, not from the controller object.
+  if (site.at !== 'spec' && !site.labels['app.kubernetes.io/name']) {
+    emit(
+      'require-labels',
+      object,
+      'spec.template.metadata.labels',
+      `${where}'s pods have no app.kubernetes.io/name label`,
+    );
+  }
   if (spec.hostNetwork) emit('host-network', object, `${site.at}.hostNetwork`, `${where} uses hostNetwork`);
   for (const field of ['hostPID', 'hostIPC'] as const) {
     if (spec[field]) emit('host-pid-ipc-privileges', object, `${site.at}.${field}`, `${where} sets ${field}`);

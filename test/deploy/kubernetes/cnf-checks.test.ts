@@ -205,6 +205,19 @@ describe('checkCnf', () => {
     });
   });
 
+  it('requires the name label on the pods too', () => {
+    const objects = edited((_, w) => {
+      delete w.spec.template.metadata.labels['app.kubernetes.io/name'];
+    });
+    expect(checkCnf(objects)).toEqual([
+      expect.objectContaining({
+        id: 'require-labels',
+        path: 'spec.template.metadata.labels',
+        message: "Deployment/vfw's pods have no app.kubernetes.io/name label",
+      }),
+    ]);
+  });
+
   it('locates a finding at the object and field', () => {
     const [finding] = checkCnf(
       edited((_, w) => {
@@ -269,6 +282,9 @@ describe('checkCnf', () => {
     expect(unknown.where).toBe('waivers.insecure-capability');
     expect(unknown.hint).toContain('insecure-capabilities');
     expect(() => checkCnf(objects, { waivers: { 'host-network': '  ' } })).toThrow(/gives no reason/);
+    expect(() => checkCnf(objects, { waivers: { toString: 'inherited, not a check' } as never })).toThrow(
+      /'toString', which is not a CNF check/,
+    );
   });
 
   it('passes the acceptance VNF once its capabilities and shared addresses are waived', () => {
