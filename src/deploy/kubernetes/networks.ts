@@ -5,7 +5,13 @@
 import { createHash } from 'node:crypto';
 import { type NetworkAttachment, networkName, type Workload } from '../model.js';
 import { isDnsSubdomain, type Problems } from './problems.js';
-import type { CniConfig, Labels, NetworkAttachmentDefinition, NetworkSelection } from './types.js';
+import type {
+  CniConfig,
+  CniConfigList,
+  Labels,
+  NetworkAttachmentDefinition,
+  NetworkSelection,
+} from './types.js';
 
 export const NETWORKS_ANNOTATION = 'k8s.v1.cni.cncf.io/networks';
 export const RESOURCE_NAME_ANNOTATION = 'k8s.v1.cni.cncf.io/resourceName';
@@ -126,20 +132,24 @@ function cniConfig(
   name: string,
   at: string,
   problems: Problems,
-): CniConfig | undefined {
+): CniConfig | CniConfigList | undefined {
   const driver = net.driver ?? 'bridge';
   // Addresses come from the pod annotation (runtime `ips`/`mac`), so one definition serves every pod;
   // without an ip the interface is L2 only, as DPDK data planes that bring their own addressing want.
   const ipam: CniConfig['ipam'] = net.ip ? { type: 'static' } : {};
-  const capabilities = { ...(net.ip ? { ips: true } : {}), ...(net.mac ? { mac: true } : {}) };
-  const config = (type: CniConfig['type'], fields: Partial<CniConfig> = {}): CniConfig => ({
-    cniVersion: CNI_VERSION,
-    name,
-    type,
-    ...fields,
-    ipam,
-    ...(net.ip || net.mac ? { capabilities } : {}),
-  });
+  /** `readsMac`: whether the plugin itself takes the runtime `mac` (macvlan, sriov) or needs tuning for it. */
+  const config = (type: CniConfig['type'], fields: Partial<CniConfig> = {}, readsMac = true): CniConfig => {
+    const mac = Boolean(net.mac) && readsMac;
+    const capabilities = { ...(net.ip ? { ips: true } : {}), ...(mac ? { mac: true } : {}) };
+    return {
+      cniVersion: CNI_VERSION,
+      name,
+      type,
+      ...fields,
+      ipam,
+      ...(net.ip || mac ? { capabilities } : {}),
+    };
+  };
   if (net.sriov) {
     if (driver !== 'bridge') {
       problems.add(
@@ -160,14 +170,14 @@ function cniConfig(
       }
       return config(driver, { master: net.parent ?? '', ...(net.mode ? { mode: net.mode } : {}) });
     }
-    case 'bridge':
-      if (net.mac) {
-        problems.add(
-          `${at}: the bridge CNI plugin takes no runtime MAC (macvlan and sriov do); drop mac or use macvlan`,
-        );
-      }
+    case 'bridge': {
       // CNI's bridge plugin creates the bridge on each node; a derived name stays within IFNAMSIZ (15).
-      return config('bridge', { bridge: net.parent ?? bridgeName(name) });
+      const bridge = config('bridge', { bridge: net.parent ?? bridgeName(name) }, false);
+      if (!net.mac) return bridge;
+      // The bridge plugin ignores a runtime MAC; tuning, chained after it, sets it.
+      const { cniVersion, name: _listName, ...plugin } = bridge;
+      return { cniVersion, name, plugins: [plugin, { type: 'tuning', capabilities: { mac: true } }] };
+    }
     case 'overlay':
       problems.add(
         `${at}: an overlay network is the pod network on Kubernetes and only the first (management) network can be that; attach data planes with macvlan, ipvlan or sriov`,

@@ -160,6 +160,19 @@ export interface CniConfig {
   capabilities?: { ips?: boolean; mac?: boolean };
 }
 
+/** The tuning plugin, chained after one that cannot set the interface's MAC itself. */
+export interface TuningPlugin {
+  type: 'tuning';
+  capabilities: { mac: true };
+}
+
+/** A plugin chain (CNI's configuration list): each plugin in turn works on the same interface. */
+export interface CniConfigList {
+  cniVersion: string;
+  name: string;
+  plugins: Array<Omit<CniConfig, 'cniVersion' | 'name'> | TuningPlugin>;
+}
+
 export interface NetworkAttachmentDefinition extends KubeObject {
   apiVersion: 'k8s.cni.cncf.io/v1';
   kind: 'NetworkAttachmentDefinition';

@@ -74,13 +74,6 @@ describe('renderKubernetes refuses what Kubernetes cannot express, saying why', 
       /ipvlan interfaces share the parent's MAC/,
     ],
     [
-      'a MAC on a bridge network',
-      {
-        networks: [{ role: 'mgmt' }, { role: 'data', driver: 'bridge' as const, mac: '02:00:00:00:00:01' }],
-      },
-      /the bridge CNI plugin takes no runtime MAC/,
-    ],
-    [
       'an unknown macvlan mode',
       {
         networks: [

@@ -310,6 +310,14 @@ describe('renderKubernetes: VNF specifics', () => {
           { role: 'a', driver: 'ipvlan', parent: 'bond0', mode: 'l3' },
           { role: 'b', driver: 'bridge' },
           {
+            role: 'e',
+            driver: 'bridge',
+            parent: 'br-e',
+            subnet: '10.0.4.0/24',
+            ip: '10.0.4.2',
+            mac: '02:00:00:00:04:02',
+          },
+          {
             role: 'c',
             name: 'site-fh',
             driver: 'macvlan',
@@ -330,15 +338,35 @@ describe('renderKubernetes: VNF specifics', () => {
     const bridge = cni(find(objects, 'NetworkAttachmentDefinition', 'vfw-2-b'));
     expect(bridge.type).toBe('bridge');
     expect(bridge.bridge!.length).toBeLessThanOrEqual(15);
+    // The bridge plugin ignores a runtime MAC: tuning, chained after it, sets it.
+    expect(
+      JSON.parse(
+        (find(objects, 'NetworkAttachmentDefinition', 'vfw-3-e') as NetworkAttachmentDefinition).spec.config,
+      ),
+    ).toEqual({
+      cniVersion: '1.0.0',
+      name: 'vfw-3-e',
+      plugins: [
+        { type: 'bridge', bridge: 'br-e', ipam: { type: 'static' }, capabilities: { ips: true } },
+        { type: 'tuning', capabilities: { mac: true } },
+      ],
+    });
     expect(objects.some((o) => o.metadata.name === 'site-fh')).toBe(false);
     const pod = workloadOf(objects).spec.template;
     const selections = JSON.parse(
       pod.metadata.annotations!['k8s.v1.cni.cncf.io/networks']!,
     ) as NetworkSelection[];
+    expect(selections[2]).toEqual({
+      name: 'vfw-3-e',
+      namespace: 'vnf',
+      interface: 'eth3',
+      ips: ['10.0.4.2/24'],
+      mac: '02:00:00:00:04:02',
+    });
     expect(selections.at(-1)).toEqual({
       name: 'site-fh',
       namespace: 'vnf',
-      interface: 'eth3',
+      interface: 'eth4',
       ips: ['10.0.3.4/16'],
     });
   });
@@ -449,5 +477,11 @@ describe('the test validators', () => {
     expect(() => validateNad(nad)).toThrow(/master/);
     nad.spec.config = JSON.stringify({ ...config, master: 'ens1f0', capabilities: {} });
     expect(() => validateNad(nad)).toThrow(/ips/);
+    const { cniVersion, name, ...plugin } = { ...config, master: 'ens1f0' };
+    nad.spec.config = JSON.stringify({ cniVersion, name, plugins: [plugin] });
+    expect(() => validateNad(nad)).not.toThrow();
+    const tuning = { type: 'tuning', capabilities: { mac: true } };
+    nad.spec.config = JSON.stringify({ cniVersion, name, plugins: [tuning, plugin] });
+    expect(() => validateNad(nad)).toThrow(/tuning needs an earlier plugin/);
   });
 });

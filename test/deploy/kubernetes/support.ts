@@ -81,6 +81,34 @@ const CNI_SCHEMAS: Record<string, object> = {
   bridge: plugin('bridge', { bridge: IFNAME }, ['bridge'], noMac),
   // sriov takes its device from the device plugin (deviceID injected by Multus): no master.
   sriov: plugin('sriov', {}, []),
+  // tuning changes an interface an earlier plugin made; here only its MAC, from the runtime `mac`.
+  tuning: {
+    type: 'object',
+    properties: {
+      cniVersion: common.cniVersion,
+      name: common.name,
+      type: { const: 'tuning' },
+      capabilities: {
+        type: 'object',
+        properties: { mac: { const: true } },
+        required: ['mac'],
+        additionalProperties: false,
+      },
+    },
+    required: ['cniVersion', 'name', 'type', 'capabilities'],
+    additionalProperties: false,
+  },
+};
+/** A configuration list: libcni gives every plugin the list's cniVersion and name. */
+const LIST_SCHEMA = {
+  type: 'object',
+  properties: {
+    cniVersion: common.cniVersion,
+    name: common.name,
+    plugins: { type: 'array', minItems: 1, items: { type: 'object', required: ['type'] } },
+  },
+  required: ['cniVersion', 'name', 'plugins'],
+  additionalProperties: false,
 };
 const NAD_SCHEMA = {
   type: 'object',
@@ -110,12 +138,15 @@ const NAD_SCHEMA = {
   additionalProperties: false,
 };
 
-let compiled: { nad: ValidateFunction; cni: Record<string, ValidateFunction> } | undefined;
+let compiled:
+  | { nad: ValidateFunction; list: ValidateFunction; cni: Record<string, ValidateFunction> }
+  | undefined;
 function validators() {
   if (!compiled) {
     const ajv = new Ajv({ allErrors: true });
     compiled = {
       nad: ajv.compile(NAD_SCHEMA),
+      list: ajv.compile(LIST_SCHEMA),
       cni: Object.fromEntries(
         Object.entries(CNI_SCHEMAS).map(([type, schema]) => [type, ajv.compile(schema)]),
       ),
@@ -126,16 +157,36 @@ function validators() {
 
 /** Throws with the schema's complaints when the CNI configuration of a definition is not valid. */
 export function validateNad(object: KubeObject): void {
-  const { nad, cni } = validators();
+  const { nad, list, cni } = validators();
+  const fail = (what: unknown) => new Error(`${object.metadata.name}: ${JSON.stringify(what)}`);
   // Not through the type guard: a failed guard would narrow `object` to never.
   const valid: boolean = nad(object);
-  if (!valid) throw new Error(`${object.metadata.name}: ${JSON.stringify(nad.errors)}`);
-  const config = JSON.parse((object as NetworkAttachmentDefinition).spec.config) as { type: string };
-  const check = cni[config.type];
-  if (!check) throw new Error(`${object.metadata.name}: no schema for CNI plugin type '${config.type}'`);
-  if (!check(config)) throw new Error(`${object.metadata.name}: ${JSON.stringify(check.errors)}`);
-  if (config.type === 'sriov' && !object.metadata.annotations?.['k8s.v1.cni.cncf.io/resourceName']) {
-    throw new Error(`${object.metadata.name}: an sriov definition needs the resourceName annotation`);
+  if (!valid) throw fail(nad.errors);
+  const config = JSON.parse((object as NetworkAttachmentDefinition).spec.config) as {
+    cniVersion: string;
+    name: string;
+    type?: string;
+    plugins?: Array<{ type: string }>;
+  };
+  let plugins: Array<{ type?: string }> = [config];
+  if (config.plugins !== undefined) {
+    const validList: boolean = list(config);
+    if (!validList) throw fail(list.errors);
+    plugins = config.plugins.map((plugin) => ({
+      cniVersion: config.cniVersion,
+      name: config.name,
+      ...plugin,
+    }));
+  }
+  plugins.forEach((plugin, i) => {
+    const check = cni[plugin.type ?? ''];
+    if (!check) throw fail(`no schema for CNI plugin type '${plugin.type}'`);
+    if (!check(plugin)) throw fail(check.errors);
+    if (plugin.type === 'tuning' && i === 0)
+      throw fail('tuning needs an earlier plugin to make the interface');
+  });
+  if (plugins[0]?.type === 'sriov' && !object.metadata.annotations?.['k8s.v1.cni.cncf.io/resourceName']) {
+    throw fail('an sriov definition needs the resourceName annotation');
   }
 }
 
