@@ -5,7 +5,7 @@
  */
 import type { Severity } from '../../scan/model.js';
 import { TOOL_NAME, TOOL_URI, toolVersion } from '../../scan/report/tool.js';
-import { CNF_CHECKS, type CnfFinding } from './cnf-checks.js';
+import { CNF_CHECKS, type CnfFinding } from './cnf-catalog.js';
 
 // The scan report's mapping, so both reports rank the same severity the same way.
 const LEVEL: Record<Severity, 'error' | 'warning' | 'note'> = {

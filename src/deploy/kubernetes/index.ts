@@ -7,11 +7,10 @@ export {
   type CnfCheckOptions,
   type CnfFinding,
   type CnfWaivers,
-  checkCnf,
   INSECURE_CAPABILITIES,
   SAFE_SYSCTLS,
-  unwaived,
-} from './cnf-checks.js';
+} from './cnf-catalog.js';
+export { checkCnf, unwaived } from './cnf-checks.js';
 export { type CnfSarifOptions, cnfFindingsToSarif } from './cnf-sarif.js';
 export { NETWORKS_ANNOTATION, RESOURCE_NAME_ANNOTATION } from './networks.js';
 export { type KubernetesRenderOptions, renderKubernetes } from './render.js';
