@@ -6,6 +6,19 @@ export type { EngineEndpoint } from './engine/client.js';
 export { DockerEngine, engineEndpoint } from './engine/client.js';
 export type { ReleaseHistory, Revision, RevisionStatus } from './history.js';
 export { lastVerified, ReleaseStore, specHash } from './history.js';
+export {
+  type CnfCheckId,
+  type CnfCheckOptions,
+  type CnfFinding,
+  type CnfWaivers,
+  checkCnf,
+  cnfFindingsToSarif,
+  type KubeObject,
+  type KubernetesRenderOptions,
+  renderKubernetes,
+  toYaml,
+  unwaived,
+} from './kubernetes/index.js';
 export * from './model.js';
 export type { RollingUpdate, SwarmDeployOptions } from './swarm/target.js';
 export { SwarmTarget } from './swarm/target.js';

@@ -30,6 +30,8 @@ export interface NetworkAttachment {
   internal?: boolean;
   /** The network exists already and belongs to someone else: use it, never create or remove it. */
   external?: boolean;
+  /** An SR-IOV virtual function from this device-plugin resource (Kubernetes), e.g. `intel.com/sriov_netdevice`. */
+  sriov?: { resourceName: string };
 }
 
 export interface HugepagesSpec {
