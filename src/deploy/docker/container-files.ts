@@ -90,7 +90,12 @@ export async function readContainerFile(
         },
       };
     },
-    { maxEntryBytes: maxBytes, maxMetaBytes: 64 * 1024, maxEntries: 1_000_000 },
+    {
+      maxEntryBytes: maxBytes,
+      maxMetaBytes: 64 * 1024,
+      maxMetaTotalBytes: 1024 * 1024,
+      maxEntries: 1_000_000,
+    },
   );
   for await (const chunk of res) reader.write(chunk as Buffer);
   reader.finish();
