@@ -19,6 +19,10 @@ export type ErrorCode =
   | 'REGISTRY_AUTH'
   | 'REGISTRY_ERROR'
   | 'REGISTRY_UNREACHABLE'
+  /** The Docker engine does not answer at its address. */
+  | 'ENGINE_UNREACHABLE'
+  /** Verify's own tooling failed (probe container, probe tool): no verdict on the workload. */
+  | 'VERIFY_INFRA'
   | 'IO';
 
 /** Exit codes shared by every command: 0 ok, 1 a step or check failed, 2 bad input or usage, 130 interrupted. */
@@ -41,6 +45,8 @@ const exitCodeFor: Record<ErrorCode, number> = {
   REGISTRY_AUTH: EXIT.failed,
   REGISTRY_ERROR: EXIT.failed,
   REGISTRY_UNREACHABLE: EXIT.failed,
+  ENGINE_UNREACHABLE: EXIT.failed,
+  VERIFY_INFRA: EXIT.failed,
   IO: EXIT.failed,
 };
 

@@ -1,3 +1,5 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DockerTarget } from '../../src/deploy/docker/target.js';
 import { requireDocker } from '../support/docker.js';
@@ -89,5 +91,51 @@ describe('vnfpipe run with a deploy killed midway', () => {
 
     const again = await project.cli(['run'], { env: { VERSION: '2' } });
     expect(again.stdout).toContain('revision 3 already runs this spec: nothing to deploy');
+  });
+});
+
+describe('vnfpipe history and rollback with a name that is not a workload name', () => {
+  it('refuse it with exit 2 before reading or writing any file', async () => {
+    const project = makeProject();
+    // A release history outside the releases folder that a path built from the name would reach.
+    mkdirSync(join(project.dir, 'outside'));
+    writeFileSync(
+      join(project.dir, 'outside', 'evil.json'),
+      JSON.stringify({ version: 1, target: 'docker', name: 'evil', revisions: [] }),
+    );
+    const evil = '../../../outside/evil';
+    for (const args of [
+      ['history', evil, '--json'],
+      ['history', evil, '--target', 'swarm'],
+      ['rollback', evil],
+    ]) {
+      const result = await project.cli(args);
+      expect(result.code, result.stdout + result.stderr).toBe(2);
+      expect(result.stderr).toContain(`'${evil}' is not a workload name`);
+      expect(result.stdout).toBe('');
+    }
+  });
+});
+
+describe('vnfpipe with no Docker engine at DOCKER_HOST', () => {
+  it('says the engine is unreachable, where it looked, and how to start one (exit 1)', async () => {
+    // One recorded revision: listing it asks the engine for its container's state.
+    const at = new Date(0).toISOString();
+    const project = makeProject({
+      '.vnfpipe/releases/docker/vfw.json': JSON.stringify({
+        version: 1,
+        target: 'docker',
+        name: 'vfw',
+        revisions: [
+          { revision: 1, image: 'x', specHash: 'x', status: 'verified', createdAt: at, updatedAt: at },
+        ],
+      }),
+    });
+    const socket = join(project.dir, 'no-engine.sock');
+    const result = await project.cli(['history', 'vfw'], { env: { DOCKER_HOST: `unix://${socket}` } });
+    expect(result.code, result.stderr).toBe(1);
+    expect(result.stderr).toContain(`unix://${socket}: cannot reach the Docker engine`);
+    expect(result.stderr).toContain('hint: start the Docker engine (dockerd) or set DOCKER_HOST');
+    expect(result.stderr).not.toContain('setup-deps');
   });
 });
