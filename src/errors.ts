@@ -56,12 +56,19 @@ export interface ErrorDetails {
   /** What the user can do about it. */
   hint?: string;
   cause?: unknown;
+  /**
+   * The failure lies in vnfpipe's own tooling or its environment (a probe container that cannot start, an
+   * engine that does not answer), not in what the step checks: `onFailure` handlers such as a rollback do
+   * not run for it. Default: true for VERIFY_INFRA and ENGINE_UNREACHABLE.
+   */
+  infrastructure?: boolean;
 }
 
 export class VnfpipeError extends Error {
   readonly code: ErrorCode;
   readonly where: string | undefined;
   readonly hint: string | undefined;
+  readonly infrastructure: boolean;
 
   constructor(code: ErrorCode, message: string, details: ErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
@@ -69,6 +76,8 @@ export class VnfpipeError extends Error {
     this.code = code;
     this.where = details.where;
     this.hint = details.hint;
+    this.infrastructure =
+      details.infrastructure ?? (code === 'VERIFY_INFRA' || code === 'ENGINE_UNREACHABLE');
   }
 
   get exitCode(): number {
@@ -84,6 +93,11 @@ export class VnfpipeError extends Error {
 
 export function isVnfpipeError(value: unknown): value is VnfpipeError {
   return value instanceof VnfpipeError;
+}
+
+/** Whether a failure is vnfpipe's tooling's or environment's, not the checked subject's (see ErrorDetails). */
+export function isInfrastructureFailure(error: unknown): boolean {
+  return error instanceof VnfpipeError && error.infrastructure;
 }
 
 /** The message of anything thrown, for logs and journals. */
