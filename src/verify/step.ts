@@ -11,7 +11,12 @@ export interface VerifyStepOptions {
   promote?: boolean;
 }
 
-export function verify(options: VerifyStepOptions): StepSpec<VerifyResult, VerifyStepOptions> {
+/** The verify step's output: the probe results and `summary`, a few lines for the end of a run. */
+export interface VerifyOutput extends VerifyResult {
+  summary: string;
+}
+
+export function verify(options: VerifyStepOptions): StepSpec<VerifyOutput, VerifyStepOptions> {
   return {
     kind: 'verify',
     stage: 'verify',
@@ -23,15 +28,12 @@ export function verify(options: VerifyStepOptions): StepSpec<VerifyResult, Verif
     },
     async run(ctx, opts) {
       const release = opts.release as Release;
-      const { verifyRelease } = await import('./verify.js');
+      const [{ verifyRelease, verifySummary }, { emitReleaseEvent }] = await Promise.all([
+        import('./verify.js'),
+        import('../deploy/release-events.js'),
+      ]);
       const result = await verifyRelease(ctx, release, opts.probes as ProbeSpec[]);
-      const { setReleaseDeployment } = await import('../deploy/github.js');
-      await setReleaseDeployment(
-        ctx,
-        release,
-        result.passed ? 'success' : 'failure',
-        result.passed ? 'verified by vnfpipe' : 'vnfpipe verify failed',
-      );
+      await emitReleaseEvent(ctx, { type: result.passed ? 'verify.passed' : 'verify.failed', release });
       if (!result.passed) {
         const failed = result.probes.filter((p) => !p.passed);
         throw new VnfpipeError(
@@ -44,7 +46,7 @@ export function verify(options: VerifyStepOptions): StepSpec<VerifyResult, Verif
         const { targetOf } = await import('../deploy/targets.js');
         await (await targetOf(ctx, release)).promote(release, (line) => ctx.log(line));
       }
-      return result;
+      return { ...result, summary: verifySummary(release, result) };
     },
   };
 }

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DockerTarget } from '../../src/deploy/docker/target.js';
 import { deploy, rollback } from '../../src/deploy/step.js';
 import { definePipeline } from '../../src/pipeline/define.js';
+import type { RunEvent } from '../../src/pipeline/events.js';
 import { runPipeline } from '../../src/pipeline/scheduler.js';
 import { probe } from '../../src/verify/probes.js';
 import { verify } from '../../src/verify/step.js';
@@ -30,6 +31,7 @@ describe('GitHub Deployments recorded by the deploy, verify and rollback steps',
   }, 180_000);
   afterAll(async () => {
     await new DockerTarget(join(dir, '.vnfpipe')).destroy({ name, image: 'x' });
+    await new DockerTarget(join(dir, '.vnfpipe')).destroy({ name: `${name}-x`, image: 'x' });
     await gh?.close();
   });
 
@@ -51,17 +53,19 @@ describe('GitHub Deployments recorded by the deploy, verify and rollback steps',
       p.step('verify', verify({ release: rel.out, probes }), { onFailure: back });
     });
 
+  const envOf = () => ({
+    ...process.env,
+    GITHUB_ACTIONS: 'true',
+    GITHUB_REPOSITORY: 'acme/vfw',
+    GITHUB_SHA: 'a'.repeat(40),
+    GITHUB_RUN_ID: '42',
+    GITHUB_TOKEN: TOKEN,
+    GITHUB_API_URL: gh.url,
+    VNFPIPE_ENVIRONMENT: 'staging',
+  });
+
   it('marks a verified deploy success, and a failed one failure then inactive after the rollback', async () => {
-    const env = {
-      ...process.env,
-      GITHUB_ACTIONS: 'true',
-      GITHUB_REPOSITORY: 'acme/vfw',
-      GITHUB_SHA: 'a'.repeat(40),
-      GITHUB_RUN_ID: '42',
-      GITHUB_TOKEN: TOKEN,
-      GITHUB_API_URL: gh.url,
-      VNFPIPE_ENVIRONMENT: 'staging',
-    };
+    const env = envOf();
     const seen: string[] = [];
     const good = await runPipeline(pipeline('good'), {
       cwd: dir,
@@ -76,6 +80,10 @@ describe('GitHub Deployments recorded by the deploy, verify and rollback steps',
     });
     expect(bad.status).toBe('failed');
     expect(bad.steps.rollback?.status).toBe('ok');
+    // What the end of the run shows about the rollback.
+    expect((bad.outputs.rollback as { summary: string }).summary).toBe(
+      `rolled back ${name} from revision 2 to 1, verified (1 of 1 probes passed)`,
+    );
 
     expect(gh.invalid).toEqual([]);
     const deployments = gh.repo('acme/vfw').deployments;
@@ -85,5 +93,73 @@ describe('GitHub Deployments recorded by the deploy, verify and rollback steps',
     ]);
     expect(seen.join('\n')).not.toContain(TOKEN);
     expect((good.outputs.deploy as { github?: { id: number } }).github?.id).toBe(deployments[0]?.id);
+  });
+
+  /** Runs `pipeline`, returning the result, every event as JSON, and the warnings each step logged. */
+  async function observed(
+    p: ReturnType<typeof pipeline>,
+    env: Record<string, string | undefined>,
+    hook?: (e: RunEvent) => void,
+  ) {
+    const seen: string[] = [];
+    const warnings: Record<string, string[]> = {};
+    const result = await runPipeline(p, {
+      cwd: dir,
+      env,
+      onEvent: (e) => {
+        seen.push(JSON.stringify(e));
+        if (e.type === 'step.log' && e.stream === 'warn')
+          warnings[e.step] = [...(warnings[e.step] ?? []), e.line];
+        hook?.(e);
+      },
+    });
+    return { result, seen: seen.join('\n'), warnings };
+  }
+
+  it('reports a GitHub 500 during verify as a warning: verify passes and nothing is rolled back', async () => {
+    const { result, seen, warnings } = await observed(pipeline('good'), envOf(), (e) => {
+      // The deploy's in_progress went through; verify's success status is the call that fails.
+      if (e.type === 'step.end' && e.step === 'deploy')
+        gh.failNext('repos/create-deployment-status', 500, 'Server Error');
+    });
+    expect(result.steps.verify?.error).toBeUndefined();
+    expect(result.status).toBe('ok');
+    expect(result.steps.rollback?.status).toBe('skipped');
+    // The warning and GitHub's hint.
+    expect(warnings.verify).toEqual([
+      expect.stringMatching(
+        /^GitHub deployment: could not report verify\.passed \(the step's outcome is unchanged\): .*GitHub answered 500/,
+      ),
+      '  hint: try again later',
+    ]);
+    expect(seen).not.toContain(TOKEN);
+  });
+
+  it('reports a rejected token (401) as a warning: deploy and verify pass, the token is not shown', async () => {
+    const wrong = 'ghp_vnfpipeWrongToken0123456789abcdefABCDEF';
+    const { result, seen, warnings } = await observed(pipeline('good'), { ...envOf(), GITHUB_TOKEN: wrong });
+    expect(result.status).toBe('ok');
+    expect(warnings.deploy?.[0]).toContain('GitHub rejected the token (401');
+    // Nothing was recorded, so verify has nothing to report.
+    expect(warnings.verify).toBeUndefined();
+    expect((result.outputs.deploy as { github?: unknown }).github).toBeUndefined();
+    expect(seen).not.toContain(wrong);
+  });
+
+  it('keeps a failed deploy’s own error when GitHub fails while recording the failure', async () => {
+    const broken = definePipeline('gh-broken', (p) => {
+      p.step(
+        'deploy',
+        deploy.docker({
+          workload: { name: `${name}-x`, image: busyboxInDocker(), command: ['sh', '-c', 'exit 3'] },
+        }),
+      );
+    });
+    const { result, warnings } = await observed(broken, envOf(), (e) => {
+      if (e.type === 'step.log' && e.step === 'deploy' && e.line.endsWith(': in_progress'))
+        gh.failNext('repos/create-deployment-status', 500, 'Server Error');
+    });
+    expect(result.steps.deploy?.error).toMatch(/revision 1 exited with code 3 right after start/);
+    expect(warnings.deploy?.[0]).toMatch(/could not report deploy\.failed .*GitHub answered 500/);
   });
 });

@@ -134,6 +134,9 @@ describe('verify after an interrupted verify', () => {
       '{{.Names}}',
     );
     expect(remaining).toBe(live);
+    const summary = (result.outputs.verify as { summary: string }).summary;
+    expect(summary.split('\n')[0]).toBe(`${name} revision 1 verified: 1 of 1 probes passed`);
+    expect(summary).toMatch(/\n {2}pass traffic data→data dropped: 2 sent from .* 0 arrived at /);
   }, 120_000);
 
   it('fails verify as an infrastructure error when a probe container cannot start, and runs no rollback', async () => {
