@@ -7,6 +7,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createGithubClient } from '../../src/ci/github/client.js';
+import { recordDeployment } from '../../src/ci/github/deployments.js';
 import { DockerTarget } from '../../src/deploy/docker/target.js';
 import { deploy, rollback } from '../../src/deploy/step.js';
 import { definePipeline } from '../../src/pipeline/define.js';
@@ -161,5 +163,32 @@ describe('GitHub Deployments recorded by the deploy, verify and rollback steps',
     });
     expect(result.steps.deploy?.error).toMatch(/revision 1 exited with code 3 right after start/);
     expect(warnings.deploy?.[0]).toMatch(/could not report deploy\.failed .*GitHub answered 500/);
+  });
+
+  it('recordDeployment() (the library form) runs the deploy and keeps its outcome when GitHub fails', async () => {
+    const target = { owner: 'acme', repo: 'vfw', ref: 'b'.repeat(40), environment: 'staging' };
+    const client = await createGithubClient({ token: TOKEN, baseUrl: gh.url });
+    const warnings: string[] = [];
+    const onWarning = (message: string) => warnings.push(message);
+
+    gh.failNext('repos/create-deployment', 503, 'Service Unavailable');
+    const ran = await recordDeployment({ environment: 'staging', target, client, onWarning }, async (d) => ({
+      deployment: d,
+    }));
+    expect(ran).toEqual({ deployment: undefined });
+    expect(warnings).toEqual([
+      expect.stringMatching(/^GitHub deployment: could not start the deployment .*503/),
+    ]);
+
+    const boom = new Error('container exited');
+    const fail = (d: unknown) => {
+      if (d) gh.failNext('repos/create-deployment-status', 500, 'Server Error');
+      return Promise.reject(boom);
+    };
+    await expect(recordDeployment({ environment: 'staging', target, client, onWarning }, fail)).rejects.toBe(
+      boom,
+    );
+    expect(warnings[1]).toMatch(/could not mark it failure .*GitHub answered 500/);
+    expect(warnings.join('\n')).not.toContain(TOKEN);
   });
 });
