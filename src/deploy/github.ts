@@ -77,7 +77,7 @@ async function startReleaseDeployment(
 async function setReleaseDeployment(
   ctx: StepContext,
   release: Partial<Release>,
-  state: 'success' | 'failure' | 'inactive',
+  state: 'success' | 'failure' | 'error' | 'inactive',
   description: string,
 ): Promise<void> {
   const recorded = release.github;
@@ -104,6 +104,9 @@ export const githubDeployments: ReleaseObserver = {
         return undefined;
       case 'verify.failed':
         await setReleaseDeployment(ctx, event.release, 'failure', 'vnfpipe verify failed');
+        return undefined;
+      case 'verify.error':
+        await setReleaseDeployment(ctx, event.release, 'error', 'vnfpipe verify could not run its probes');
         return undefined;
       case 'rolled-back':
         await setReleaseDeployment(

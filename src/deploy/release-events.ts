@@ -15,6 +15,8 @@ export type ReleaseEvent =
   | { type: 'deploy.failed'; name: string; release: Partial<Release> }
   | { type: 'verify.passed'; release: Release }
   | { type: 'verify.failed'; release: Release }
+  /** Verify could not judge the release: its own tooling failed (no verdict, no rollback). */
+  | { type: 'verify.error'; release: Release; error: string }
   | { type: 'rolled-back'; release: Release; restored: number };
 
 /** What observers may add to the release output at `deploy.start`, so later steps and CI jobs find it. */

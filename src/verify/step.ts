@@ -1,5 +1,5 @@
 /** The `verify` step: probes a deployment; when every probe passes, the release is promoted. */
-import { VnfpipeError } from '../errors.js';
+import { isInfrastructureFailure, messageOf, VnfpipeError } from '../errors.js';
 import type { Release, VerifyResult } from '../pipeline/kinds.js';
 import type { Input, StepSpec } from '../pipeline/model.js';
 import type { ProbeSpec } from './probes.js';
@@ -32,7 +32,11 @@ export function verify(options: VerifyStepOptions): StepSpec<VerifyOutput, Verif
         import('./verify.js'),
         import('../deploy/release-events.js'),
       ]);
-      const result = await verifyRelease(ctx, release, opts.probes as ProbeSpec[]);
+      const result = await verifyRelease(ctx, release, opts.probes as ProbeSpec[]).catch(async (error) => {
+        if (isInfrastructureFailure(error))
+          await emitReleaseEvent(ctx, { type: 'verify.error', release, error: messageOf(error) });
+        throw error;
+      });
       await emitReleaseEvent(ctx, { type: result.passed ? 'verify.passed' : 'verify.failed', release });
       if (!result.passed) {
         const failed = result.probes.filter((p) => !p.passed);

@@ -3,7 +3,7 @@
  * the loopback simulator that checks every request against GitHub's OpenAPI description; the deploys are
  * real (Docker engine).
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,7 +14,7 @@ import { deploy, rollback } from '../../src/deploy/step.js';
 import { definePipeline } from '../../src/pipeline/define.js';
 import type { RunEvent } from '../../src/pipeline/events.js';
 import { runPipeline } from '../../src/pipeline/scheduler.js';
-import { probe } from '../../src/verify/probes.js';
+import { type ProbeSpec, probe } from '../../src/verify/probes.js';
 import { verify } from '../../src/verify/step.js';
 import { requireDocker } from '../support/docker.js';
 import { busyboxInDocker } from '../support/engine-images.js';
@@ -37,9 +37,11 @@ describe('GitHub Deployments recorded by the deploy, verify and rollback steps',
     await gh?.close();
   });
 
-  const pipeline = (mode: string) =>
+  const pipeline = (
+    mode: string,
+    probes: ProbeSpec[] = [probe.exec({ command: ['sh', '-c', 'test "$MODE" = good'], attempts: 1 })],
+  ) =>
     definePipeline('gh', (p) => {
-      const probes = [probe.exec({ command: ['sh', '-c', 'test "$MODE" = good'], attempts: 1 })];
       const rel = p.step(
         'deploy',
         deploy.docker({
@@ -190,5 +192,25 @@ describe('GitHub Deployments recorded by the deploy, verify and rollback steps',
     );
     expect(warnings[1]).toMatch(/could not mark it failure .*GitHub answered 500/);
     expect(warnings.join('\n')).not.toContain(TOKEN);
+  });
+
+  it('marks the deployment error (not failure) when verify cannot run its probes, and rolls nothing back', async () => {
+    // No compiled probe tool and no compiler: verify's own tooling fails before any probe runs.
+    rmSync(join(dir, '.vnfpipe', 'tools'), { recursive: true, force: true });
+    const compiler = process.env.CC;
+    process.env.CC = join(dir, 'no-such-cc');
+    try {
+      const { result } = await observed(
+        pipeline('good', [probe.interface({ name: 'eth0', attempts: 1 })]),
+        envOf(),
+      );
+      expect(result.steps.verify?.error).toMatch(/cannot compile the probe tool/);
+      expect(result.steps.rollback?.status).toBe('skipped');
+    } finally {
+      if (compiler === undefined) delete process.env.CC;
+      else process.env.CC = compiler;
+    }
+    expect(gh.repo('acme/vfw').deployments.at(-1)?.statuses).toEqual(['in_progress', 'error']);
+    expect(gh.invalid).toEqual([]);
   });
 });
