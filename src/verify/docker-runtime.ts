@@ -196,6 +196,16 @@ export class DockerProbeRuntime {
       await this.engine.call({ method: 'POST', path: `/containers/${name}/start` });
     } catch (error) {
       await remove().catch(() => {});
+      // Sharing the namespace of a workload container that stopped cannot work: that is the workload's doing.
+      if (options.shareWith && !(await this.isRunning(options.shareWith).catch(() => true))) {
+        throw new VnfpipeError(
+          'STEP_FAILED',
+          `the workload's container ${options.shareWith} is not running`,
+          {
+            where: `verify of ${this.release.name}`,
+          },
+        );
+      }
       throw infraError(
         `probe container ${name} (on ${options.network ?? networkMode}) cannot start`,
         this.release.name,

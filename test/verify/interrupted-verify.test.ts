@@ -179,4 +179,20 @@ describe('verify after an interrupted verify', () => {
       else process.env.CC = compiler;
     }
   }, 120_000);
+
+  it('still calls a stopped workload a failed verify (and rolls back), not a tooling failure', async () => {
+    const probes = [probe.interface({ name: 'eth0', attempts: 1 })];
+    const crashing = definePipeline('crashing', (p) => {
+      const rel = p.step('deploy', deploy.docker({ workload: workload() }));
+      // The workload dies between deploy and verify.
+      const crash = p.step('crash', async () => docker('stop', '-t', '1', `${name}-r1`), { needs: [rel] });
+      const back = p.step('rollback', rollback({ release: rel.out, probes }));
+      p.step('verify', verify({ release: rel.out, probes }), { needs: [crash], onFailure: back });
+    });
+    const result = await runPipeline(crashing, { cwd: stateDir, stateDir, concurrency: 1 });
+    expect(result.steps.verify?.error).toMatch(/container .*-r1 is not running/);
+    expect(result.steps.verify?.reason).toBeUndefined();
+    // The rollback ran: it restarted the last verified revision and re-verified it.
+    expect(result.steps.rollback?.status).toBe('ok');
+  }, 120_000);
 });
