@@ -64,7 +64,7 @@ export function infraError(what: string, workload: string, cause: unknown): Vnfp
   if (isVnfpipeError(cause) && cause.infrastructure) return cause;
   return new VnfpipeError('VERIFY_INFRA', `${what}: ${messageOf(cause).split('\n')[0]}`, {
     where: `verify of ${workload}`,
-    hint: 'this is a failure of the verify tooling, not a verdict on the workload: fix the cause and verify again',
+    hint: 'a failure of the verify tooling, not a verdict on the workload (so nothing is rolled back): fix the cause and verify again',
     cause,
   });
 }
