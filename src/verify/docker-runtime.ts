@@ -170,7 +170,8 @@ export class DockerProbeRuntime {
     const name = `vnfprobe-${this.release.name}-${randomBytes(3).toString('hex')}`;
     const networkMode = options.shareWith ? `container:${options.shareWith}` : (options.network ?? 'none');
     const remove = () => removeContainer(this.engine, name);
-    // Any failure to get the probe container running is ours (or the engine's), not the workload's.
+    // A probe container that cannot be set up is our failure (or the engine's), not the workload's —
+    // unless it was to join the namespace of a workload container that has stopped.
     try {
       await this.engine.call({
         method: 'POST',
@@ -196,7 +197,6 @@ export class DockerProbeRuntime {
       await this.engine.call({ method: 'POST', path: `/containers/${name}/start` });
     } catch (error) {
       await remove().catch(() => {});
-      // Sharing the namespace of a workload container that stopped cannot work: that is the workload's doing.
       if (options.shareWith && !(await this.isRunning(options.shareWith).catch(() => true))) {
         throw new VnfpipeError(
           'STEP_FAILED',
