@@ -21,6 +21,10 @@ export type ErrorCode =
   | 'REGISTRY_AUTH'
   | 'REGISTRY_ERROR'
   | 'REGISTRY_UNREACHABLE'
+  /** The Docker engine does not answer at its address. */
+  | 'ENGINE_UNREACHABLE'
+  /** Verify's own tooling failed (probe container, probe tool): no verdict on the workload. */
+  | 'VERIFY_INFRA'
   | 'IO';
 
 /** Exit codes shared by every command: 0 ok, 1 a step or check failed, 2 bad input or usage, 130 interrupted. */
@@ -44,6 +48,8 @@ const exitCodeFor: Record<ErrorCode, number> = {
   REGISTRY_AUTH: EXIT.failed,
   REGISTRY_ERROR: EXIT.failed,
   REGISTRY_UNREACHABLE: EXIT.failed,
+  ENGINE_UNREACHABLE: EXIT.failed,
+  VERIFY_INFRA: EXIT.failed,
   IO: EXIT.failed,
 };
 
@@ -53,12 +59,19 @@ export interface ErrorDetails {
   /** What the user can do about it. */
   hint?: string;
   cause?: unknown;
+  /**
+   * The failure lies in vnfpipe's own tooling or its environment (a probe container that cannot start, an
+   * engine that does not answer), not in what the step checks: `onFailure` handlers such as a rollback do
+   * not run for it. Default: true for VERIFY_INFRA and ENGINE_UNREACHABLE.
+   */
+  infrastructure?: boolean;
 }
 
 export class VnfpipeError extends Error {
   readonly code: ErrorCode;
   readonly where: string | undefined;
   readonly hint: string | undefined;
+  readonly infrastructure: boolean;
 
   constructor(code: ErrorCode, message: string, details: ErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
@@ -66,6 +79,8 @@ export class VnfpipeError extends Error {
     this.code = code;
     this.where = details.where;
     this.hint = details.hint;
+    this.infrastructure =
+      details.infrastructure ?? (code === 'VERIFY_INFRA' || code === 'ENGINE_UNREACHABLE');
   }
 
   get exitCode(): number {
@@ -81,6 +96,11 @@ export class VnfpipeError extends Error {
 
 export function isVnfpipeError(value: unknown): value is VnfpipeError {
   return value instanceof VnfpipeError;
+}
+
+/** Whether a failure is vnfpipe's tooling's or environment's, not the checked subject's (see ErrorDetails). */
+export function isInfrastructureFailure(error: unknown): boolean {
+  return error instanceof VnfpipeError && error.infrastructure;
 }
 
 /** The message of anything thrown, for logs and journals. */

@@ -75,5 +75,5 @@ export { scan } from './scan/step.js';
 export { createRenderer } from './ui/index.js';
 export type { CnfCheck, ProbeSpec, ProbeTiming } from './verify/probes.js';
 export { cnf, probe } from './verify/probes.js';
-export type { VerifyStepOptions } from './verify/step.js';
+export type { VerifyOutput, VerifyStepOptions } from './verify/step.js';
 export { verify } from './verify/step.js';

@@ -10,13 +10,14 @@ export interface HistoryOptions {
 }
 
 export async function historyCommand(name: string, opts: HistoryOptions): Promise<number> {
+  const { checkWorkloadName, ReleaseStore } = await import('../deploy/history.js');
+  checkWorkloadName(name, 'vnfpipe history <name>');
   const stateDir = resolve(opts.dir, '.vnfpipe');
   if (opts.target !== 'docker' && opts.target !== 'swarm') {
     throw new VnfpipeError('USAGE', `unknown target '${opts.target}'`, {
       hint: 'use --target docker or --target swarm',
     });
   }
-  const { ReleaseStore } = await import('../deploy/history.js');
   let rows: Array<{
     revision: number;
     image: string;
@@ -57,6 +58,8 @@ export async function historyCommand(name: string, opts: HistoryOptions): Promis
 }
 
 export async function rollbackCommand(name: string, opts: { dir: string; to?: number }): Promise<number> {
+  const { checkWorkloadName } = await import('../deploy/history.js');
+  checkWorkloadName(name, 'vnfpipe rollback <name>');
   const stateDir = resolve(opts.dir, '.vnfpipe');
   const { DockerTarget } = await import('../deploy/docker/target.js');
   const release = await new DockerTarget(stateDir).rollback(name, {

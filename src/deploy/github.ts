@@ -1,11 +1,13 @@
 /**
- * GitHub Deployments for releases: inside GitHub Actions (or when a step is given `github: { … }`) a deploy
- * creates a GitHub Deployment marked in_progress, verify marks it success or failure, and a rollback marks
- * the rolled-back one inactive. The deployment travels in the release output, so the verify and rollback
- * steps — possibly later CI jobs — find it.
+ * GitHub Deployments for releases, an observer of release events: inside GitHub Actions (or when a deploy
+ * step is given `github: { … }`) a deploy creates a GitHub Deployment marked in_progress, verify marks it
+ * success or failure, and a rollback marks the rolled-back one inactive. The deployment travels in the
+ * release output, so the verify and rollback steps — possibly later CI jobs — find it. Reporting is
+ * best-effort: the emitter turns a failure here into a warning.
  */
 import type { Release } from '../pipeline/kinds.js';
 import type { StepContext } from '../pipeline/model.js';
+import type { ReleaseObserver } from './release-events.js';
 
 export interface GithubDeploymentOptions {
   /** The environment shown on GitHub (default $VNFPIPE_ENVIRONMENT or `production`). */
@@ -35,7 +37,7 @@ async function clientFor(ctx: StepContext) {
 }
 
 /** Starts a GitHub Deployment for a deploy step, or returns undefined when not recording. */
-export async function startReleaseDeployment(
+async function startReleaseDeployment(
   ctx: StepContext,
   option: GithubOption,
   name: string,
@@ -72,10 +74,10 @@ export async function startReleaseDeployment(
 }
 
 /** Sets the state of a release's GitHub Deployment, if it has one. */
-export async function setReleaseDeployment(
+async function setReleaseDeployment(
   ctx: StepContext,
-  release: Release,
-  state: 'success' | 'failure' | 'inactive',
+  release: Partial<Release>,
+  state: 'success' | 'failure' | 'error' | 'inactive',
   description: string,
 ): Promise<void> {
   const recorded = release.github;
@@ -85,3 +87,35 @@ export async function setReleaseDeployment(
   await new GithubDeployment(await clientFor(ctx), target, id).setStatus(state, { description });
   ctx.log(`GitHub deployment ${id}: ${state}`);
 }
+
+export const githubDeployments: ReleaseObserver = {
+  name: 'GitHub deployment',
+  async notify(ctx, event) {
+    switch (event.type) {
+      case 'deploy.start': {
+        const github = await startReleaseDeployment(ctx, event.github, event.name);
+        return github ? { github } : undefined;
+      }
+      case 'deploy.failed':
+        await setReleaseDeployment(ctx, event.release, 'failure', 'vnfpipe deploy failed');
+        return undefined;
+      case 'verify.passed':
+        await setReleaseDeployment(ctx, event.release, 'success', 'verified by vnfpipe');
+        return undefined;
+      case 'verify.failed':
+        await setReleaseDeployment(ctx, event.release, 'failure', 'vnfpipe verify failed');
+        return undefined;
+      case 'verify.error':
+        await setReleaseDeployment(ctx, event.release, 'error', 'vnfpipe verify could not run its probes');
+        return undefined;
+      case 'rolled-back':
+        await setReleaseDeployment(
+          ctx,
+          event.release,
+          'inactive',
+          `rolled back to revision ${event.restored}`,
+        );
+        return undefined;
+    }
+  },
+};

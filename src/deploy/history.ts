@@ -12,7 +12,7 @@ import { VnfpipeError } from '../errors.js';
 import { writeJsonAtomic } from '../pipeline/fsutil.js';
 import { sha256, stableJson } from '../pipeline/hash.js';
 import { isAlive } from '../pipeline/journal.js';
-import type { Workload } from './model.js';
+import { WORKLOAD_NAME, type Workload } from './model.js';
 
 export type RevisionStatus =
   /** Being deployed; a run that dies here leaves it for the next run to repair. */
@@ -48,6 +48,20 @@ export interface ReleaseHistory {
   revisions: Revision[];
 }
 
+/**
+ * A workload name from outside a pipeline (the CLI, a release output from an earlier job) is checked before
+ * it becomes part of a path: `../../x` must not reach files outside the releases folder.
+ */
+export function checkWorkloadName(name: string, where = 'workload name'): string {
+  if (typeof name !== 'string' || !WORKLOAD_NAME.test(name)) {
+    throw new VnfpipeError('USAGE', `'${String(name)}' is not a workload name`, {
+      where,
+      hint: "workload names are lower-case letters, digits, '.', '_' or '-' (≤ 63), starting with a letter or digit",
+    });
+  }
+  return name;
+}
+
 export function specHash(workload: Workload): string {
   return sha256(stableJson(workload)).slice(0, 16);
 }
@@ -59,7 +73,7 @@ export class ReleaseStore {
   ) {}
 
   private path(name: string): string {
-    return join(this.stateDir, 'releases', this.target, `${name}.json`);
+    return join(this.stateDir, 'releases', this.target, `${checkWorkloadName(name)}.json`);
   }
 
   async read(name: string): Promise<ReleaseHistory> {
@@ -125,7 +139,7 @@ export class ReleaseStore {
   async withLock<T>(name: string, fn: () => Promise<T>, timeoutMs = 120_000): Promise<T> {
     const dir = join(this.stateDir, 'locks');
     await mkdir(dir, { recursive: true });
-    const lock = join(dir, `${this.target}-${name}.lock`);
+    const lock = join(dir, `${this.target}-${checkWorkloadName(name)}.lock`);
     const mine = `${process.pid}@${hostname()}@${randomBytes(4).toString('hex')}`;
     const deadline = Date.now() + timeoutMs;
     for (;;) {

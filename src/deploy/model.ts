@@ -130,6 +130,8 @@ export interface Workload {
 
 const NAME = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
 const OWNER = /^\d{1,10}:\d{1,10}$/;
+/** Workload names become file, lock and container names: the same rule wherever a name comes in. */
+export const WORKLOAD_NAME = NAME;
 const CAPABILITY = /^(CAP_)?[A-Z_]+$/;
 const SIZE = /^(\d+(?:\.\d+)?)\s*(B|Ki|Mi|Gi|Ti|K|M|G|T|k|m|g)?$/;
 const SIZE_FACTOR: Record<string, number> = {

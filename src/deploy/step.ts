@@ -88,17 +88,20 @@ function deployStep<O extends { workload: unknown; auth?: RegistryAuth; github?:
         signal: ctx.signal,
         log: (line: string) => ctx.log(line),
       };
-      const { startReleaseDeployment, setReleaseDeployment } = await import('./github.js');
-      const github = await startReleaseDeployment(ctx, opts.github, workload.name);
+      const { emitReleaseEvent } = await import('./release-events.js');
+      const recorded = await emitReleaseEvent(ctx, {
+        type: 'deploy.start',
+        name: workload.name,
+        ...(opts.github !== undefined ? { github: opts.github } : {}),
+      });
       let release: Release;
       try {
         release = await deployWith({ ctx, workload, common }, opts);
       } catch (error) {
-        if (github)
-          await setReleaseDeployment(ctx, { github } as Release, 'failure', 'vnfpipe deploy failed');
+        await emitReleaseEvent(ctx, { type: 'deploy.failed', name: workload.name, release: recorded });
         throw error;
       }
-      return github ? { ...release, github } : release;
+      return { ...release, ...recorded };
     },
   };
 }
@@ -163,6 +166,8 @@ export interface RollbackOutput {
   restored: number;
   from: number;
   verify?: VerifyResult;
+  /** One or a few lines for the end of a run: what was rolled back to what, and the re-verify. */
+  summary: string;
 }
 
 /** Returns a deployment to its last verified revision, then re-verifies it. Wire it as verify's `onFailure`. */
@@ -173,9 +178,10 @@ export function rollback(options: RollbackStepOptions): StepSpec<RollbackOutput,
     options,
     async run(ctx, opts) {
       const release = opts.release as Release;
-      const [{ targetOf }, { verifyRelease }] = await Promise.all([
+      const [{ targetOf }, { verifyRelease, verifySummary }, { emitReleaseEvent }] = await Promise.all([
         import('./targets.js'),
         import('../verify/verify.js'),
+        import('./release-events.js'),
       ]);
       const target = await targetOf(ctx, release);
       const restored = await target.rollback(release, {
@@ -183,13 +189,14 @@ export function rollback(options: RollbackStepOptions): StepSpec<RollbackOutput,
         log: (line) => ctx.log(line),
         signal: ctx.signal,
       });
-      ctx.log(`rolled back ${release.name} from revision ${release.revision} to ${restored.revision}`);
-      const { setReleaseDeployment } = await import('./github.js');
-      await setReleaseDeployment(ctx, release, 'inactive', `rolled back to revision ${restored.revision}`);
+      const what = `rolled back ${release.name} from revision ${release.revision} to ${restored.revision}`;
+      ctx.log(what);
+      await emitReleaseEvent(ctx, { type: 'rolled-back', release, restored: restored.revision });
       const output: RollbackOutput = {
         name: release.name,
         restored: restored.revision,
         from: release.revision,
+        summary: `${what}, not re-verified (no probes given)`,
       };
       if (opts.probes?.length) {
         const result = await verifyRelease(ctx, restored, opts.probes);
@@ -200,10 +207,13 @@ export function rollback(options: RollbackStepOptions): StepSpec<RollbackOutput,
             `revision ${restored.revision} was restored but fails verify too`,
             {
               where: `workload ${release.name}`,
+              hint: verifySummary(restored, result),
             },
           );
         }
         await target.promote(restored, (line) => ctx.log(line));
+        const passed = `${result.probes.length} of ${result.probes.length} probes passed`;
+        output.summary = `${what}, verified (${passed})`;
       }
       return output;
     },

@@ -5,7 +5,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
-import { EXIT, messageOf, VnfpipeError } from '../errors.js';
+import { EXIT, isInfrastructureFailure, messageOf, VnfpipeError } from '../errors.js';
 import { abortable, attempt, StepTimeout, withUserSite } from './attempt.js';
 import { type CacheCheck, fingerprintStep, StepCache } from './cache.js';
 import type { ContextDeps } from './context.js';
@@ -51,6 +51,8 @@ export interface RunResult {
 type Terminal = StepStatus;
 
 const DONE_OK: ReadonlySet<Terminal> = new Set(['ok', 'cached']);
+
+const INFRASTRUCTURE_REASON = "failed in vnfpipe's tooling or environment, not in what it checks";
 
 export async function runPipeline(pipeline: Pipeline, options: RunOptions = {}): Promise<RunResult> {
   const plan = planPipeline(pipeline);
@@ -163,6 +165,8 @@ export async function runPipeline(pipeline: Pipeline, options: RunOptions = {}):
     [...selection].filter((id) => !byId.get(id)!.handler || chosenStages.has(byId.get(id)!.stage)),
   );
   const running = new Map<string, Promise<void>>();
+  // Steps that failed in vnfpipe's tooling or environment, not in what they check: no onFailure for them.
+  const infrastructure = new Set<string>();
 
   const finish = async (step: PlannedStep, result: Terminal, extra: Partial<StepRecord> = {}) => {
     status.set(step.id, result);
@@ -183,7 +187,7 @@ export async function runPipeline(pipeline: Pipeline, options: RunOptions = {}):
       ...(record.error ? { error: record.error } : {}),
       ...(summary ? { summary } : {}),
     });
-    if (result === 'failed') {
+    if (result === 'failed' && !infrastructure.has(step.id)) {
       for (const handler of step.onFailure) {
         if (!inRun.has(handler) && selection.has(handler)) {
           failures.set(handler, { step: step.id, error: record.error ?? 'failed' });
@@ -250,7 +254,14 @@ export async function runPipeline(pipeline: Pipeline, options: RunOptions = {}):
       await finish(step, 'ok', { output: shown });
     } catch (error) {
       const cancelled = runController.signal.aborted && !(error instanceof StepTimeout);
-      await finish(step, cancelled ? 'cancelled' : 'failed', { error: masker.mask(messageOf(error)) });
+      const notTheSubject = !cancelled && step.onFailure.length > 0 && isInfrastructureFailure(error);
+      if (notTheSubject) infrastructure.add(step.id);
+      await finish(step, cancelled ? 'cancelled' : 'failed', {
+        error: masker.mask(messageOf(error)),
+        ...(notTheSubject
+          ? { reason: `${INFRASTRUCTURE_REASON}: ${step.onFailure.join(', ')} not run` }
+          : {}),
+      });
     }
   };
 
@@ -289,10 +300,13 @@ export async function runPipeline(pipeline: Pipeline, options: RunOptions = {}):
     for (const handler of plan.steps.filter(
       (step) => step.handler && selection.has(step.id) && !inRun.has(step.id),
     )) {
+      const blameless = plan.steps.find((s) => infrastructure.has(s.id) && s.onFailure.includes(handler.id));
       journal.record.steps[handler.id] = {
         ...journal.record.steps[handler.id]!,
         status: 'skipped',
-        reason: 'not triggered: runs only when a step it handles fails',
+        reason: blameless
+          ? `not run: '${blameless.id}' ${INFRASTRUCTURE_REASON}`
+          : 'not triggered: runs only when a step it handles fails',
       };
     }
   } catch (error) {

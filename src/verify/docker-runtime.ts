@@ -4,17 +4,70 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import {
   containerLogs,
   inspectContainer,
+  listContainers,
   putArchive,
   removeContainer,
   tarOf,
 } from '../deploy/docker/engine-ops.js';
 import { type DockerEngine, demultiplex } from '../deploy/engine/client.js';
 import { LABEL } from '../deploy/labels.js';
-import { VnfpipeError } from '../errors.js';
+import { isVnfpipeError, messageOf, VnfpipeError } from '../errors.js';
+import { isAlive } from '../pipeline/journal.js';
 import type { Release } from '../pipeline/kinds.js';
+
+/** Labels on verify's own containers: the workload they are for, and the process that owns them. */
+export const VERIFY_LABEL = {
+  probeFor: 'io.vnfpipe.probe-for',
+  canaryFor: 'io.vnfpipe.canary-for',
+  owner: 'io.vnfpipe.verify-owner',
+} as const;
+
+/** The labels of a probe or canary container of `workload`, owned by this process. */
+export function verifyLabels(kind: 'probe' | 'canary', workload: string): Record<string, string> {
+  return {
+    [LABEL.managed]: 'true',
+    [kind === 'probe' ? VERIFY_LABEL.probeFor : VERIFY_LABEL.canaryFor]: workload,
+    [VERIFY_LABEL.owner]: `${process.pid}@${hostname()}`,
+  };
+}
+
+/**
+ * Removes the probe and canary containers of `workload` that a killed verify left behind: they hold the
+ * addresses the next verify's probes need. Containers of a verify still running (its process alive on this
+ * host, or on another host) are left alone.
+ */
+export async function removeVerifyLeftovers(
+  engine: DockerEngine,
+  workload: string,
+  log: (line: string) => void,
+): Promise<void> {
+  try {
+    for (const label of [VERIFY_LABEL.probeFor, VERIFY_LABEL.canaryFor]) {
+      for (const container of await listContainers(engine, [`${label}=${workload}`])) {
+        const [pid, host] = (container.Labels[VERIFY_LABEL.owner] ?? '').split('@');
+        if (host !== undefined && (host !== hostname() || isAlive(Number(pid)))) continue;
+        log(`removing ${container.Names[0]?.replace(/^\//, '')}, left by an interrupted verify`);
+        await removeContainer(engine, container.Id);
+      }
+    }
+  } catch (error) {
+    throw infraError('cannot remove the probe containers an interrupted verify left', workload, error);
+  }
+}
+
+/** A failure of verify's own tooling: no verdict on the workload, so no rollback. */
+export function infraError(what: string, workload: string, cause: unknown): VnfpipeError {
+  if (isVnfpipeError(cause) && cause.infrastructure) return cause;
+  return new VnfpipeError('VERIFY_INFRA', `${what}: ${messageOf(cause).split('\n')[0]}`, {
+    where: `verify of ${workload}`,
+    hint: 'a failure of the verify tooling, not a verdict on the workload (so nothing is rolled back): fix the cause and verify again',
+    cause,
+  });
+}
 
 export interface ExecResult {
   exitCode: number;
@@ -116,33 +169,48 @@ export class DockerProbeRuntime {
   }> {
     const name = `vnfprobe-${this.release.name}-${randomBytes(3).toString('hex')}`;
     const networkMode = options.shareWith ? `container:${options.shareWith}` : (options.network ?? 'none');
-    await this.engine.call({
-      method: 'POST',
-      path: '/containers/create',
-      query: { name },
-      body: {
-        Image: options.image,
-        Entrypoint: ['/vnfprobe'],
-        Cmd: options.args,
-        Labels: { [LABEL.managed]: 'true', 'io.vnfpipe.probe-for': this.release.name },
-        HostConfig: { NetworkMode: networkMode, AutoRemove: false },
-        ...(options.network && options.ip
-          ? {
-              NetworkingConfig: {
-                EndpointsConfig: { [options.network]: { IPAMConfig: { IPv4Address: options.ip } } },
-              },
-            }
-          : {}),
-      },
-    });
     const remove = () => removeContainer(this.engine, name);
+    // A probe container that cannot be set up is our failure (or the engine's), not the workload's —
+    // unless it was to join the namespace of a workload container that has stopped.
     try {
+      await this.engine.call({
+        method: 'POST',
+        path: '/containers/create',
+        query: { name },
+        body: {
+          Image: options.image,
+          Entrypoint: ['/vnfprobe'],
+          Cmd: options.args,
+          Labels: verifyLabels('probe', this.release.name),
+          HostConfig: { NetworkMode: networkMode, AutoRemove: false },
+          ...(options.network && options.ip
+            ? {
+                NetworkingConfig: {
+                  EndpointsConfig: { [options.network]: { IPAMConfig: { IPv4Address: options.ip } } },
+                },
+              }
+            : {}),
+        },
+      });
       const binary = await readFile(this.probeBinary);
       await putArchive(this.engine, name, await tarOf([{ path: '/vnfprobe', data: binary, mode: 0o755 }]));
       await this.engine.call({ method: 'POST', path: `/containers/${name}/start` });
     } catch (error) {
-      await remove();
-      throw error;
+      await remove().catch(() => {});
+      if (options.shareWith && !(await this.isRunning(options.shareWith).catch(() => true))) {
+        throw new VnfpipeError(
+          'STEP_FAILED',
+          `the workload's container ${options.shareWith} is not running`,
+          {
+            where: `verify of ${this.release.name}`,
+          },
+        );
+      }
+      throw infraError(
+        `probe container ${name} (on ${options.network ?? networkMode}) cannot start`,
+        this.release.name,
+        error,
+      );
     }
     const wait = async (timeoutMs: number): Promise<ExecResult> => {
       const { body } = await this.engine.call<{ StatusCode: number }>({

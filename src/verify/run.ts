@@ -3,6 +3,7 @@
  * or runs out of attempts, and reports pass/fail with the evidence it saw.
  */
 
+import { isInfrastructureFailure } from '../errors.js';
 import { parseDuration } from '../pipeline/duration.js';
 import type { VerifyResult } from '../pipeline/kinds.js';
 import type { DockerProbeRuntime } from './docker-runtime.js';
@@ -40,10 +41,11 @@ export async function runProbes(
     for (; tries < attempts && streak < needed; tries++) {
       options.signal?.throwIfAborted();
       if (tries > 0) await new Promise((r) => setTimeout(r, interval));
-      last = await runOne(runtime, spec, timeout).catch((error: Error) => ({
-        passed: false,
-        evidence: `error: ${error.message}`,
-      }));
+      last = await runOne(runtime, spec, timeout).catch((error: Error) => {
+        // Our own tooling failing says nothing about the workload: no verdict, the verify fails as such.
+        if (isInfrastructureFailure(error)) throw error;
+        return { passed: false, evidence: `error: ${error.message}` };
+      });
       options.onAttempt?.(name, tries + 1, last);
       streak = last.passed ? streak + 1 : 0;
     }

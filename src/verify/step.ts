@@ -1,5 +1,5 @@
 /** The `verify` step: probes a deployment; when every probe passes, the release is promoted. */
-import { VnfpipeError } from '../errors.js';
+import { isInfrastructureFailure, messageOf, VnfpipeError } from '../errors.js';
 import type { Release, VerifyResult } from '../pipeline/kinds.js';
 import type { Input, StepSpec } from '../pipeline/model.js';
 import type { ProbeSpec } from './probes.js';
@@ -11,7 +11,12 @@ export interface VerifyStepOptions {
   promote?: boolean;
 }
 
-export function verify(options: VerifyStepOptions): StepSpec<VerifyResult, VerifyStepOptions> {
+/** The verify step's output: the probe results and `summary`, a few lines for the end of a run. */
+export interface VerifyOutput extends VerifyResult {
+  summary: string;
+}
+
+export function verify(options: VerifyStepOptions): StepSpec<VerifyOutput, VerifyStepOptions> {
   return {
     kind: 'verify',
     stage: 'verify',
@@ -23,15 +28,16 @@ export function verify(options: VerifyStepOptions): StepSpec<VerifyResult, Verif
     },
     async run(ctx, opts) {
       const release = opts.release as Release;
-      const { verifyRelease } = await import('./verify.js');
-      const result = await verifyRelease(ctx, release, opts.probes as ProbeSpec[]);
-      const { setReleaseDeployment } = await import('../deploy/github.js');
-      await setReleaseDeployment(
-        ctx,
-        release,
-        result.passed ? 'success' : 'failure',
-        result.passed ? 'verified by vnfpipe' : 'vnfpipe verify failed',
-      );
+      const [{ verifyRelease, verifySummary }, { emitReleaseEvent }] = await Promise.all([
+        import('./verify.js'),
+        import('../deploy/release-events.js'),
+      ]);
+      const result = await verifyRelease(ctx, release, opts.probes as ProbeSpec[]).catch(async (error) => {
+        if (isInfrastructureFailure(error))
+          await emitReleaseEvent(ctx, { type: 'verify.error', release, error: messageOf(error) });
+        throw error;
+      });
+      await emitReleaseEvent(ctx, { type: result.passed ? 'verify.passed' : 'verify.failed', release });
       if (!result.passed) {
         const failed = result.probes.filter((p) => !p.passed);
         throw new VnfpipeError(
@@ -44,7 +50,7 @@ export function verify(options: VerifyStepOptions): StepSpec<VerifyResult, Verif
         const { targetOf } = await import('../deploy/targets.js');
         await (await targetOf(ctx, release)).promote(release, (line) => ctx.log(line));
       }
-      return result;
+      return { ...result, summary: verifySummary(release, result) };
     },
   };
 }

@@ -40,7 +40,7 @@ async function compile(stateDir: string): Promise<string> {
     await promisify(execFile)(compiler, ['-O2', '-static', '-o', temp, SOURCE]);
   } catch (error) {
     throw new VnfpipeError(
-      'STEP_FAILED',
+      'VERIFY_INFRA',
       `cannot compile the probe tool with ${compiler}: ${(error as Error).message.split('\n')[0]}`,
       {
         where: SOURCE,

@@ -1,14 +1,17 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadLayoutImage } from '../../src/deploy/docker/load.js';
 import { DockerTarget } from '../../src/deploy/docker/target.js';
+import { DockerEngine } from '../../src/deploy/engine/client.js';
 import { deploy } from '../../src/deploy/step.js';
 import { buildImage } from '../../src/image/index.js';
+import { BLOCK, encodeTarHeader } from '../../src/image/tar.js';
 import { definePipeline } from '../../src/pipeline/define.js';
 import { runPipeline } from '../../src/pipeline/scheduler.js';
 import { requireDocker } from '../support/docker.js';
-import { busyboxLayout, docker } from '../support/engine-images.js';
+import { BUSYBOX_TAG, busyboxInDocker, busyboxLayout, docker } from '../support/engine-images.js';
 
 const name = `vl-${process.pid.toString(36)}`;
 
@@ -109,4 +112,107 @@ describe('deploying straight from an OCI layout (no registry)', () => {
       endpoint: '',
     };
   }
+});
+
+describe('loading a layout whose blobs do not match their descriptors', () => {
+  const victim = `vnfpipe-test/victim-${process.pid.toString(36)}:1`;
+  let dir: string;
+  let victimId: string;
+  const loaded: string[] = [];
+  beforeAll(() => {
+    requireDocker();
+    dir = mkdtempSync(join(tmpdir(), 'vnfpipe-layout-tamper-'));
+    docker('tag', busyboxInDocker(), victim);
+    victimId = docker('image', 'inspect', '--format', '{{.Id}}', victim);
+  });
+  afterAll(() => {
+    for (const image of [victim, ...loaded]) {
+      try {
+        docker('rmi', '-f', image);
+      } catch {
+        // Never there.
+      }
+    }
+  });
+
+  /** A fresh app image in its own layout: its manifest and where its blobs are. */
+  async function app(tag: string) {
+    const layout = join(dir, tag);
+    writeFileSync(join(dir, 'greeting'), `tampered ${tag} ${process.pid}\n`);
+    const { digest } = await buildImage({
+      context: dir,
+      layout,
+      name: 'app',
+      from: `oci:${busyboxLayout()}:latest`,
+      layers: [{ files: { greeting: '/etc/greeting' } }],
+      cmd: ['cat', '/etc/greeting'],
+    });
+    const blob = (d: string) => join(layout, 'blobs', 'sha256', d.slice('sha256:'.length));
+    const manifest = JSON.parse(readFileSync(blob(digest), 'utf8')) as {
+      config: { digest: string };
+      layers: Array<{ digest: string; size: number }>;
+    };
+    loaded.push(manifest.config.digest);
+    return { reference: `oci:${tag}:app@${digest}`, manifest, blob };
+  }
+
+  const engineHas = (id: string) => {
+    try {
+      docker('image', 'inspect', id);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  it('refuses a blob with extra bytes: no second manifest.json reaches the engine, no tag moves', async () => {
+    const { reference, manifest, blob } = await app('extra');
+    const last = manifest.layers.at(-1)!;
+    // After the layer's own bytes: a tar entry `manifest.json` that tags the victim's name onto this image.
+    const injected = Buffer.from(
+      JSON.stringify([
+        {
+          Config: `blobs/sha256/${manifest.config.digest.slice(7)}`,
+          RepoTags: [victim],
+          Layers: manifest.layers.map((l) => `blobs/sha256/${l.digest.slice(7)}`),
+        },
+      ]),
+    );
+    const pad = (n: number) => Buffer.alloc((BLOCK - (n % BLOCK)) % BLOCK);
+    appendFileSync(
+      blob(last.digest),
+      Buffer.concat([
+        pad(last.size),
+        encodeTarHeader({
+          path: 'manifest.json',
+          type: 'file',
+          mode: 0o644,
+          uid: 0,
+          gid: 0,
+          size: injected.length,
+          mtime: 0,
+        }),
+        injected,
+        pad(injected.length),
+      ]),
+    );
+    const error = await loadLayoutImage(new DockerEngine(), reference, dir, () => {}).catch((e) => e);
+    expect(error).toMatchObject({ code: 'OCI_DIGEST_MISMATCH', where: reference });
+    expect(error.message).toContain(`blob ${last.digest} is`);
+    expect(docker('image', 'inspect', '--format', '{{.Id}}', victim)).toBe(victimId);
+    expect(engineHas(manifest.config.digest)).toBe(false);
+  });
+
+  it('refuses a blob of the right size with other bytes, and the engine keeps nothing of it', async () => {
+    const { reference, manifest, blob } = await app('flipped');
+    const last = manifest.layers.at(-1)!;
+    const bytes = readFileSync(blob(last.digest));
+    bytes[bytes.length - 5] = (bytes[bytes.length - 5]! + 1) % 256;
+    writeFileSync(blob(last.digest), bytes);
+    const error = await loadLayoutImage(new DockerEngine(), reference, dir, () => {}).catch((e) => e);
+    expect(error).toMatchObject({ code: 'OCI_DIGEST_MISMATCH', where: reference });
+    expect(error.message).toContain(`blob ${last.digest} has digest sha256:`);
+    expect(engineHas(manifest.config.digest)).toBe(false);
+    expect(docker('image', 'inspect', '--format', '{{.Id}}', BUSYBOX_TAG)).toBeTruthy();
+  });
 });

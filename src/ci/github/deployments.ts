@@ -3,7 +3,7 @@
  * in_progress → success | failure, and `inactive` for a rolled-back one, so the repository's environment
  * page shows what runs where. Active inside GitHub Actions (from its environment) or when asked explicitly.
  */
-import { VnfpipeError } from '../../errors.js';
+import { messageOf, VnfpipeError } from '../../errors.js';
 import { createGithubClient, type GithubClient, parseRepo } from './client.js';
 
 export type DeploymentState =
@@ -106,11 +106,14 @@ export interface RecordDeploymentOptions {
   env?: Readonly<Record<string, string | undefined>>;
   /** A URL where the deployed service answers. */
   environmentUrl?: string;
+  /** Where GitHub API failures are reported (default: a process warning); they never change the outcome. */
+  onWarning?: (message: string) => void;
 }
 
 /**
  * Runs `deploy` inside a GitHub deployment: in_progress, then success or failure (the error is rethrown).
- * Outside GitHub Actions and without an explicit target it just runs `deploy`.
+ * Outside GitHub Actions and without an explicit target it just runs `deploy`. Recording is best-effort: a
+ * GitHub API failure is passed to `onWarning`, and `deploy` runs and decides the outcome all the same.
  */
 export async function recordDeployment<T>(
   options: RecordDeploymentOptions,
@@ -119,19 +122,35 @@ export async function recordDeployment<T>(
   const env = options.env ?? process.env;
   const target = options.target ?? deploymentTargetFromEnv(options.environment, env);
   if (!target) return deploy(undefined);
-  const client = options.client ?? (await createGithubClient({ env }));
-  const deployment = await startDeployment(client, target);
+  const warn = options.onWarning ?? ((message: string) => process.emitWarning(message, 'VnfpipeWarning'));
+  const report = async <R>(what: string, call: () => Promise<R>): Promise<R | undefined> => {
+    try {
+      return await call();
+    } catch (error) {
+      warn(`GitHub deployment: could not ${what} (the deploy's outcome is unchanged): ${messageOf(error)}`);
+      return undefined;
+    }
+  };
+  const deployment = await report('start the deployment', async () =>
+    startDeployment(options.client ?? (await createGithubClient({ env })), target),
+  );
   let result: T;
   try {
     result = await deploy(deployment);
   } catch (error) {
-    await deployment.setStatus('failure', { description: 'vnfpipe deploy failed' });
+    if (deployment)
+      await report('mark it failure', () =>
+        deployment.setStatus('failure', { description: 'vnfpipe deploy failed' }),
+      );
     throw error;
   }
-  await deployment.setStatus('success', {
-    description: 'vnfpipe deploy succeeded',
-    ...(options.environmentUrl ? { environmentUrl: options.environmentUrl } : {}),
-  });
+  if (deployment)
+    await report('mark it success', () =>
+      deployment.setStatus('success', {
+        description: 'vnfpipe deploy succeeded',
+        ...(options.environmentUrl ? { environmentUrl: options.environmentUrl } : {}),
+      }),
+    );
   return result;
 }
 

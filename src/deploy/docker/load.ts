@@ -3,13 +3,19 @@
  * layouts, so the image is streamed to `/images/load` as one — a `manifest.json` naming the config and the
  * layer blobs as they are in the layout (the engine decompresses gzip layers itself). The image's id is its
  * config digest, which pins the revision as a registry digest would.
+ *
+ * Each blob is sent as exactly the bytes its descriptor names: a tar entry sized from the descriptor but
+ * fed a longer file would let the extra bytes pose as further entries (a second `manifest.json` that
+ * re-tags any image on the engine). Sizes are checked before an entry starts and digests while streaming;
+ * a mismatch aborts the upload mid-entry, so the engine sees a broken archive and loads nothing.
  */
 import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { VnfpipeError } from '../../errors.js';
 import { BLOCK, encodeTarHeader } from '../../image/tar.js';
 import type { Descriptor } from '../../oci/descriptor.js';
-import type { Digest } from '../../oci/digest.js';
+import { type Digest, DigestStream, digestAlgorithm } from '../../oci/digest.js';
 import { OciLayout } from '../../oci/layout.js';
 import { selectPlatform } from '../../oci/manifest.js';
 import { MediaType } from '../../oci/media-types.js';
@@ -56,8 +62,10 @@ export async function loadLayoutImage(
     yield index;
     yield padding(index.length);
     for (const blob of blobs) {
+      const path = layout.blobPath(blob.digest);
+      await checkBlobSize(path, blob, reference);
       yield entry(name(blob), blob.size);
-      for await (const chunk of createReadStream(layout.blobPath(blob.digest))) yield chunk as Buffer;
+      yield* verifiedBlob(path, blob, reference);
       yield padding(blob.size);
     }
     yield Buffer.alloc(2 * BLOCK);
@@ -96,4 +104,37 @@ async function pinned(layout: OciLayout, digest: Digest): Promise<Descriptor> {
       (JSON.parse(blob.toString('utf8')) as { mediaType?: string }).mediaType ?? MediaType.ociManifest;
     return { mediaType, digest, size: blob.length };
   }
+}
+
+function blobMismatch(blob: Descriptor, reference: string, problem: string): VnfpipeError {
+  return new VnfpipeError('OCI_DIGEST_MISMATCH', `blob ${blob.digest} ${problem}`, {
+    where: reference,
+    hint: 'the OCI layout is corrupt or was modified: rebuild the image; nothing was loaded',
+  });
+}
+
+async function checkBlobSize(path: string, blob: Descriptor, reference: string): Promise<void> {
+  const size = (await stat(path)).size;
+  if (size !== blob.size)
+    throw blobMismatch(blob, reference, `is ${size} bytes in the layout, its descriptor says ${blob.size}`);
+}
+
+/**
+ * The blob's bytes, at most `blob.size` of them, hashed on the way. The last chunk is held back until the
+ * digest is known, so a mismatch cuts the archive inside the entry rather than at a clean tar boundary.
+ */
+async function* verifiedBlob(path: string, blob: Descriptor, reference: string): AsyncGenerator<Buffer> {
+  const hash = new DigestStream(digestAlgorithm(blob.digest));
+  let held: Buffer | undefined;
+  if (blob.size > 0) {
+    for await (const chunk of createReadStream(path, { end: blob.size - 1 })) {
+      if (held) yield held;
+      held = chunk as Buffer;
+      hash.update(held);
+    }
+  }
+  const actual = hash.digest();
+  if (hash.size !== blob.size || actual !== blob.digest)
+    throw blobMismatch(blob, reference, `has digest ${actual} (${hash.size} bytes) in the layout`);
+  if (held) yield held;
 }

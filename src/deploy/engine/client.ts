@@ -104,15 +104,7 @@ export class DockerEngine {
         // The answer may have begun already: its body then fails with this error, not a bare "aborted".
         (r as typeof r & { res?: IncomingMessage }).res?.destroy(error);
       });
-      r.on('error', (error) =>
-        reject(
-          new VnfpipeError('STEP_FAILED', `cannot reach the Docker engine: ${error.message}`, {
-            where: this.endpoint.display,
-            hint: 'install Docker (Debian: apt-get install docker.io) and start dockerd, or set DOCKER_HOST',
-            cause: error,
-          }),
-        ),
-      );
+      r.on('error', (error) => reject(this.connectionFailure(error)));
       if (req.stream) {
         const source = Readable.from(req.stream);
         source.on('error', (error) => r.destroy(error));
@@ -175,6 +167,30 @@ export class DockerEngine {
     const status = res.statusCode ?? 0;
     if (status >= 400) throw this.failure(req, status, await readAll(res));
     return res;
+  }
+
+  /**
+   * Our own errors (a timeout, a request body that failed its digest check) and aborts pass through;
+   * a socket that cannot be reached is ENGINE_UNREACHABLE, named by the engine's address.
+   */
+  private connectionFailure(error: Error): Error {
+    if (error instanceof VnfpipeError || error.name === 'AbortError') return error;
+    const code = (error as NodeJS.ErrnoException).code ?? '';
+    const unreachable = ['ENOENT', 'ECONNREFUSED', 'EACCES', 'EHOSTUNREACH', 'ENOTFOUND', 'ETIMEDOUT'];
+    if (unreachable.includes(code)) {
+      return new VnfpipeError('ENGINE_UNREACHABLE', `cannot reach the Docker engine: ${error.message}`, {
+        where: this.endpoint.display,
+        hint:
+          code === 'EACCES'
+            ? 'this user may not use the engine’s socket: join the docker group or set DOCKER_HOST'
+            : 'start the Docker engine (dockerd) or set DOCKER_HOST to where it listens',
+        cause: error,
+      });
+    }
+    return new VnfpipeError('STEP_FAILED', `the connection to the Docker engine failed: ${error.message}`, {
+      where: this.endpoint.display,
+      cause: error,
+    });
   }
 
   private failure(req: EngineRequest, status: number, text: string): EngineError {

@@ -5,7 +5,7 @@ import {
   removeContainer,
   stopContainer,
 } from '../../deploy/docker/engine-ops.js';
-import type { DockerProbeRuntime } from '../docker-runtime.js';
+import { type DockerProbeRuntime, infraError, verifyLabels } from '../docker-runtime.js';
 import type { ProbeSpec } from '../probes.js';
 import type { ProbeOutcome } from '../run.js';
 
@@ -61,25 +61,29 @@ export async function canaryCheck(
     User?: string;
     WorkingDir?: string;
   };
-  await runtime.engine.call({
-    method: 'POST',
-    path: '/containers/create',
-    query: { name },
-    body: {
-      Image: config.Image,
-      Entrypoint: config.Entrypoint,
-      Cmd: config.Cmd,
-      Env: config.Env,
-      User: config.User,
-      WorkingDir: config.WorkingDir,
-      Labels: { 'io.vnfpipe.managed': 'true', 'io.vnfpipe.canary-for': runtime.release.name },
-      StopTimeout: grace,
-      HostConfig: {
-        NetworkMode: 'none',
-        CapAdd: (original.HostConfig as { CapAdd?: string[] }).CapAdd ?? [],
+  await runtime.engine
+    .call({
+      method: 'POST',
+      path: '/containers/create',
+      query: { name },
+      body: {
+        Image: config.Image,
+        Entrypoint: config.Entrypoint,
+        Cmd: config.Cmd,
+        Env: config.Env,
+        User: config.User,
+        WorkingDir: config.WorkingDir,
+        Labels: verifyLabels('canary', runtime.release.name),
+        StopTimeout: grace,
+        HostConfig: {
+          NetworkMode: 'none',
+          CapAdd: (original.HostConfig as { CapAdd?: string[] }).CapAdd ?? [],
+        },
       },
-    },
-  });
+    })
+    .catch((error) => {
+      throw infraError(`canary container ${name} cannot be created`, runtime.release.name, error);
+    });
   try {
     // Files the deploy copied in (rule files) are part of what lets the workload start.
     const archive = await runtime.engine

@@ -1,0 +1,67 @@
+/**
+ * A step failure flagged as infrastructure (vnfpipe's tooling or environment, not what the step checks) does
+ * not trigger the step's onFailure handlers, and the run output says why.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { VnfpipeError } from '../../src/errors.js';
+import { definePipeline } from '../../src/pipeline/define.js';
+import type { RunEvent } from '../../src/pipeline/events.js';
+import { runPipeline } from '../../src/pipeline/scheduler.js';
+
+function pipeline(error: Error, ran: string[]) {
+  return definePipeline('infra', (p) => {
+    const rollback = p.step('rollback', async () => ran.push('rollback'), { stage: 'rollback' });
+    p.step(
+      'verify',
+      async () => {
+        throw error;
+      },
+      { stage: 'verify', onFailure: rollback },
+    );
+  });
+}
+
+describe('onFailure and infrastructure failures', () => {
+  it('does not run the handlers, and the failed step and the handler say why', async () => {
+    const ran: string[] = [];
+    const events: RunEvent[] = [];
+    const error = new VnfpipeError('VERIFY_INFRA', 'probe container cannot start');
+    const result = await runPipeline(pipeline(error, ran), {
+      cwd: mkdtempSync(join(tmpdir(), 'vnfpipe-infra-')),
+      onEvent: (e) => events.push(e),
+    });
+    expect(ran).toEqual([]);
+    expect(result.status).toBe('failed');
+    expect(result.exitCode).toBe(1);
+    expect(result.steps.verify).toMatchObject({
+      status: 'failed',
+      error: 'probe container cannot start',
+      reason: "failed in vnfpipe's tooling or environment, not in what it checks: rollback not run",
+    });
+    expect(result.steps.rollback).toMatchObject({
+      status: 'skipped',
+      reason: "not run: 'verify' failed in vnfpipe's tooling or environment, not in what it checks",
+    });
+    expect(events.find((e) => e.type === 'step.end' && e.step === 'verify')).toMatchObject({
+      reason: expect.stringContaining('rollback not run'),
+    });
+  });
+
+  it('is a property of the error: any code can carry it, and without it the handlers run', async () => {
+    const flagged: string[] = [];
+    await runPipeline(
+      pipeline(new VnfpipeError('STEP_FAILED', 'runner disk full', { infrastructure: true }), flagged),
+      { cwd: mkdtempSync(join(tmpdir(), 'vnfpipe-infra-')) },
+    );
+    expect(flagged).toEqual([]);
+    const plain: string[] = [];
+    const result = await runPipeline(pipeline(new VnfpipeError('STEP_FAILED', 'probe failed'), plain), {
+      cwd: mkdtempSync(join(tmpdir(), 'vnfpipe-infra-')),
+    });
+    expect(plain).toEqual(['rollback']);
+    expect(result.steps.verify?.reason).toBeUndefined();
+  });
+});
