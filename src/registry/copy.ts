@@ -26,6 +26,7 @@ import type { ImageReference, OciLayoutReference, RegistryReference } from '../o
 import { MAX_DOCUMENT_BYTES } from '../oci/validate.js';
 import { type ClientOptions, RegistryClient } from './client.js';
 import { BlobStage, downloadBlob } from './download.js';
+import { typedError } from './errors.js';
 import { recordReferrer, referrerDescriptor } from './referrers.js';
 import { type BlobSource, type UploadResult, uploadBlob } from './upload.js';
 
@@ -263,17 +264,24 @@ function toPlatform(value: string | Platform | undefined): Platform | undefined 
   return value === undefined ? undefined : typeof value === 'string' ? parsePlatform(value) : value;
 }
 
+function layoutToLayout(): VnfpipeError {
+  return new VnfpipeError('USAGE', 'copying between two OCI layouts is not supported', {
+    hint: 'one side must be a registry (host/repo:tag)',
+  });
+}
+
+function formatReference(ref: ImageReference): string {
+  if (ref.transport === 'oci') return `oci:${ref.dir}${ref.ref ? `:${ref.ref}` : ''}`;
+  return `${ref.registry}/${ref.repository}${ref.digest ? `@${ref.digest}` : `:${ref.tag ?? 'latest'}`}`;
+}
+
 /** Copies an image between `oci:<dir>[:ref]` layouts and registries. */
 export async function copyImage(
   source: ImageReference,
   dest: ImageReference,
   options: CopyOptions = {},
 ): Promise<CopyResult> {
-  if (source.transport === 'oci' && dest.transport === 'oci') {
-    throw new VnfpipeError('USAGE', 'copying between two OCI layouts is not supported', {
-      hint: 'one side must be a registry (host/repo:tag)',
-    });
-  }
+  if (source.transport === 'oci' && dest.transport === 'oci') throw layoutToLayout();
   const clients = new Clients(options);
   try {
     const cwd = options.cwd ?? process.cwd();
@@ -290,6 +298,7 @@ export async function copyImage(
       reader = registrySource(client, source);
       openBlob = (blob) => remoteBlobSource(client, source.repository, blob);
     }
+
     // Reach the destination registry while the source graph is read.
     const early = dest.transport === 'registry' ? clients.get(dest.registry).ping() : undefined;
     early?.catch(() => undefined);
@@ -301,8 +310,10 @@ export async function copyImage(
         source.transport === 'registry' && source.registry === dest.registry ? [source.repository] : [];
       return await toRegistry(graph, clients.get(dest.registry), dest, openBlob, mountFrom, options);
     }
-    if (source.transport !== 'registry') throw new Error('unreachable: layout to layout');
+    if (source.transport !== 'registry') throw layoutToLayout();
     return await toLayout(graph, clients.get(source.registry), source, dest, reader.tag, options);
+  } catch (error) {
+    throw typedError(error, formatReference(source));
   } finally {
     clients.close();
   }
