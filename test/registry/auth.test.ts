@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loginCommand, logoutCommand, pullCommand, pushCommand } from '../../src/cli/registry.js';
 import { parseReference } from '../../src/oci/reference.js';
+import { Authenticator } from '../../src/registry/auth/authenticator.js';
 import { copyImage } from '../../src/registry/copy.js';
+import { Transport } from '../../src/registry/transport.js';
 import { capture } from '../support/capture.js';
 import { layoutDigest, makeBaseLayout } from '../support/images.js';
 import {
@@ -202,6 +204,43 @@ describe('Bearer token auth (auth.token with a test token service)', () => {
       { registries },
     );
     expect(pulled.digest).toBe(digest);
+  });
+
+  it('refuses a plain-HTTP token realm on another host unless the registry is on loopback, sending nothing', async () => {
+    // The test registry's own challenge names its plain-HTTP token service on 127.0.0.1.
+    const challenge = (await fetch(`http://${registry.host}/v2/`)).headers.get('www-authenticate') ?? '';
+    expect(challenge).toMatch(/realm="http:\/\/127\.0\.0\.1:\d+\/token"/);
+    const transport = new Transport();
+    const authenticator = (registryName: string, insecure: boolean) => {
+      const auth = new Authenticator({
+        registry: registryName,
+        transport,
+        insecure,
+        credentials: async () => ({ kind: 'basic', username: 'bob', password: PASSWORD }),
+      });
+      auth.learn(challenge);
+      return auth;
+    };
+    try {
+      const before = registry.tokenRequests.length;
+      // A registry off loopback (never contacted: .invalid) whose realm is plain HTTP elsewhere: even insecure.
+      for (const insecure of [false, true]) {
+        const refused = await authenticator('registry.vnfpipe.invalid', insecure)
+          .header(['repository:tok/app:pull'])
+          .catch((error: unknown) => error);
+        expect(refused).toMatchObject({ code: 'REGISTRY_AUTH' });
+        expect((refused as Error).message).toContain('plain-HTTP token service');
+        expect((refused as Error).message).toContain('another host');
+        expectNoSecret(JSON.stringify(refused) + String(refused), PASSWORD);
+      }
+      expect(registry.tokenRequests.length).toBe(before);
+      // The same realm for a loopback registry is a local setup: allowed.
+      const header = await authenticator(registry.host, false).header(['repository:tok/app:pull']);
+      expect(header).toMatch(/^Bearer /);
+      expect(registry.tokenRequests.at(-1)?.user).toBe('bob');
+    } finally {
+      transport.close();
+    }
   });
 
   it('reports a wrong password as an authentication failure without credentials', async () => {
