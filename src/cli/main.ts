@@ -238,6 +238,7 @@ Example:
         '--creds <user:password>',
         'registry credentials (default: VNFPIPE_REGISTRY_*, then ~/.docker/config.json)',
       )
+      .option('--creds-stdin', 'read user:password (or a token) for the registry from standard input')
       .option('--insecure', 'allow plain HTTP or unverified TLS for a registry that is not on loopback')
       .option('--ca-file <pem>', 'extra CA certificates (default: $SSL_CERT_FILE)')
       .option('--json', 'print the result as JSON')

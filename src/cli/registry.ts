@@ -23,6 +23,8 @@ export interface RegistryCommandOptions {
   caFile?: string;
   /** `user:password` (or a bare token) for the registry side, instead of the docker config. */
   creds?: string;
+  /** Read `creds` from standard input (kept out of the process list). */
+  credsStdin?: boolean;
   json?: boolean;
   quiet?: boolean;
 }
@@ -33,6 +35,30 @@ export interface CopyCommandOptions extends RegistryCommandOptions {
   /** Copy one platform of an index (`linux/amd64`). */
   platform?: string;
   concurrency?: number;
+}
+
+function warn(line: string): void {
+  process.stderr.write(`vnfpipe: warning: ${line}\n`);
+}
+
+/**
+ * Resolves `--creds-stdin` into `creds`, and warns (as docker does for `login -p`) when a secret came on the
+ * command line, where every user of the machine can read it in the process list.
+ */
+async function withCredentials<T extends RegistryCommandOptions>(opts: T): Promise<T> {
+  if (opts.credsStdin) {
+    if (opts.creds !== undefined)
+      throw new VnfpipeError('USAGE', '--creds and --creds-stdin exclude each other');
+    const creds = await readStdin();
+    if (!creds) throw new VnfpipeError('USAGE', '--creds-stdin read nothing from standard input');
+    return { ...opts, creds };
+  }
+  if (opts.creds !== undefined) {
+    warn(
+      'Using --creds via the CLI is insecure. Use --creds-stdin, or VNFPIPE_REGISTRY_USERNAME and VNFPIPE_REGISTRY_PASSWORD.',
+    );
+  }
+  return opts;
 }
 
 function clientOptions(opts: RegistryCommandOptions): ClientOptions {
@@ -64,6 +90,7 @@ async function copy(
   want: 'push' | 'pull',
 ): Promise<number> {
   try {
+    opts = await withCredentials(opts);
     const source = parseReference(src);
     const target = parseReference(dest);
     if (want === 'push' && target.transport !== 'registry') {
@@ -125,6 +152,7 @@ export async function loginCommand(registry: string, opts: LoginOptions = {}): P
     if (opts.password !== undefined && opts.passwordStdin) {
       throw new VnfpipeError('USAGE', '--password and --password-stdin exclude each other');
     }
+    if (opts.password !== undefined) warn('Using --password via the CLI is insecure. Use --password-stdin.');
     const password = opts.passwordStdin ? await readStdin() : opts.password;
     if (!password)
       throw new VnfpipeError('USAGE', 'login needs a password (--password-stdin)', { where: registry });
@@ -192,7 +220,7 @@ async function withClient<T>(
   fn: (client: import('../registry/client.js').RegistryClient) => Promise<T>,
 ): Promise<T> {
   const { RegistryClient } = await import('../registry/client.js');
-  const client = new RegistryClient(registry, clientOptions(opts));
+  const client = new RegistryClient(registry, clientOptions(await withCredentials(opts)));
   try {
     return await fn(client);
   } finally {
