@@ -13,6 +13,7 @@ import type { Descriptor } from '../oci/descriptor.js';
 import { type Digest, DigestStream, digestAlgorithm, digestHex } from '../oci/digest.js';
 import type { OciLayout } from '../oci/layout.js';
 import type { RegistryClient } from './client.js';
+import { unreachable } from './errors.js';
 import { backoffDelay, isNetworkError } from './retry.js';
 
 function tampered(where: string, message: string): VnfpipeError {
@@ -59,8 +60,8 @@ export async function downloadBlob(
         }
         break;
       } catch (error) {
-        if (!isNetworkError(error) || ++failures >= client.retry.attempts || client.signal?.aborted)
-          throw error;
+        if (!isNetworkError(error)) throw error;
+        if (++failures >= client.retry.attempts || client.signal?.aborted) throw unreachable(where, error);
         await delay(backoffDelay(client.retry, failures));
       }
     }

@@ -82,6 +82,16 @@ export function unreachable(where: string, error: unknown, hint?: string): Vnfpi
       hint: 'check the host name, and the DNS settings of this machine',
     });
   }
+  if ((error as Error | undefined)?.name === 'DeadlineError') {
+    return new VnfpipeError(
+      RegistryErrorCode.unreachable,
+      `the registry is too slow (${(error as Error).message})`,
+      {
+        where,
+        hint: 'the registry or the network stalls; VNFPIPE_REGISTRY_MIN_RATE=<bytes/s>/<seconds> and VNFPIPE_REGISTRY_HEADER_TIMEOUT=<seconds> set the limits',
+      },
+    );
+  }
   const why = code ?? err?.message ?? String(error);
   return new VnfpipeError(RegistryErrorCode.unreachable, `cannot reach the registry (${why})`, {
     where,

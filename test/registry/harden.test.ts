@@ -3,9 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pullCommand, pushCommand } from '../../src/cli/registry.js';
+import { parseReference } from '../../src/oci/reference.js';
+import { copyImage } from '../../src/registry/copy.js';
+import { deadlines } from '../../src/registry/transport.js';
 import { capture } from '../support/capture.js';
 import { makeBaseLayout } from '../support/images.js';
 import { startRegistry, type TestRegistry } from '../support/registry.js';
+import { startSlowProxy } from './slow-server.js';
 
 let tmp: string;
 let layout: string;
@@ -41,5 +45,58 @@ describe('typed failures', () => {
     expect(run.err).not.toContain('unexpected error');
     expect(run.err).toContain(file);
     expect(run.code).toBe(1);
+  });
+});
+
+describe('deadlines on registry reads', () => {
+  // Small windows keep the test short; the behaviour is the same with the defaults (1 KiB/s over 30 s, 60 s).
+  const registries = {
+    default: {
+      minRate: { bytesPerSecond: 1000, windowMs: 300 },
+      headerTimeoutMs: 300,
+      retry: { attempts: 2, baseDelayMs: 10, maxDelayMs: 20 },
+    },
+  };
+
+  for (const mode of ['body', 'headers'] as const) {
+    it(`drops a blob download whose ${mode} trickle${mode === 'body' ? 's' : ''} in, retries it, then names the blob`, async () => {
+      const pushed = await copyImage(
+        parseReference(`oci:${layout}:latest`),
+        parseReference(`${registry.host}/vnf/slow-${mode}:1`),
+      );
+      const proxy = await startSlowProxy(registry, { mode, bytesPerTick: 1, tickMs: 100 });
+      try {
+        const error = await copyImage(
+          parseReference(`${proxy.host}/vnf/slow-${mode}:1`),
+          parseReference(`oci:${join(tmp, `slow-${mode}`)}:x`),
+          { registries },
+        ).catch((e: unknown) => e);
+        expect(error).toMatchObject({ code: 'REGISTRY_UNREACHABLE' });
+        expect((error as Error).message).toContain('the registry is too slow');
+        expect((error as Error).message).toContain(
+          mode === 'body' ? 'below the minimum of 1000 bytes/s' : 'no complete answer within 0.3 s',
+        );
+        expect((error as { where: string }).where).toMatch(
+          new RegExp(`^${proxy.host}/vnf/slow-${mode}@sha256:`),
+        );
+        expect((error as { where: string }).where).not.toContain(pushed.digest);
+        // Retried as a transient failure before giving up.
+        expect(proxy.blobGets).toBeGreaterThanOrEqual(2);
+      } finally {
+        await proxy.stop();
+      }
+    });
+  }
+
+  it('reads its limits from the environment and refuses malformed ones', () => {
+    expect(
+      deadlines({ env: { VNFPIPE_REGISTRY_MIN_RATE: '2048/10', VNFPIPE_REGISTRY_HEADER_TIMEOUT: '5' } }),
+    ).toEqual({
+      minRate: { bytesPerSecond: 2048, windowMs: 10_000 },
+      headerTimeoutMs: 5000,
+    });
+    expect(() => deadlines({ env: { VNFPIPE_REGISTRY_MIN_RATE: 'fast' } })).toThrow(
+      expect.objectContaining({ code: 'USAGE', where: 'VNFPIPE_REGISTRY_MIN_RATE' }),
+    );
   });
 });
