@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,6 +9,8 @@ import { copyImage } from '../../src/registry/copy.js';
 import { deadlines } from '../../src/registry/transport.js';
 import { capture } from '../support/capture.js';
 import { makeBaseLayout } from '../support/images.js';
+import { waitFor } from '../support/ports.js';
+import { CLI, runCli } from '../support/project.js';
 import { startRegistry, type TestRegistry } from '../support/registry.js';
 import { startSlowProxy } from './slow-server.js';
 
@@ -98,5 +101,45 @@ describe('deadlines on registry reads', () => {
     expect(() => deadlines({ env: { VNFPIPE_REGISTRY_MIN_RATE: 'fast' } })).toThrow(
       expect.objectContaining({ code: 'USAGE', where: 'VNFPIPE_REGISTRY_MIN_RATE' }),
     );
+  });
+});
+
+describe('staging folders of interrupted pulls', () => {
+  it('a SIGKILLed pull leaves its staging folder, and the next pull removes it but not a live one', async () => {
+    await copyImage(parseReference(`oci:${layout}:latest`), parseReference(`${registry.host}/vnf/killed:1`));
+    const proxy = await startSlowProxy(registry, { mode: 'body', bytesPerTick: 16, tickMs: 50 });
+    const parent = join(tmp, 'kill');
+    mkdirSync(parent);
+    const staging = () => readdirSync(parent).filter((name) => name.startsWith('.out.vnfpipe-pull-'));
+    try {
+      const child = spawn(
+        process.execPath,
+        [CLI, 'pull', `${proxy.host}/vnf/killed:1`, `oci:${join(parent, 'out')}:x`],
+        {
+          stdio: 'ignore',
+        },
+      );
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      // Midway: a blob is being written into the staging folder.
+      const [stage] = await waitFor('a staged blob', async () => {
+        const found = staging();
+        return found.length && readdirSync(join(parent, found[0]!)).length ? found : undefined;
+      });
+      expect(stage).toBe(`.out.vnfpipe-pull-${child.pid}-${stage!.split('-').at(-1)}`);
+      child.kill('SIGKILL');
+      await exited;
+      expect(staging()).toEqual([stage]);
+      // A concurrent pull's folder: its PID (this test process) runs.
+      const live = `.out.vnfpipe-pull-${process.pid}-0123456789ab`;
+      mkdirSync(join(parent, live));
+
+      const again = await runCli(parent, ['pull', `${registry.host}/vnf/killed:1`, 'oci:out:x']);
+      expect(again.stderr).not.toContain('error');
+      expect(again.code).toBe(0);
+      expect(staging()).toEqual([live]);
+      expect(statSync(join(parent, 'out', 'index.json')).isFile()).toBe(true);
+    } finally {
+      await proxy.stop();
+    }
   });
 });
