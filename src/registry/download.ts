@@ -163,7 +163,9 @@ export async function removeStaleStages(parent: string, prefix: string, now = Da
     const age = now - info.mtimeMs;
     const pid = /^(\d+)-[0-9a-f]+$/.exec(name.slice(prefix.length))?.[1];
     const stale =
-      pid === undefined ? age > UNNAMED_STAGE_MAX_AGE_MS : !processRuns(Number(pid)) || age > STAGE_MAX_AGE_MS;
+      pid === undefined
+        ? age > UNNAMED_STAGE_MAX_AGE_MS
+        : !processRuns(Number(pid)) || age > STAGE_MAX_AGE_MS;
     if (!stale) continue;
     await rm(path, { recursive: true, force: true });
     removed.push(path);

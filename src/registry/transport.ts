@@ -230,9 +230,7 @@ export class Transport {
       req.once('finish', () => {
         headerTimer = setTimeout(() => {
           req.destroy(
-            new DeadlineError(
-              `${url.pathname}: no complete answer within ${this.headerTimeoutMs / 1000} s`,
-            ),
+            new DeadlineError(`${url.pathname}: no complete answer within ${this.headerTimeoutMs / 1000} s`),
           );
         }, this.headerTimeoutMs);
         headerTimer.unref();
