@@ -27,6 +27,7 @@ import { MAX_DOCUMENT_BYTES } from '../oci/validate.js';
 import { type ClientOptions, RegistryClient } from './client.js';
 import { BlobStage, downloadBlob } from './download.js';
 import { typedError } from './errors.js';
+import { BlobLocations, defaultLocationsFile } from './locations.js';
 import { recordReferrer, referrerDescriptor } from './referrers.js';
 import { type BlobSource, type UploadResult, uploadBlob } from './upload.js';
 
@@ -56,7 +57,15 @@ export interface CopyOptions {
   signal?: AbortSignal;
   onProgress?: (progress: BlobProgress) => void;
   onLog?: (line: string) => void;
+  /**
+   * The record of which repositories hold which blobs, for cross-repository mounts (default:
+   * `defaultLocationsFile()`, in the user's cache; false: none).
+   */
+  blobLocations?: string | false;
 }
+
+/** Mount sources tried per blob before uploading it. */
+const MAX_MOUNT_SOURCES = 3;
 
 export interface CopyResult {
   /** Digest of what was copied (the manifest, or the index). */
@@ -283,6 +292,10 @@ export async function copyImage(
 ): Promise<CopyResult> {
   if (source.transport === 'oci' && dest.transport === 'oci') throw layoutToLayout();
   const clients = new Clients(options);
+  const locations =
+    options.blobLocations === false
+      ? undefined
+      : await BlobLocations.load(options.blobLocations ?? defaultLocationsFile());
   try {
     const cwd = options.cwd ?? process.cwd();
     let reader: Source;
@@ -305,17 +318,36 @@ export async function copyImage(
     const graph = await readGraph(reader, toPlatform(options.platform));
     await early;
     if (layout) for (const blob of graph.blobs) await checkLayoutBlob(layout, blob);
+    // Every blob of a registry source is in its repository: worth remembering for later mounts.
+    const seen = () => {
+      if (source.transport === 'registry')
+        for (const blob of graph.blobs) locations?.add(source.registry, blob.digest, source.repository);
+    };
     if (dest.transport === 'registry') {
       const mountFrom =
         source.transport === 'registry' && source.registry === dest.registry ? [source.repository] : [];
-      return await toRegistry(graph, clients.get(dest.registry), dest, openBlob, mountFrom, options);
+      const result = await toRegistry(
+        graph,
+        clients.get(dest.registry),
+        dest,
+        openBlob,
+        mountFrom,
+        locations,
+        options,
+      );
+      seen();
+      return result;
     }
     if (source.transport !== 'registry') throw layoutToLayout();
-    return await toLayout(graph, clients.get(source.registry), source, dest, reader.tag, options);
+    const result = await toLayout(graph, clients.get(source.registry), source, dest, reader.tag, options);
+    seen();
+    return result;
   } catch (error) {
     throw typedError(error, formatReference(source));
   } finally {
     clients.close();
+    // A cache: failing to write it costs later mounts, never this copy.
+    await locations?.save().catch(() => undefined);
   }
 }
 
@@ -325,6 +357,7 @@ async function toRegistry(
   dest: RegistryReference,
   openBlob: (blob: Descriptor) => BlobSource,
   mountFrom: string[],
+  locations: BlobLocations | undefined,
   options: CopyOptions,
 ): Promise<CopyResult> {
   const repository = dest.repository;
@@ -332,12 +365,15 @@ async function toRegistry(
   await mapLimit(graph.blobs, options.concurrency ?? 4, async (blob) => {
     const report = (current: number, state: BlobProgress['state']) =>
       options.onProgress?.({ digest: blob.digest, current, total: blob.size, state });
+    const known = locations?.repositories(client.registry, blob.digest) ?? [];
+    const sources = [...new Set([...mountFrom, ...known])].filter((r) => r !== repository);
     const result: UploadResult = await uploadBlob(client, repository, blob.digest, openBlob(blob), {
-      mountFrom,
+      mountFrom: sources.slice(0, MAX_MOUNT_SOURCES),
       chunkSize: options.chunkSize,
       chunkThreshold: options.chunkThreshold,
       onProgress: (current) => report(current, 'transferring'),
     });
+    locations?.add(client.registry, blob.digest, repository);
     if (result === 'exists') counts.skipped++;
     else if (result === 'mounted') counts.mounted++;
     else {

@@ -141,13 +141,20 @@ async function startUpload(
   const attempts = [...mountFrom.filter((from) => from !== repository), undefined];
   for (const from of attempts) {
     const query = from ? `?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(from)}` : '';
-    const res = await client.send({
-      method: 'POST',
-      path: `/v2/${repository}/blobs/uploads/${query}`,
-      scopes: from ? [pushScope(repository), pullScope(from)] : [pushScope(repository)],
-      what: from ? 'mount blob' : 'start upload',
-      where,
-    });
+    let res: Awaited<ReturnType<RegistryClient['send']>>;
+    try {
+      res = await client.send({
+        method: 'POST',
+        path: `/v2/${repository}/blobs/uploads/${query}`,
+        scopes: from ? [pushScope(repository), pullScope(from)] : [pushScope(repository)],
+        what: from ? 'mount blob' : 'start upload',
+        where,
+      });
+    } catch (error) {
+      // No pull access to a remembered source repository: upload instead.
+      if (from && error instanceof VnfpipeError && error.code === 'REGISTRY_AUTH') continue;
+      throw error;
+    }
     const body = await res.text().catch(() => '');
     if (from && res.status === 201) return 'mounted';
     if (res.status !== 202) {
