@@ -255,7 +255,11 @@ Example:
         .argument('<dest>')
         .option('-t, --tag <tag>', 'extra destination tag (repeatable)', collect)
         .option('--platform <os/arch>', 'copy one platform of an index')
-        .option('-j, --concurrency <n>', 'blobs at once (default 4)', intArg('--concurrency')),
+        .option('-j, --concurrency <n>', 'blobs at once (default 4)', intArg('--concurrency'))
+        .option(
+          '--format <oci>',
+          'oci: convert Docker manifests to OCI media types (manifest digests change); default: keep them as they are',
+        ),
     ).action(
       handleErrors(async (src, dest, opts) => {
         const registry = await import('./registry.js');

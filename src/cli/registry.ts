@@ -13,6 +13,7 @@ import {
 } from '../oci/reference.js';
 import { credentialsFromString } from '../registry/auth/credentials.js';
 import type { ClientOptions } from '../registry/client.js';
+import type { ImageFormat } from '../registry/convert.js';
 import type { BlobProgress, CopyResult } from '../registry/copy.js';
 import { reportError } from './errors.js';
 
@@ -35,6 +36,8 @@ export interface CopyCommandOptions extends RegistryCommandOptions {
   /** Copy one platform of an index (`linux/amd64`). */
   platform?: string;
   concurrency?: number;
+  /** `oci` converts Docker manifests to OCI media types (their digests change); default: keep them. */
+  format?: string;
 }
 
 function warn(line: string): void {
@@ -112,6 +115,7 @@ async function copy(
       ...(opts.tag?.length ? { tags: opts.tag } : {}),
       ...(opts.platform ? { platform: opts.platform } : {}),
       ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
+      ...(opts.format ? { format: opts.format as ImageFormat } : {}),
       onProgress: progressPrinter(opts),
     });
     printResult(result, opts);

@@ -25,6 +25,7 @@ import { formatPlatform, type Platform, parsePlatform } from '../oci/platform.js
 import type { ImageReference, OciLayoutReference, RegistryReference } from '../oci/reference.js';
 import { MAX_DOCUMENT_BYTES } from '../oci/validate.js';
 import { type ClientOptions, RegistryClient } from './client.js';
+import { convertToOci, IMAGE_FORMATS, type ImageFormat } from './convert.js';
 import { BlobStage, downloadBlob } from './download.js';
 import { typedError } from './errors.js';
 import { BlobLocations, defaultLocationsFile } from './locations.js';
@@ -62,6 +63,8 @@ export interface CopyOptions {
    * `defaultLocationsFile()`, in the user's cache; false: none).
    */
   blobLocations?: string | false;
+  /** `keep` (default) copies manifests as they are; `oci` converts Docker media types to OCI (convert.ts). */
+  format?: ImageFormat;
 }
 
 /** Mount sources tried per blob before uploading it. */
@@ -291,6 +294,11 @@ export async function copyImage(
   options: CopyOptions = {},
 ): Promise<CopyResult> {
   if (source.transport === 'oci' && dest.transport === 'oci') throw layoutToLayout();
+  if (options.format !== undefined && !IMAGE_FORMATS.includes(options.format)) {
+    throw new VnfpipeError('USAGE', `unknown image format ${JSON.stringify(options.format)}`, {
+      hint: `use one of: ${IMAGE_FORMATS.join(', ')}`,
+    });
+  }
   const clients = new Clients(options);
   const locations =
     options.blobLocations === false
@@ -315,7 +323,15 @@ export async function copyImage(
     // Reach the destination registry while the source graph is read.
     const early = dest.transport === 'registry' ? clients.get(dest.registry).ping() : undefined;
     early?.catch(() => undefined);
-    const graph = await readGraph(reader, toPlatform(options.platform));
+    let graph = await readGraph(reader, toPlatform(options.platform));
+    if (options.format === 'oci') {
+      const converted = convertToOci(graph.documents, reader.describe());
+      graph = {
+        ...graph,
+        top: converted.get(graph.top.descriptor.digest)!,
+        documents: [...converted.values()],
+      };
+    }
     await early;
     if (layout) for (const blob of graph.blobs) await checkLayoutBlob(layout, blob);
     // Every blob of a registry source is in its repository: worth remembering for later mounts.
