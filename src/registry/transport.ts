@@ -94,8 +94,12 @@ function watchRate(res: IncomingMessage, rate: MinRate, url: URL): void {
   const timer = setInterval(() => {
     const received = socket.bytesRead - mark;
     mark = socket.bytesRead;
+    // Everything arrived (the reader may be slow), or data waits unread: not the server's fault.
+    if (res.complete) return clearInterval(timer);
     if (res.readableLength > 0 || received >= need) return;
     clearInterval(timer);
+    // A body nobody reads yet must not turn the deadline into an uncaught 'error'.
+    if (res.listenerCount('error') === 0) res.once('error', () => undefined);
     res.destroy(
       new DeadlineError(
         `${url.pathname}: ${received} bytes in ${rate.windowMs / 1000} s, below the minimum of ${rate.bytesPerSecond} bytes/s`,
@@ -227,7 +231,10 @@ export class Transport {
       });
       // The header deadline runs from the moment the whole request was handed over.
       let headerTimer: NodeJS.Timeout | undefined;
+      let answered = false;
       req.once('finish', () => {
+        // Some servers answer (401, 413) before the body was all sent.
+        if (answered) return;
         headerTimer = setTimeout(() => {
           req.destroy(
             new DeadlineError(`${url.pathname}: no complete answer within ${this.headerTimeoutMs / 1000} s`),
@@ -238,6 +245,7 @@ export class Transport {
       req.once('close', () => clearTimeout(headerTimer));
       req.once('error', reject);
       req.once('response', (res) => {
+        answered = true;
         clearTimeout(headerTimer);
         trace(`${res.statusCode} ${request.method} ${url.pathname}`);
         watchRate(res, this.minRate, url);
