@@ -301,6 +301,12 @@ describe('Bearer token auth (auth.token with a test token service)', () => {
         expect((refused as Error).message).toContain('another host');
         expectNoSecret(JSON.stringify(refused) + String(refused), PASSWORD);
       }
+      // A loopback registry naming a plain-HTTP realm off loopback: refused too (learned, never contacted).
+      const local = authenticator(registry.host, false);
+      local.learn('Bearer realm="http://auth.vnfpipe.invalid/token",service="x"');
+      await expect(local.header(['repository:tok/app:pull'])).rejects.toMatchObject({
+        code: 'REGISTRY_AUTH',
+      });
       expect(registry.tokenRequests.length).toBe(before);
       // The same realm for a loopback registry is a local setup: allowed.
       const header = await authenticator(registry.host, false).header(['repository:tok/app:pull']);

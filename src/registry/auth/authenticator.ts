@@ -154,12 +154,15 @@ export class Authenticator {
 
   /**
    * A plain-HTTP realm would carry the registry's credentials and tokens unencrypted. On the registry's own
-   * host it is as safe as the registry's plain HTTP (loopback, or marked insecure); on another host only a
-   * loopback registry (a local test setup) may use one, and `--insecure` does not stretch to other hosts.
+   * host it is as safe as the registry's plain HTTP (loopback, or marked insecure); on another host only
+   * when registry and realm are both on loopback (a local setup), and `--insecure` does not stretch to other
+   * hosts.
    */
   private checkRealm(realm: URL): void {
-    if (realm.protocol !== 'http:' || isLoopbackHost(this.registry)) return;
-    if (hostName(realm.host) !== hostName(this.registry)) {
+    if (realm.protocol !== 'http:') return;
+    const sameHost = hostName(realm.host) === hostName(this.registry);
+    if (isLoopbackHost(this.registry) && (sameHost || isLoopbackHost(realm.host))) return;
+    if (!sameHost) {
       throw new VnfpipeError(
         'REGISTRY_AUTH',
         `refusing the plain-HTTP token service ${realm.origin} on another host than the registry`,
