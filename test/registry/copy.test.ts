@@ -126,6 +126,18 @@ describe('copy between OCI layouts and a registry (distribution 2.8, no auth)', 
         );
         const fallback = await push(`${other.host}/mount/c:1`);
         expect(fallback.blobs).toMatchObject({ total: 2, transferred: 2, mounted: 0 });
+        // A stale source first, a good one after it: the refused mount does not end the search.
+        writeFileSync(
+          join(cache, 'registry-blobs.json'),
+          JSON.stringify({
+            version: 1,
+            registries: {
+              [registry.host]: Object.fromEntries(blobs.map((d) => [d, ['gone/repo', 'mount/a']])),
+            },
+          }),
+        );
+        const afterStale = await push(`${registry.host}/mount/d:1`);
+        expect(afterStale.blobs).toMatchObject({ total: 2, transferred: 0, mounted: 2 });
       } finally {
         await other.stop();
       }
