@@ -3,6 +3,8 @@
  * and registries, like `skopeo copy`. Order on the destination: every blob first (in parallel, bounded),
  * then manifests bottom-up, the index after its children, tags last, so no tag ever names an incomplete
  * image. Into a layout, blobs are staged and verified before anything enters it, and index.json is last.
+ * Blobs are mounted from repositories that hold them (locations.ts); `format: 'oci'` rewrites Docker
+ * manifests to OCI ones (convert.ts).
  */
 import { createReadStream } from 'node:fs';
 import { stat, writeFile } from 'node:fs/promises';
@@ -319,7 +321,6 @@ export async function copyImage(
       reader = registrySource(client, source);
       openBlob = (blob) => remoteBlobSource(client, source.repository, blob);
     }
-
     // Reach the destination registry while the source graph is read.
     const early = dest.transport === 'registry' ? clients.get(dest.registry).ping() : undefined;
     early?.catch(() => undefined);
