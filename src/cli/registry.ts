@@ -46,9 +46,10 @@ function warn(line: string): void {
 
 /**
  * Resolves `--creds-stdin` into `creds`, and warns (as docker does for `login -p`) when a secret came on the
- * command line, where every user of the machine can read it in the process list.
+ * command line, where every user of the machine can read it in the process list. Other commands taking
+ * `--creds` can call it too.
  */
-async function withCredentials<T extends RegistryCommandOptions>(opts: T): Promise<T> {
+export async function withCredentials<T extends RegistryCommandOptions>(opts: T): Promise<T> {
   if (opts.credsStdin) {
     if (opts.creds !== undefined)
       throw new VnfpipeError('USAGE', '--creds and --creds-stdin exclude each other');
