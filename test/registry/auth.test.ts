@@ -129,6 +129,7 @@ describe('htpasswd Basic auth over TLS with a test CA', () => {
     );
     expect(run.code).toBe(1);
     expect(run.err).toMatch(/cannot reach the registry \((SELF_SIGNED|UNABLE_TO|DEPTH_ZERO)/);
+    expect(run.err).toMatch(/hint: check the TLS settings.*--ca-file/);
   });
 
   it('logs in and out through config.json, like docker', async () => {
