@@ -27,8 +27,9 @@ export interface TransportOptions {
    */
   headerTimeoutMs?: number;
   /**
-   * A response body slower than `bytesPerSecond` over a whole `windowMs` is dropped (a transient failure,
-   * retried and resumed). Default 1024 bytes/s over 30 s, or `VNFPIPE_REGISTRY_MIN_RATE=<bytes/s>/<seconds>`.
+   * A response body (or a streamed request body the registry reads) slower than `bytesPerSecond` over a
+   * whole `windowMs` is dropped (a transient failure, retried and resumed). Default 1024 bytes/s over 30 s,
+   * or `VNFPIPE_REGISTRY_MIN_RATE=<bytes/s>/<seconds>`.
    */
   minRate?: MinRate;
   env?: Readonly<Record<string, string | undefined>>;
@@ -110,6 +111,34 @@ function watchRate(res: IncomingMessage, rate: MinRate, url: URL): void {
   const stop = () => clearInterval(timer);
   res.once('end', stop);
   res.once('close', stop);
+}
+
+/**
+ * The same minimum rate for a streamed request body, counted only while the registry holds us up (the
+ * request waits for 'drain'): a slow source (another registry) is not the destination's fault.
+ */
+function watchUpload(req: http.ClientRequest, source: Readable, rate: MinRate, url: URL): void {
+  if (rate.bytesPerSecond <= 0) return;
+  let sent = 0;
+  source.on('data', (chunk: Buffer) => {
+    sent += chunk.length;
+  });
+  const need = (rate.bytesPerSecond * rate.windowMs) / 1000;
+  const timer = setInterval(() => {
+    const moved = sent;
+    sent = 0;
+    if (!req.writableNeedDrain || moved >= need) return;
+    clearInterval(timer);
+    req.destroy(
+      new DeadlineError(
+        `${url.pathname}: the registry took ${moved} bytes in ${rate.windowMs / 1000} s, below the minimum of ${rate.bytesPerSecond} bytes/s`,
+      ),
+    );
+  }, rate.windowMs);
+  timer.unref();
+  const stop = () => clearInterval(timer);
+  req.once('finish', stop);
+  req.once('close', stop);
 }
 
 export type RequestBody = Buffer | { length: number; open: () => Readable };
@@ -259,6 +288,7 @@ export class Transport {
         const source = body.open();
         source.once('error', (error) => req.destroy(error));
         if (request.onBodyBytes) source.on('data', (chunk: Buffer) => request.onBodyBytes?.(chunk.length));
+        watchUpload(req, source, this.minRate, url);
         // A dropped connection must not leave the file open.
         req.once('close', () => source.destroy());
         source.pipe(req);

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,11 +8,16 @@ import { parseReference } from '../../src/oci/reference.js';
 import { copyImage } from '../../src/registry/copy.js';
 import { deadlines } from '../../src/registry/transport.js';
 import { capture } from '../support/capture.js';
-import { makeBaseLayout } from '../support/images.js';
+import { addRandomLayer, layoutDigest, makeBaseLayout } from '../support/images.js';
 import { waitFor } from '../support/ports.js';
 import { CLI, runCli } from '../support/project.js';
 import { startRegistry, type TestRegistry } from '../support/registry.js';
 import { startSlowProxy } from './slow-server.js';
+
+function readManifest(dir: string, tag: string): { layers: Array<{ digest: string }> } {
+  const digest = layoutDigest(dir, tag);
+  return JSON.parse(readFileSync(join(dir, 'blobs', 'sha256', digest.slice(7)), 'utf8'));
+}
 
 let tmp: string;
 let layout: string;
@@ -90,6 +95,30 @@ describe('deadlines on registry reads', () => {
       }
     });
   }
+
+  it('drops a blob upload the registry reads too slowly, retries it, then names the blob', async () => {
+    // Larger than what loopback socket buffers hold, so the registry's reading sets the pace.
+    addRandomLayer(layout, 'latest', 'slow-upload', 24 * 1024 * 1024);
+    const big = readManifest(layout, 'slow-upload').layers.at(-1)!.digest;
+    const proxy = await startSlowProxy(registry, { mode: 'upload', bytesPerTick: 16, tickMs: 50 });
+    try {
+      const error = await copyImage(
+        parseReference(`oci:${layout}:slow-upload`),
+        parseReference(`${proxy.host}/vnf/slow-upload:1`),
+        // One blob at a time, largest first: the big layer is the one held up.
+        { registries, concurrency: 1, blobLocations: false },
+      ).catch((e: unknown) => e);
+      expect(error).toMatchObject({
+        code: 'REGISTRY_UNREACHABLE',
+        where: `${proxy.host}/vnf/slow-upload@${big}`,
+      });
+      expect((error as Error).message).toContain('the registry took');
+      expect((error as Error).message).toContain('below the minimum of 1000 bytes/s');
+      expect(proxy.uploads).toBeGreaterThanOrEqual(2);
+    } finally {
+      await proxy.stop();
+    }
+  });
 
   it('reads its limits from the environment and refuses malformed ones', () => {
     expect(

@@ -1,7 +1,7 @@
 /**
- * An HTTP proxy on 127.0.0.1 in front of a test registry that stalls blob downloads: `body` sends each blob
- * GET's answer `bytesPerTick` bytes per tick, `headers` trickles header bytes and never finishes them. Other
- * requests pass untouched. Every loop is bounded and stops when the client goes away.
+ * An HTTP proxy on 127.0.0.1 in front of a test registry that stalls blob transfers: `body` sends each blob
+ * GET's answer `bytesPerTick` bytes per tick, `headers` trickles header bytes and never finishes them,
+ * `upload` reads blob uploads that slowly. Other requests pass untouched. Every loop is bounded and stops when the client goes away.
  */
 import { createServer, type IncomingMessage, request, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -11,11 +11,14 @@ export interface SlowProxy {
   port: number;
   /** Blob GETs seen so far. */
   readonly blobGets: number;
+  /** Blob uploads (PUT or PATCH) held up so far (`upload` mode). */
+  readonly uploads: number;
   stop(): Promise<void>;
 }
 
 export interface SlowOptions {
-  mode: 'body' | 'headers';
+  /** `upload`: reads the body of each blob PUT or PATCH `bytesPerTick` bytes per tick, and never answers. */
+  mode: 'body' | 'headers' | 'upload';
   bytesPerTick: number;
   tickMs: number;
 }
@@ -24,6 +27,7 @@ const MAX_TICKS = 100_000;
 
 export async function startSlowProxy(target: { port: number }, options: SlowOptions): Promise<SlowProxy> {
   let blobGets = 0;
+  let uploads = 0;
   const sockets = new Set<Socket>();
   const forward = (
     req: IncomingMessage,
@@ -38,7 +42,22 @@ export async function startSlowProxy(target: { port: number }, options: SlowOpti
     req.pipe(up);
   };
   const server = createServer((req, res) => {
-    const slow = req.method === 'GET' && /\/blobs\/sha256:/.test(req.url ?? '');
+    if (
+      options.mode === 'upload' &&
+      (req.method === 'PUT' || req.method === 'PATCH') &&
+      /\/blobs\/uploads\//.test(req.url ?? '')
+    ) {
+      uploads++;
+      req.pause();
+      let ticks = 0;
+      const timer = setInterval(() => {
+        if (req.destroyed || ++ticks > MAX_TICKS) return clearInterval(timer);
+        req.read(options.bytesPerTick);
+      }, options.tickMs);
+      req.socket.once('close', () => clearInterval(timer));
+      return;
+    }
+    const slow = options.mode !== 'upload' && req.method === 'GET' && /\/blobs\/sha256:/.test(req.url ?? '');
     if (!slow) {
       forward(
         req,
@@ -96,6 +115,9 @@ export async function startSlowProxy(target: { port: number }, options: SlowOpti
     port,
     get blobGets() {
       return blobGets;
+    },
+    get uploads() {
+      return uploads;
     },
     stop: () =>
       new Promise<void>((resolve) => {
