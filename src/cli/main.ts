@@ -245,6 +245,7 @@ Example:
         '--creds <user:password>',
         'registry credentials (default: VNFPIPE_REGISTRY_*, then ~/.docker/config.json)',
       )
+      .option('--creds-stdin', 'read user:password (or a token) for the registry from standard input')
       .option('--insecure', 'allow plain HTTP or unverified TLS for a registry that is not on loopback')
       .option('--ca-file <pem>', 'extra CA certificates (default: $SSL_CERT_FILE)')
       .option('--json', 'print the result as JSON')
@@ -261,7 +262,11 @@ Example:
         .argument('<dest>')
         .option('-t, --tag <tag>', 'extra destination tag (repeatable)', collect)
         .option('--platform <os/arch>', 'copy one platform of an index')
-        .option('-j, --concurrency <n>', 'blobs at once (default 4)', intArg('--concurrency')),
+        .option('-j, --concurrency <n>', 'blobs at once (default 4)', intArg('--concurrency'))
+        .option(
+          '--format <oci>',
+          'oci: convert Docker manifests to OCI media types (manifest digests change); default: keep them as they are',
+        ),
     ).action(
       handleErrors(async (src, dest, opts) => {
         const registry = await import('./registry.js');

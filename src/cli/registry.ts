@@ -13,6 +13,7 @@ import {
 } from '../oci/reference.js';
 import { credentialsFromString } from '../registry/auth/credentials.js';
 import type { ClientOptions } from '../registry/client.js';
+import type { ImageFormat } from '../registry/convert.js';
 import type { BlobProgress, CopyResult } from '../registry/copy.js';
 import { reportError } from './errors.js';
 
@@ -23,6 +24,8 @@ export interface RegistryCommandOptions {
   caFile?: string;
   /** `user:password` (or a bare token) for the registry side, instead of the docker config. */
   creds?: string;
+  /** Read `creds` from standard input (kept out of the process list). */
+  credsStdin?: boolean;
   json?: boolean;
   quiet?: boolean;
 }
@@ -33,6 +36,33 @@ export interface CopyCommandOptions extends RegistryCommandOptions {
   /** Copy one platform of an index (`linux/amd64`). */
   platform?: string;
   concurrency?: number;
+  /** `oci` converts Docker manifests to OCI media types (their digests change); default: keep them. */
+  format?: string;
+}
+
+function warn(line: string): void {
+  process.stderr.write(`vnfpipe: warning: ${line}\n`);
+}
+
+/**
+ * Resolves `--creds-stdin` into `creds`, and warns (as docker does for `login -p`) when a secret came on the
+ * command line, where every user of the machine can read it in the process list. Other commands taking
+ * `--creds` can call it too.
+ */
+export async function withCredentials<T extends RegistryCommandOptions>(opts: T): Promise<T> {
+  if (opts.credsStdin) {
+    if (opts.creds !== undefined)
+      throw new VnfpipeError('USAGE', '--creds and --creds-stdin exclude each other');
+    const creds = await readStdin();
+    if (!creds) throw new VnfpipeError('USAGE', '--creds-stdin read nothing from standard input');
+    return { ...opts, creds };
+  }
+  if (opts.creds !== undefined) {
+    warn(
+      'Using --creds via the CLI is insecure. Use --creds-stdin, or VNFPIPE_REGISTRY_USERNAME and VNFPIPE_REGISTRY_PASSWORD.',
+    );
+  }
+  return opts;
 }
 
 function clientOptions(opts: RegistryCommandOptions): ClientOptions {
@@ -64,6 +94,7 @@ async function copy(
   want: 'push' | 'pull',
 ): Promise<number> {
   try {
+    opts = await withCredentials(opts);
     const source = parseReference(src);
     const target = parseReference(dest);
     if (want === 'push' && target.transport !== 'registry') {
@@ -85,6 +116,7 @@ async function copy(
       ...(opts.tag?.length ? { tags: opts.tag } : {}),
       ...(opts.platform ? { platform: opts.platform } : {}),
       ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
+      ...(opts.format ? { format: opts.format as ImageFormat } : {}),
       onProgress: progressPrinter(opts),
     });
     printResult(result, opts);
@@ -125,6 +157,7 @@ export async function loginCommand(registry: string, opts: LoginOptions = {}): P
     if (opts.password !== undefined && opts.passwordStdin) {
       throw new VnfpipeError('USAGE', '--password and --password-stdin exclude each other');
     }
+    if (opts.password !== undefined) warn('Using --password via the CLI is insecure. Use --password-stdin.');
     const password = opts.passwordStdin ? await readStdin() : opts.password;
     if (!password)
       throw new VnfpipeError('USAGE', 'login needs a password (--password-stdin)', { where: registry });
@@ -192,7 +225,7 @@ async function withClient<T>(
   fn: (client: import('../registry/client.js').RegistryClient) => Promise<T>,
 ): Promise<T> {
   const { RegistryClient } = await import('../registry/client.js');
-  const client = new RegistryClient(registry, clientOptions(opts));
+  const client = new RegistryClient(registry, clientOptions(await withCredentials(opts)));
   try {
     return await fn(client);
   } finally {

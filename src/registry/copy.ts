@@ -3,6 +3,8 @@
  * and registries, like `skopeo copy`. Order on the destination: every blob first (in parallel, bounded),
  * then manifests bottom-up, the index after its children, tags last, so no tag ever names an incomplete
  * image. Into a layout, blobs are staged and verified before anything enters it, and index.json is last.
+ * Blobs are mounted from repositories that hold them (locations.ts); `format: 'oci'` rewrites Docker
+ * manifests to OCI ones (convert.ts).
  */
 import { createReadStream } from 'node:fs';
 import { stat, writeFile } from 'node:fs/promises';
@@ -25,7 +27,10 @@ import { formatPlatform, type Platform, parsePlatform } from '../oci/platform.js
 import type { ImageReference, OciLayoutReference, RegistryReference } from '../oci/reference.js';
 import { MAX_DOCUMENT_BYTES } from '../oci/validate.js';
 import { type ClientOptions, RegistryClient } from './client.js';
+import { convertToOci, IMAGE_FORMATS, type ImageFormat } from './convert.js';
 import { BlobStage, downloadBlob } from './download.js';
+import { typedError } from './errors.js';
+import { BlobLocations, defaultLocationsFile } from './locations.js';
 import { recordReferrer, referrerDescriptor } from './referrers.js';
 import { type BlobSource, type UploadResult, uploadBlob } from './upload.js';
 
@@ -55,7 +60,17 @@ export interface CopyOptions {
   signal?: AbortSignal;
   onProgress?: (progress: BlobProgress) => void;
   onLog?: (line: string) => void;
+  /**
+   * The record of which repositories hold which blobs, for cross-repository mounts (default:
+   * `defaultLocationsFile()`, in the user's cache; false: none).
+   */
+  blobLocations?: string | false;
+  /** `keep` (default) copies manifests as they are; `oci` converts Docker media types to OCI (convert.ts). */
+  format?: ImageFormat;
 }
+
+/** Mount sources tried per blob before uploading it. */
+const MAX_MOUNT_SOURCES = 3;
 
 export interface CopyResult {
   /** Digest of what was copied (the manifest, or the index). */
@@ -263,18 +278,34 @@ function toPlatform(value: string | Platform | undefined): Platform | undefined 
   return value === undefined ? undefined : typeof value === 'string' ? parsePlatform(value) : value;
 }
 
+function layoutToLayout(): VnfpipeError {
+  return new VnfpipeError('USAGE', 'copying between two OCI layouts is not supported', {
+    hint: 'one side must be a registry (host/repo:tag)',
+  });
+}
+
+function formatReference(ref: ImageReference): string {
+  if (ref.transport === 'oci') return `oci:${ref.dir}${ref.ref ? `:${ref.ref}` : ''}`;
+  return `${ref.registry}/${ref.repository}${ref.digest ? `@${ref.digest}` : `:${ref.tag ?? 'latest'}`}`;
+}
+
 /** Copies an image between `oci:<dir>[:ref]` layouts and registries. */
 export async function copyImage(
   source: ImageReference,
   dest: ImageReference,
   options: CopyOptions = {},
 ): Promise<CopyResult> {
-  if (source.transport === 'oci' && dest.transport === 'oci') {
-    throw new VnfpipeError('USAGE', 'copying between two OCI layouts is not supported', {
-      hint: 'one side must be a registry (host/repo:tag)',
+  if (source.transport === 'oci' && dest.transport === 'oci') throw layoutToLayout();
+  if (options.format !== undefined && !IMAGE_FORMATS.includes(options.format)) {
+    throw new VnfpipeError('USAGE', `unknown image format ${JSON.stringify(options.format)}`, {
+      hint: `use one of: ${IMAGE_FORMATS.join(', ')}`,
     });
   }
   const clients = new Clients(options);
+  const locations =
+    options.blobLocations === false
+      ? undefined
+      : await BlobLocations.load(options.blobLocations ?? defaultLocationsFile());
   try {
     const cwd = options.cwd ?? process.cwd();
     let reader: Source;
@@ -293,18 +324,47 @@ export async function copyImage(
     // Reach the destination registry while the source graph is read.
     const early = dest.transport === 'registry' ? clients.get(dest.registry).ping() : undefined;
     early?.catch(() => undefined);
-    const graph = await readGraph(reader, toPlatform(options.platform));
+    let graph = await readGraph(reader, toPlatform(options.platform));
+    if (options.format === 'oci') {
+      const converted = convertToOci(graph.documents, reader.describe());
+      graph = {
+        ...graph,
+        top: converted.get(graph.top.descriptor.digest)!,
+        documents: [...converted.values()],
+      };
+    }
     await early;
     if (layout) for (const blob of graph.blobs) await checkLayoutBlob(layout, blob);
+    // Every blob of a registry source is in its repository: worth remembering for later mounts.
+    const seen = () => {
+      if (source.transport === 'registry')
+        for (const blob of graph.blobs) locations?.add(source.registry, blob.digest, source.repository);
+    };
     if (dest.transport === 'registry') {
       const mountFrom =
         source.transport === 'registry' && source.registry === dest.registry ? [source.repository] : [];
-      return await toRegistry(graph, clients.get(dest.registry), dest, openBlob, mountFrom, options);
+      const result = await toRegistry(
+        graph,
+        clients.get(dest.registry),
+        dest,
+        openBlob,
+        mountFrom,
+        locations,
+        options,
+      );
+      seen();
+      return result;
     }
-    if (source.transport !== 'registry') throw new Error('unreachable: layout to layout');
-    return await toLayout(graph, clients.get(source.registry), source, dest, reader.tag, options);
+    if (source.transport !== 'registry') throw layoutToLayout();
+    const result = await toLayout(graph, clients.get(source.registry), source, dest, reader.tag, options);
+    seen();
+    return result;
+  } catch (error) {
+    throw typedError(error, formatReference(source));
   } finally {
     clients.close();
+    // A cache: failing to write it costs later mounts, never this copy.
+    await locations?.save().catch(() => undefined);
   }
 }
 
@@ -314,6 +374,7 @@ async function toRegistry(
   dest: RegistryReference,
   openBlob: (blob: Descriptor) => BlobSource,
   mountFrom: string[],
+  locations: BlobLocations | undefined,
   options: CopyOptions,
 ): Promise<CopyResult> {
   const repository = dest.repository;
@@ -321,12 +382,15 @@ async function toRegistry(
   await mapLimit(graph.blobs, options.concurrency ?? 4, async (blob) => {
     const report = (current: number, state: BlobProgress['state']) =>
       options.onProgress?.({ digest: blob.digest, current, total: blob.size, state });
+    const known = locations?.repositories(client.registry, blob.digest) ?? [];
+    const sources = [...new Set([...mountFrom, ...known])].filter((r) => r !== repository);
     const result: UploadResult = await uploadBlob(client, repository, blob.digest, openBlob(blob), {
-      mountFrom,
+      mountFrom: sources.slice(0, MAX_MOUNT_SOURCES),
       chunkSize: options.chunkSize,
       chunkThreshold: options.chunkThreshold,
       onProgress: (current) => report(current, 'transferring'),
     });
+    locations?.add(client.registry, blob.digest, repository);
     if (result === 'exists') counts.skipped++;
     else if (result === 'mounted') counts.mounted++;
     else {

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { copyFile, mkdir, open, rename, rm } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { VnfpipeError } from '../errors.js';
@@ -13,6 +13,7 @@ import type { Descriptor } from '../oci/descriptor.js';
 import { type Digest, DigestStream, digestAlgorithm, digestHex } from '../oci/digest.js';
 import type { OciLayout } from '../oci/layout.js';
 import type { RegistryClient } from './client.js';
+import { unreachable } from './errors.js';
 import { backoffDelay, isNetworkError } from './retry.js';
 
 function tampered(where: string, message: string): VnfpipeError {
@@ -59,8 +60,8 @@ export async function downloadBlob(
         }
         break;
       } catch (error) {
-        if (!isNetworkError(error) || ++failures >= client.retry.attempts || client.signal?.aborted)
-          throw error;
+        if (!isNetworkError(error)) throw error;
+        if (++failures >= client.retry.attempts || client.signal?.aborted) throw unreachable(where, error);
         await delay(backoffDelay(client.retry, failures));
       }
     }
@@ -91,11 +92,15 @@ export class BlobStage {
     this.dir = dir;
   }
 
+  /**
+   * `.<layout>.vnfpipe-pull-<pid>-<hex>` beside the layout: the PID lets a later pull (or `image gc`) tell
+   * an interrupted pull's leftovers from a live one's. Stale ones of this layout are removed first.
+   */
   static async create(layoutDir: string): Promise<BlobStage> {
-    const dir = join(
-      dirname(layoutDir),
-      `.${basename(layoutDir)}.vnfpipe-pull-${randomBytes(6).toString('hex')}`,
-    );
+    const parent = dirname(layoutDir);
+    const prefix = `.${basename(layoutDir)}.vnfpipe-pull-`;
+    await removeStaleStages(parent, prefix);
+    const dir = join(parent, `${prefix}${process.pid}-${randomBytes(6).toString('hex')}`);
     await mkdir(dir, { recursive: true });
     return new BlobStage(dir);
   }
@@ -128,4 +133,42 @@ export class BlobStage {
   async discard(): Promise<void> {
     await rm(this.dir, { recursive: true, force: true });
   }
+}
+
+/** Past this age a staging folder is stale even when its PID runs (the PID was reused). */
+const STAGE_MAX_AGE_MS = 7 * 24 * 3600 * 1000;
+/** Folders of older versions carry no PID: stale once this old. */
+const UNNAMED_STAGE_MAX_AGE_MS = 24 * 3600 * 1000;
+
+function processRuns(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it runs, as another user.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Removes staging folders `<prefix>…` in `parent` whose pull died; a live pull's folder stays. */
+export async function removeStaleStages(parent: string, prefix: string, now = Date.now()): Promise<string[]> {
+  const names = await readdir(parent).catch(() => [] as string[]);
+  const removed: string[] = [];
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const path = join(parent, name);
+    const info = await lstat(path).catch(() => undefined);
+    if (!info?.isDirectory()) continue;
+    const age = now - info.mtimeMs;
+    const pid = /^(\d+)-[0-9a-f]+$/.exec(name.slice(prefix.length))?.[1];
+    const stale =
+      pid === undefined
+        ? age > UNNAMED_STAGE_MAX_AGE_MS
+        : !processRuns(Number(pid)) || age > STAGE_MAX_AGE_MS;
+    if (!stale) continue;
+    await rm(path, { recursive: true, force: true });
+    removed.push(path);
+  }
+  return removed;
 }

@@ -36,9 +36,18 @@ export {
   MANIFEST_ACCEPT,
   RegistryClient,
 } from './client.js';
+export { convertToOci, IMAGE_FORMATS, type ImageFormat } from './convert.js';
 export { type BlobProgress, type CopyOptions, type CopyResult, copyImage } from './copy.js';
+export { removeStaleStages } from './download.js';
+export { BlobLocations, defaultLocationsFile } from './locations.js';
 export { type ListReferrersOptions, listReferrers, recordReferrer, referrersTag } from './referrers.js';
 export { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
 export { type PushedImage, type PushOptions, push } from './step.js';
-export { isLoopbackHost, type TransportOptions } from './transport.js';
+export {
+  DEFAULT_HEADER_TIMEOUT_MS,
+  DEFAULT_MIN_RATE,
+  isLoopbackHost,
+  type MinRate,
+  type TransportOptions,
+} from './transport.js';
 export { type BlobSource, type UploadOptions, type UploadResult, uploadBlob } from './upload.js';

@@ -21,7 +21,124 @@ export interface TransportOptions {
   maxSockets?: number;
   /** A socket idle for this long is dropped and the request fails (default 60 s). */
   idleTimeoutMs?: number;
+  /**
+   * The answer's headers must be complete this long after the request was sent (default 60 s, or
+   * `VNFPIPE_REGISTRY_HEADER_TIMEOUT` seconds): a server trickling header bytes never trips the idle timeout.
+   */
+  headerTimeoutMs?: number;
+  /**
+   * A response body (or a streamed request body the registry reads) slower than `bytesPerSecond` over a
+   * whole `windowMs` is dropped (a transient failure, retried and resumed). Default 1024 bytes/s over 30 s,
+   * or `VNFPIPE_REGISTRY_MIN_RATE=<bytes/s>/<seconds>`.
+   */
+  minRate?: MinRate;
   env?: Readonly<Record<string, string | undefined>>;
+}
+
+export interface MinRate {
+  bytesPerSecond: number;
+  windowMs: number;
+}
+
+export const DEFAULT_HEADER_TIMEOUT_MS = 60_000;
+export const DEFAULT_MIN_RATE: MinRate = { bytesPerSecond: 1024, windowMs: 30_000 };
+
+/** A request that broke a deadline: a network failure (ETIMEDOUT) for the retry loop, with what happened. */
+export class DeadlineError extends Error {
+  readonly code = 'ETIMEDOUT';
+  constructor(message: string) {
+    super(message);
+    this.name = 'DeadlineError';
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function badSetting(name: string, value: string, form: string): VnfpipeError {
+  return new VnfpipeError('USAGE', `${name}=${JSON.stringify(value)} is not ${form}`, { where: name });
+}
+
+/** The deadlines in force: explicit options, else the environment, else the defaults. */
+export function deadlines(options: TransportOptions): { headerTimeoutMs: number; minRate: MinRate } {
+  const env: Env = options.env ?? process.env;
+  let headerTimeoutMs = options.headerTimeoutMs;
+  const headerText = env.VNFPIPE_REGISTRY_HEADER_TIMEOUT;
+  if (headerTimeoutMs === undefined && headerText) {
+    const seconds = Number(headerText);
+    if (!(seconds > 0)) throw badSetting('VNFPIPE_REGISTRY_HEADER_TIMEOUT', headerText, 'seconds > 0');
+    headerTimeoutMs = seconds * 1000;
+  }
+  let minRate = options.minRate;
+  const rateText = env.VNFPIPE_REGISTRY_MIN_RATE;
+  if (minRate === undefined && rateText) {
+    const match = /^(\d+)\/(\d+(?:\.\d+)?)$/.exec(rateText.trim());
+    if (!match || !(Number(match[2]) > 0))
+      throw badSetting('VNFPIPE_REGISTRY_MIN_RATE', rateText, '<bytes per second>/<window seconds>');
+    minRate = { bytesPerSecond: Number(match[1]), windowMs: Number(match[2]) * 1000 };
+  }
+  return {
+    headerTimeoutMs: headerTimeoutMs ?? DEFAULT_HEADER_TIMEOUT_MS,
+    minRate: minRate ?? DEFAULT_MIN_RATE,
+  };
+}
+
+/**
+ * Drops a response whose body arrives slower than the minimum rate over a whole window. Bytes are counted on
+ * the socket (no 'data' listener: that would start the body flowing before its reader is there). A window in
+ * which data waits unread does not count: a slow consumer is not a slow server.
+ */
+function watchRate(res: IncomingMessage, rate: MinRate, url: URL): void {
+  const socket = res.socket;
+  if (rate.bytesPerSecond <= 0 || !socket) return;
+  let mark = socket.bytesRead;
+  const need = (rate.bytesPerSecond * rate.windowMs) / 1000;
+  const timer = setInterval(() => {
+    const received = socket.bytesRead - mark;
+    mark = socket.bytesRead;
+    // Everything arrived (the reader may be slow), or data waits unread: not the server's fault.
+    if (res.complete) return clearInterval(timer);
+    if (res.readableLength > 0 || received >= need) return;
+    clearInterval(timer);
+    // A body nobody reads yet must not turn the deadline into an uncaught 'error'.
+    if (res.listenerCount('error') === 0) res.once('error', () => undefined);
+    res.destroy(
+      new DeadlineError(
+        `${url.pathname}: ${received} bytes in ${rate.windowMs / 1000} s, below the minimum of ${rate.bytesPerSecond} bytes/s`,
+      ),
+    );
+  }, rate.windowMs);
+  timer.unref();
+  const stop = () => clearInterval(timer);
+  res.once('end', stop);
+  res.once('close', stop);
+}
+
+/**
+ * The same minimum rate for a streamed request body, counted only while the registry holds us up (the
+ * request waits for 'drain'): a slow source (another registry) is not the destination's fault.
+ */
+function watchUpload(req: http.ClientRequest, source: Readable, rate: MinRate, url: URL): void {
+  if (rate.bytesPerSecond <= 0) return;
+  let sent = 0;
+  source.on('data', (chunk: Buffer) => {
+    sent += chunk.length;
+  });
+  const need = (rate.bytesPerSecond * rate.windowMs) / 1000;
+  const timer = setInterval(() => {
+    const moved = sent;
+    sent = 0;
+    if (!req.writableNeedDrain || moved >= need) return;
+    clearInterval(timer);
+    req.destroy(
+      new DeadlineError(
+        `${url.pathname}: the registry took ${moved} bytes in ${rate.windowMs / 1000} s, below the minimum of ${rate.bytesPerSecond} bytes/s`,
+      ),
+    );
+  }, rate.windowMs);
+  timer.unref();
+  const stop = () => clearInterval(timer);
+  req.once('finish', stop);
+  req.once('close', stop);
 }
 
 export type RequestBody = Buffer | { length: number; open: () => Readable };
@@ -94,10 +211,13 @@ export class Transport {
   private httpsAgent: Promise<https.Agent> | undefined;
   private readonly options: TransportOptions;
   private readonly idleTimeoutMs: number;
+  private readonly headerTimeoutMs: number;
+  private readonly minRate: MinRate;
 
   constructor(options: TransportOptions = {}) {
     this.options = options;
     this.idleTimeoutMs = options.idleTimeoutMs ?? 60_000;
+    ({ headerTimeoutMs: this.headerTimeoutMs, minRate: this.minRate } = deadlines(options));
     this.httpAgent = new http.Agent({ keepAlive: true, maxSockets: options.maxSockets ?? 8 });
   }
 
@@ -138,9 +258,26 @@ export class Transport {
         error.code = 'ETIMEDOUT';
         req.destroy(error);
       });
+      // The header deadline runs from the moment the whole request was handed over.
+      let headerTimer: NodeJS.Timeout | undefined;
+      let answered = false;
+      req.once('finish', () => {
+        // Some servers answer (401, 413) before the body was all sent.
+        if (answered) return;
+        headerTimer = setTimeout(() => {
+          req.destroy(
+            new DeadlineError(`${url.pathname}: no complete answer within ${this.headerTimeoutMs / 1000} s`),
+          );
+        }, this.headerTimeoutMs);
+        headerTimer.unref();
+      });
+      req.once('close', () => clearTimeout(headerTimer));
       req.once('error', reject);
       req.once('response', (res) => {
+        answered = true;
+        clearTimeout(headerTimer);
         trace(`${res.statusCode} ${request.method} ${url.pathname}`);
+        watchRate(res, this.minRate, url);
         resolve(wrapResponse(res));
       });
       if (body === undefined) req.end();
@@ -151,6 +288,7 @@ export class Transport {
         const source = body.open();
         source.once('error', (error) => req.destroy(error));
         if (request.onBodyBytes) source.on('data', (chunk: Buffer) => request.onBodyBytes?.(chunk.length));
+        watchUpload(req, source, this.minRate, url);
         // A dropped connection must not leave the file open.
         req.once('close', () => source.destroy());
         source.pipe(req);

@@ -139,15 +139,22 @@ async function startUpload(
   where: string,
 ): Promise<URL | 'mounted'> {
   const attempts = [...mountFrom.filter((from) => from !== repository), undefined];
-  for (const from of attempts) {
+  for (const [n, from] of attempts.entries()) {
     const query = from ? `?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(from)}` : '';
-    const res = await client.send({
-      method: 'POST',
-      path: `/v2/${repository}/blobs/uploads/${query}`,
-      scopes: from ? [pushScope(repository), pullScope(from)] : [pushScope(repository)],
-      what: from ? 'mount blob' : 'start upload',
-      where,
-    });
+    let res: Awaited<ReturnType<RegistryClient['send']>>;
+    try {
+      res = await client.send({
+        method: 'POST',
+        path: `/v2/${repository}/blobs/uploads/${query}`,
+        scopes: from ? [pushScope(repository), pullScope(from)] : [pushScope(repository)],
+        what: from ? 'mount blob' : 'start upload',
+        where,
+      });
+    } catch (error) {
+      // No pull access to a remembered source repository: upload instead.
+      if (from && error instanceof VnfpipeError && error.code === 'REGISTRY_AUTH') continue;
+      throw error;
+    }
     const body = await res.text().catch(() => '');
     if (from && res.status === 201) return 'mounted';
     if (res.status !== 202) {
@@ -156,9 +163,35 @@ async function startUpload(
     }
     const location = res.header('location');
     if (!location) throw new VnfpipeError('OCI_INVALID', 'upload started without a Location', { where });
-    return new URL(location, await client.baseUrl());
+    const url = new URL(location, await client.baseUrl());
+    // A refused mount started an upload instead; another source may still hold the blob.
+    if (from && attempts[n + 1] !== undefined) {
+      await cancelUpload(client, url, repository, where);
+      continue;
+    }
+    return url;
   }
   throw new VnfpipeError('IO', 'cannot start an upload', { where });
+}
+
+/** Best effort: the registry drops an unused upload session by itself after a while anyway. */
+async function cancelUpload(
+  client: RegistryClient,
+  location: URL,
+  repository: string,
+  where: string,
+): Promise<void> {
+  try {
+    const res = await client.send({
+      method: 'DELETE',
+      path: location,
+      scopes: [pushScope(repository)],
+      what: 'cancel upload',
+      where,
+      retry: false,
+    });
+    await res.discard();
+  } catch {}
 }
 
 function request(

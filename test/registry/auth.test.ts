@@ -1,12 +1,16 @@
+import { spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loginCommand, logoutCommand, pullCommand, pushCommand } from '../../src/cli/registry.js';
 import { parseReference } from '../../src/oci/reference.js';
+import { Authenticator } from '../../src/registry/auth/authenticator.js';
 import { copyImage } from '../../src/registry/copy.js';
+import { Transport } from '../../src/registry/transport.js';
 import { capture } from '../support/capture.js';
 import { layoutDigest, makeBaseLayout } from '../support/images.js';
+import { CLI } from '../support/project.js';
 import {
   type AuthRegistry,
   startTlsBasicRegistry,
@@ -23,6 +27,31 @@ function expectNoSecret(text: string, ...secrets: string[]) {
     expect(text).not.toContain(Buffer.from(`alice:${secret}`).toString('base64'));
     expect(text).not.toContain(Buffer.from(`bob:${secret}`).toString('base64'));
   }
+}
+
+/** The built CLI (npm run build first), with `stdin` written to its standard input. */
+function cli(
+  args: string[],
+  stdin: string,
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      env: { ...process.env, NO_COLOR: '1', ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      out += chunk;
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      err += chunk;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, out, err }));
+    child.stdin.end(stdin);
+  });
 }
 
 let tmp: string;
@@ -100,6 +129,7 @@ describe('htpasswd Basic auth over TLS with a test CA', () => {
     );
     expect(run.code).toBe(1);
     expect(run.err).toMatch(/cannot reach the registry \((SELF_SIGNED|UNABLE_TO|DEPTH_ZERO)/);
+    expect(run.err).toMatch(/hint: check the TLS settings.*--ca-file/);
   });
 
   it('logs in and out through config.json, like docker', async () => {
@@ -126,6 +156,47 @@ describe('htpasswd Basic auth over TLS with a test CA', () => {
       pushCommand(`oci:${layout}:latest`, `${registry.host}/tls/app:5`, { caFile: registry.caFile }),
     );
     expect(anonymous.code).toBe(1);
+  });
+
+  it('warns when a secret is on the command line, and takes it from standard input instead', async () => {
+    const ca = ['--ca-file', registry.caFile!];
+    const insecureWarning = 'Using --password via the CLI is insecure. Use --password-stdin.';
+    const withFlag = await cli(['login', registry.host, '-u', 'alice', '-p', PASSWORD, ...ca], '');
+    expect(withFlag.err).toContain(insecureWarning);
+    expect(withFlag.code).toBe(0);
+    expect((await cli(['logout', registry.host], '')).code).toBe(0);
+
+    const fromStdin = await cli(
+      ['login', registry.host, '-u', 'alice', '--password-stdin', ...ca],
+      `${PASSWORD}\n`,
+    );
+    expect(fromStdin.err).not.toContain('insecure');
+    expect(fromStdin.code).toBe(0);
+    expect(fromStdin.out).toContain('Login Succeeded');
+    expect((await cli(['logout', registry.host], '')).code).toBe(0);
+
+    const src = `oci:${layout}:latest`;
+    const creds = await cli(
+      ['push', src, `${registry.host}/tls/cli:1`, '--creds', `alice:${PASSWORD}`, ...ca],
+      '',
+    );
+    expect(creds.err).toContain('Using --creds via the CLI is insecure. Use --creds-stdin');
+    expect(creds.err).toContain('VNFPIPE_REGISTRY_PASSWORD');
+    expect(creds.code).toBe(0);
+    const credsStdin = await cli(
+      ['push', src, `${registry.host}/tls/cli:2`, '--creds-stdin', ...ca],
+      `alice:${PASSWORD}\n`,
+    );
+    expect(credsStdin.err).not.toContain('insecure');
+    expect(credsStdin.code).toBe(0);
+    expect(credsStdin.out).toContain(`@${digest}`);
+    const wrong = await cli(
+      ['push', src, `${registry.host}/tls/cli:3`, '--creds-stdin', ...ca],
+      `alice:${WRONG}`,
+    );
+    expect(wrong.code).toBe(1);
+    expect(wrong.err).toContain(`authentication failed for ${registry.host}`);
+    expectNoSecret(withFlag.err + fromStdin.out + creds.err + credsStdin.err + wrong.err, PASSWORD, WRONG);
   });
 
   it('stores and reads credentials through a credential helper (credHelpers)', async () => {
@@ -202,6 +273,49 @@ describe('Bearer token auth (auth.token with a test token service)', () => {
       { registries },
     );
     expect(pulled.digest).toBe(digest);
+  });
+
+  it('refuses a plain-HTTP token realm on another host unless the registry is on loopback, sending nothing', async () => {
+    // The test registry's own challenge names its plain-HTTP token service on 127.0.0.1.
+    const challenge = (await fetch(`http://${registry.host}/v2/`)).headers.get('www-authenticate') ?? '';
+    expect(challenge).toMatch(/realm="http:\/\/127\.0\.0\.1:\d+\/token"/);
+    const transport = new Transport();
+    const authenticator = (registryName: string, insecure: boolean) => {
+      const auth = new Authenticator({
+        registry: registryName,
+        transport,
+        insecure,
+        credentials: async () => ({ kind: 'basic', username: 'bob', password: PASSWORD }),
+      });
+      auth.learn(challenge);
+      return auth;
+    };
+    try {
+      const before = registry.tokenRequests.length;
+      // A registry off loopback (never contacted: .invalid) whose realm is plain HTTP elsewhere: even insecure.
+      for (const insecure of [false, true]) {
+        const refused = await authenticator('registry.vnfpipe.invalid', insecure)
+          .header(['repository:tok/app:pull'])
+          .catch((error: unknown) => error);
+        expect(refused).toMatchObject({ code: 'REGISTRY_AUTH' });
+        expect((refused as Error).message).toContain('plain-HTTP token service');
+        expect((refused as Error).message).toContain('another host');
+        expectNoSecret(JSON.stringify(refused) + String(refused), PASSWORD);
+      }
+      // A loopback registry naming a plain-HTTP realm off loopback: refused too (learned, never contacted).
+      const local = authenticator(registry.host, false);
+      local.learn('Bearer realm="http://auth.vnfpipe.invalid/token",service="x"');
+      await expect(local.header(['repository:tok/app:pull'])).rejects.toMatchObject({
+        code: 'REGISTRY_AUTH',
+      });
+      expect(registry.tokenRequests.length).toBe(before);
+      // The same realm for a loopback registry is a local setup: allowed.
+      const header = await authenticator(registry.host, false).header(['repository:tok/app:pull']);
+      expect(header).toMatch(/^Bearer /);
+      expect(registry.tokenRequests.at(-1)?.user).toBe('bob');
+    } finally {
+      transport.close();
+    }
   });
 
   it('reports a wrong password as an authentication failure without credentials', async () => {

@@ -1,4 +1,5 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -72,6 +73,78 @@ describe('copy between OCI layouts and a registry (distribution 2.8, no auth)', 
     );
     expect(mounted.blobs.mounted).toBe(3);
     expect(mounted.digest).toBe(digest);
+  });
+
+  it('mounts a layout push from a repository it pushed to before, and uploads when the mount is refused', async () => {
+    const cache = join(tmp, 'cache');
+    const saved = process.env.VNFPIPE_CACHE_DIR;
+    process.env.VNFPIPE_CACHE_DIR = cache;
+    try {
+      const push = async (dest: string) => {
+        const run = await capture(() => pushCommand(`oci:${layout}:latest`, dest, { json: true }));
+        expect(run.code).toBe(0);
+        return JSON.parse(run.out) as { digest: string; blobs: Record<string, number> };
+      };
+      const first = await push(`${registry.host}/mount/a:1`);
+      expect(first.blobs).toMatchObject({ total: 2, transferred: 2, mounted: 0 });
+      const record = JSON.parse(readFileSync(join(cache, 'registry-blobs.json'), 'utf8'));
+      expect(Object.values(record.registries[registry.host]).every((r) => String(r) === 'mount/a')).toBe(
+        true,
+      );
+
+      const second = await push(`${registry.host}/mount/b:1`);
+      expect(second.blobs).toMatchObject({ total: 2, transferred: 0, mounted: 2 });
+      const inspected = JSON.parse(
+        execFileSync('skopeo', ['inspect', '--tls-verify=false', `docker://${registry.host}/mount/b:1`], {
+          encoding: 'utf8',
+        }),
+      ) as { Digest: string; Layers: string[] };
+      expect(inspected.Digest).toBe(second.digest);
+      execFileSync(
+        'skopeo',
+        [
+          'copy',
+          '-q',
+          '--src-tls-verify=false',
+          `docker://${registry.host}/mount/b:1`,
+          `oci:${join(tmp, 'from-b')}:b`,
+        ],
+        { stdio: 'pipe' },
+      );
+      expect(layoutDigest(join(tmp, 'from-b'), 'b')).toBe(second.digest);
+
+      // A remembered repository that no longer holds the blobs: the registry refuses the mount, we upload.
+      const other = await startRegistry();
+      try {
+        const blobs = Object.keys(record.registries[registry.host]);
+        writeFileSync(
+          join(cache, 'registry-blobs.json'),
+          JSON.stringify({
+            version: 1,
+            registries: { [other.host]: Object.fromEntries(blobs.map((d) => [d, ['gone/repo']])) },
+          }),
+        );
+        const fallback = await push(`${other.host}/mount/c:1`);
+        expect(fallback.blobs).toMatchObject({ total: 2, transferred: 2, mounted: 0 });
+        // A stale source first, a good one after it: the refused mount does not end the search.
+        writeFileSync(
+          join(cache, 'registry-blobs.json'),
+          JSON.stringify({
+            version: 1,
+            registries: {
+              [registry.host]: Object.fromEntries(blobs.map((d) => [d, ['gone/repo', 'mount/a']])),
+            },
+          }),
+        );
+        const afterStale = await push(`${registry.host}/mount/d:1`);
+        expect(afterStale.blobs).toMatchObject({ total: 2, transferred: 0, mounted: 2 });
+      } finally {
+        await other.stop();
+      }
+    } finally {
+      if (saved === undefined) delete process.env.VNFPIPE_CACHE_DIR;
+      else process.env.VNFPIPE_CACHE_DIR = saved;
+    }
   });
 
   it('copies between two registries, streaming blobs through', async () => {

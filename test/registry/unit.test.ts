@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseManifestOrIndex } from '../../src/oci/manifest.js';
 import { parseChallenges } from '../../src/registry/auth/challenge.js';
 import { credentialsFromString } from '../../src/registry/auth/credentials.js';
 import {
@@ -13,6 +14,7 @@ import {
   storeCredentials,
 } from '../../src/registry/auth/docker-config.js';
 import { nextLink, RegistryClient } from '../../src/registry/client.js';
+import { convertToOci } from '../../src/registry/convert.js';
 import { parseRetryAfter } from '../../src/registry/retry.js';
 import { isLoopbackHost } from '../../src/registry/transport.js';
 import { uploadBlob } from '../../src/registry/upload.js';
@@ -51,6 +53,76 @@ describe('small parsers', () => {
       expect(isLoopbackHost(host)).toBe(false);
     expect(credentialsFromString('u:p:q')).toEqual({ kind: 'basic', username: 'u', password: 'p:q' });
     expect(credentialsFromString('tok')).toEqual({ kind: 'token', token: 'tok' });
+  });
+});
+
+describe('conversion to OCI media types', () => {
+  const sha = (data: Buffer | string) => `sha256:${createHash('sha256').update(data).digest('hex')}` as const;
+  const doc = (json: object, mediaType: string, platform?: { os: string; architecture: string }) => {
+    const bytes = Buffer.from(JSON.stringify(json));
+    const descriptor = {
+      mediaType,
+      digest: sha(bytes),
+      size: bytes.length,
+      ...(platform ? { platform } : {}),
+    };
+    return { descriptor, bytes, parsed: parseManifestOrIndex(bytes, 'test', mediaType) };
+  };
+
+  it('rewrites a Docker manifest list and its manifests, keeping blobs and the rest of each document', () => {
+    const layer = { digest: sha('layer'), size: 5 };
+    const child = doc(
+      {
+        schemaVersion: 2,
+        mediaType: 'application/vnd.docker.distribution.manifest.v2+json',
+        config: {
+          mediaType: 'application/vnd.docker.container.image.v1+json',
+          digest: sha('config'),
+          size: 6,
+        },
+        layers: [{ mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip', ...layer }],
+      },
+      'application/vnd.docker.distribution.manifest.v2+json',
+      { os: 'linux', architecture: 'amd64' },
+    );
+    const list = doc(
+      {
+        schemaVersion: 2,
+        mediaType: 'application/vnd.docker.distribution.manifest.list.v2+json',
+        manifests: [{ ...child.descriptor, platform: { os: 'linux', architecture: 'amd64' } }],
+      },
+      'application/vnd.docker.distribution.manifest.list.v2+json',
+    );
+    const converted = convertToOci([child, list], 'test');
+    const newChild = converted.get(child.descriptor.digest)!;
+    const newList = converted.get(list.descriptor.digest)!;
+    expect([...converted.keys()]).toEqual([child.descriptor.digest, list.descriptor.digest]);
+    expect(newChild.descriptor).toMatchObject({
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      digest: sha(newChild.bytes),
+      size: newChild.bytes.length,
+      platform: { os: 'linux', architecture: 'amd64' },
+    });
+    const manifest = JSON.parse(newChild.bytes.toString());
+    expect(manifest.config).toEqual({
+      mediaType: 'application/vnd.oci.image.config.v1+json',
+      digest: sha('config'),
+      size: 6,
+    });
+    expect(manifest.layers).toEqual([{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', ...layer }]);
+    const index = JSON.parse(newList.bytes.toString());
+    expect(index.mediaType).toBe('application/vnd.oci.image.index.v1+json');
+    expect(index.manifests).toEqual([
+      {
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        digest: newChild.descriptor.digest,
+        size: newChild.bytes.length,
+        platform: { os: 'linux', architecture: 'amd64' },
+      },
+    ]);
+    // OCI already: bytes and digest stay.
+    const again = convertToOci([newChild, newList], 'test');
+    expect(again.get(newList.descriptor.digest)!.bytes).toBe(newList.bytes);
   });
 });
 

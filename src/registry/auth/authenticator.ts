@@ -5,7 +5,7 @@
  */
 import { VnfpipeError } from '../../errors.js';
 import { authFailed, remoteError, unreachable } from '../errors.js';
-import { isLoopbackHost, type Transport } from '../transport.js';
+import { hostName, isLoopbackHost, type Transport } from '../transport.js';
 import { type Challenge, parseChallenges } from './challenge.js';
 import type { Credentials } from './docker-config.js';
 
@@ -152,6 +152,34 @@ export class Authenticator {
     return token;
   }
 
+  /**
+   * A plain-HTTP realm would carry the registry's credentials and tokens unencrypted. On the registry's own
+   * host it is as safe as the registry's plain HTTP (loopback, or marked insecure); on another host only
+   * when registry and realm are both on loopback (a local setup), and `--insecure` does not stretch to other
+   * hosts.
+   */
+  private checkRealm(realm: URL): void {
+    if (realm.protocol !== 'http:') return;
+    const sameHost = hostName(realm.host) === hostName(this.registry);
+    if (isLoopbackHost(this.registry) && (sameHost || isLoopbackHost(realm.host))) return;
+    if (!sameHost) {
+      throw new VnfpipeError(
+        'REGISTRY_AUTH',
+        `refusing the plain-HTTP token service ${realm.origin} on another host than the registry`,
+        {
+          where: this.registry,
+          hint: 'credentials and tokens would cross the network unencrypted: the registry must name an https:// token realm',
+        },
+      );
+    }
+    if (!this.options.insecure) {
+      throw new VnfpipeError('REGISTRY_AUTH', `refusing the plain-HTTP token service ${realm.origin}`, {
+        where: this.registry,
+        hint: 'credentials and tokens would cross the network unencrypted: use TLS, or mark the registry insecure (--insecure)',
+      });
+    }
+  }
+
   private async fetchToken(scopes: Map<string, Set<string>>): Promise<CachedToken> {
     const challenge = this.challenge!;
     const realmText = challenge.params.realm;
@@ -162,13 +190,8 @@ export class Authenticator {
     } catch {
       throw authFailed(this.registry, `the token realm ${JSON.stringify(realmText)} is not an http(s) URL`);
     }
+    this.checkRealm(realm);
     const credentials = await this.loadCredentials();
-    if (credentials && realm.protocol === 'http:' && !isLoopbackHost(realm.host) && !this.options.insecure) {
-      throw new VnfpipeError('USAGE', `refusing to send credentials to a plain-HTTP token service`, {
-        where: realm.origin,
-        hint: 'use TLS, or mark the registry insecure',
-      });
-    }
     const scopeList = formatScopes(scopes);
     const service = challenge.params.service;
     let response: Awaited<ReturnType<Transport['send']>>;
