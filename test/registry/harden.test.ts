@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import dns from 'node:dns';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,10 +35,23 @@ afterAll(async () => {
 
 describe('typed failures', () => {
   it('names a host that does not resolve, with a DNS hint and no TLS hint', async () => {
-    // .invalid never resolves (RFC 2606).
+    // .invalid never resolves (RFC 2606). The resolver answers here in-process, as the system resolver would,
+    // so the test sends no DNS query off this machine.
+    const realLookup = dns.lookup;
+    let asked = 0;
+    dns.lookup = ((host: string, ...rest: unknown[]) => {
+      const callback = rest.at(-1) as (error: NodeJS.ErrnoException) => void;
+      asked++;
+      const error: NodeJS.ErrnoException = new Error(`getaddrinfo ENOTFOUND ${host}`);
+      error.code = 'ENOTFOUND';
+      process.nextTick(callback, error);
+    }) as typeof dns.lookup;
     const run = await capture(() =>
       pullCommand('registry.vnfpipe.invalid/vnf/app:1', `oci:${join(tmp, 'dns')}:x`),
-    );
+    ).finally(() => {
+      dns.lookup = realLookup;
+    });
+    expect(asked).toBeGreaterThan(0);
     expect(run.code).toBe(1);
     expect(run.err).toContain('cannot resolve host registry.vnfpipe.invalid');
     expect(run.err).toMatch(/hint: .*DNS/);
