@@ -114,7 +114,12 @@ async function resolveSource(context: string, realContext: string, from: string)
   try {
     real = await realpath(path);
   } catch (error) {
-    throw new VnfpipeError('IO', `source ${JSON.stringify(from)} not found`, { where: path, cause: error });
+    // A missing source is a mistake in the build's inputs (exit 2), not a failure of the build.
+    throw new VnfpipeError('USAGE', `source ${JSON.stringify(from)} not found`, {
+      where: path,
+      hint: `layer sources are relative to the build context ${context}`,
+      cause: error,
+    });
   }
   if (!isInside(realContext, real)) {
     throw unsafe(

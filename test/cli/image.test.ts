@@ -1,4 +1,6 @@
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { busyboxLayout } from '../support/engine-images.js';
 import { makeProject, type Project } from '../support/project.js';
@@ -100,5 +102,21 @@ describe('vnfpipe image build | inspect | ls', () => {
     ]);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain("--layer 'no-destination' is not <host path>:<absolute image path>");
+  });
+
+  it('exits 2 for a --layer source that does not exist, naming it', async () => {
+    const result = await project.cli([
+      'image',
+      'build',
+      '--from',
+      'scratch',
+      '--layer',
+      'nosuchdir:/x',
+      '--tag',
+      'oci:missing-src:x',
+    ]);
+    expect(result.code, result.stderr).toBe(2);
+    expect(result.stderr).toContain('source "nosuchdir" not found');
+    expect(existsSync(join(project.dir, 'missing-src'))).toBe(false);
   });
 });
