@@ -67,9 +67,12 @@ export async function imageBuildCommand(opts: ImageBuildCommandOptions): Promise
     import('../oci/reference.js'),
   ]);
   const target = parseReference(opts.tag);
-  if (!opts.from.startsWith('oci:') && opts.from !== 'scratch') {
-    const { enableRegistryBases } = await import('../registry/base.js');
-    enableRegistryBases({ env: process.env, ...(opts.insecure ? { insecure: true } : {}) });
+  const resolvers = [];
+  if (!opts.from.startsWith('oci:') && !opts.from.startsWith('docker-archive:') && opts.from !== 'scratch') {
+    const { createRegistryBaseResolver } = await import('../registry/base.js');
+    resolvers.push(
+      createRegistryBaseResolver({ env: process.env, ...(opts.insecure ? { insecure: true } : {}) }),
+    );
   }
   // A registry destination is built into a scratch layout, then pushed.
   const scratch =
@@ -91,6 +94,7 @@ export async function imageBuildCommand(opts: ImageBuildCommandOptions): Promise
       name,
       cacheDir: resolve('.vnfpipe', 'cache', 'layers'),
       from: opts.from,
+      resolvers,
       layers: (opts.layer ?? []).map((spec) => ({ files: layerMapping(spec) })),
       ...(opts.platform ? { platform: opts.platform } : {}),
       sourceDateEpoch: resolveEpoch(undefined, process.env),

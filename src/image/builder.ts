@@ -3,6 +3,7 @@
  * written into an OCI layout under a ref. Layers are collected and compressed concurrently and reused from
  * the layer cache when their inputs are unchanged.
  */
+import { rm, stat } from 'node:fs/promises';
 import { basename, isAbsolute, join, resolve } from 'node:path';
 import { VnfpipeError } from '../errors.js';
 import { Annotation } from '../oci/annotations.js';
@@ -25,6 +26,7 @@ import { collectEntries } from './entries.js';
 import { GzipPool, sharedGzipPool } from './gzip.js';
 import { diffIdOf, writeLayer } from './layer.js';
 import type { BuildOptions, ImageRef, ImageSpec, LayerResult, LayerSpec, PlatformSpec } from './types.js';
+import { BlobVerifier } from './verified.js';
 
 const REF_NAME = /^[A-Za-z0-9][A-Za-z0-9_.\-:/+@]*$/;
 
@@ -80,6 +82,7 @@ interface BuildContext {
   level: number;
   /** Layers being built in this run by key, so identical layers of several platforms are built once. */
   inflight: Map<string, Promise<LayerResult>>;
+  verifier: BlobVerifier;
   progress: Map<string, { current: number; total: number }>;
 }
 
@@ -146,9 +149,10 @@ async function buildPlatformImage(
 ): Promise<Descriptor> {
   const { options, layout, epoch } = ctx;
   const from = spec.from ?? 'scratch';
-  const base = await findBaseResolver(from).resolve(from, platform, layout, {
+  const base = await findBaseResolver(from, options.resolvers).resolve(from, platform, layout, {
     cwd: options.context,
     signal: options.signal,
+    verifier: ctx.verifier,
   });
   const layers = await Promise.all((spec.layers ?? []).map((layer, i) => buildLayer(ctx, layer, i)));
   const created = spec.annotations?.created ?? isoTime(epoch);
@@ -205,6 +209,12 @@ function mergePlatformSpec(top: ImageSpec, spec: PlatformSpec): ImageSpec {
   return { ...top, ...rest, layers: [...(top.layers ?? []), ...(layers ?? [])] };
 }
 
+/** Removes a layout no image was tagged in (a concurrent build that tagged one keeps it). */
+async function removeIfEmpty(layout: OciLayout): Promise<void> {
+  const index = await layout.readIndex().catch(() => undefined);
+  if (index && index.manifests.length === 0) await rm(layout.dir, { recursive: true, force: true });
+}
+
 /** Builds the image(s) and tags the result in the layout. */
 export async function buildImage(options: BuildOptions): Promise<ImageRef> {
   if (!REF_NAME.test(options.name)) {
@@ -221,7 +231,12 @@ export async function buildImage(options: BuildOptions): Promise<ImageRef> {
     throw new VnfpipeError('USAGE', `compression level must be 0–9, got ${level}`);
   }
   options.signal?.throwIfAborted();
-  const layout = await OciLayout.openOrCreate(resolve(options.context, layoutDir));
+  const layoutPath = resolve(options.context, layoutDir);
+  const existed = await stat(layoutPath).then(
+    () => true,
+    () => false,
+  );
+  const layout = await OciLayout.openOrCreate(layoutPath);
   const ownPool = options.workers !== undefined ? new GzipPool(options.workers) : undefined;
   const ctx: BuildContext = {
     options: { ...options, context: resolve(options.context) },
@@ -232,6 +247,7 @@ export async function buildImage(options: BuildOptions): Promise<ImageRef> {
     level,
     inflight: new Map(),
     progress: new Map(),
+    verifier: new BlobVerifier(cacheDir ? resolve(options.context, cacheDir, 'verified') : undefined),
   };
   try {
     const { platforms, platform, ...top } = options;
@@ -264,6 +280,10 @@ export async function buildImage(options: BuildOptions): Promise<ImageRef> {
     };
     if (perPlatform) ref.platforms = perPlatform;
     return ref;
+  } catch (error) {
+    // A failed first build leaves nothing behind: an empty layout would look like a result.
+    if (!existed) await removeIfEmpty(layout);
+    throw error;
   } finally {
     await ownPool?.close();
   }

@@ -214,10 +214,11 @@ async function runBuild(ctx: StepContext, options: ResolvedBuild): Promise<Image
     ...config
   } = options;
   const bases = [from, ...(platforms ?? []).map((p) => p.from)].map(baseName);
-  if (bases.some((base) => base !== undefined && base !== 'scratch' && !base.startsWith('oci:'))) {
-    // Registry bases come through the registry client, loaded only when a pipeline uses one.
-    (await import('../registry/base.js')).enableRegistryBases({ env: ctx.env });
-  }
+  // Registry bases come through the registry client, loaded only when a pipeline uses one; the resolver
+  // is this step's own, with this step's environment (credentials).
+  const resolvers = bases.some((base) => base !== undefined && isRegistryBase(base))
+    ? [(await import('../registry/base.js')).createRegistryBaseResolver({ env: ctx.env })]
+    : [];
   const reported = new Map<string, number>();
   const result = await buildImage({
     ...config,
@@ -236,6 +237,7 @@ async function runBuild(ctx: StepContext, options: ResolvedBuild): Promise<Image
     compressionLevel,
     workers,
     sourceDateEpoch: resolveEpoch(undefined, ctx.env),
+    resolvers,
     signal: ctx.signal,
     onLog: (line) => ctx.log(line, 'info'),
     onProgress: (update) => {
@@ -248,6 +250,10 @@ async function runBuild(ctx: StepContext, options: ResolvedBuild): Promise<Image
   });
   ctx.log(`image ${result.ref}@${result.digest}`, 'info');
   return projectRelative(result, ctx.cwd, relative, isAbsolute);
+}
+
+function isRegistryBase(base: string): boolean {
+  return base !== 'scratch' && !base.startsWith('oci:') && !base.startsWith('docker-archive:');
 }
 
 /** A relative `oci:` base (another image step's output) is relative to the project, not to the build context. */

@@ -1,6 +1,7 @@
 /** What a caller describes: layers, runtime config, output. Plain data, so a pipeline can serialise it. */
 import type { Digest } from '../oci/digest.js';
 import type { Platform } from '../oci/platform.js';
+import type { BaseImageResolver } from './base.js';
 
 /** Owner and permission overrides; unset fields keep the source's mode and use uid/gid 0. */
 export interface Ownership {
@@ -127,6 +128,11 @@ export interface BuildOptions extends ImageSpec {
   compressionLevel?: number;
   /** Compression worker threads (default: available cores, at most 8). */
   workers?: number;
+  /**
+   * Base resolvers of this build, tried before the built-in ones (scratch, oci:, docker-archive:). Per
+   * build, so concurrent builds with different registry credentials each use their own.
+   */
+  resolvers?: BaseImageResolver[];
   signal?: AbortSignal;
   onProgress?: (update: BuildProgress) => void;
   onLog?: (line: string) => void;
