@@ -22,6 +22,7 @@ export interface ImageBuildCommandOptions {
   user?: string;
   label?: string[];
   platform?: string;
+  keepModes?: boolean;
   tag: string;
   json?: boolean;
   creds?: string;
@@ -97,6 +98,7 @@ export async function imageBuildCommand(opts: ImageBuildCommandOptions): Promise
       resolvers,
       layers: (opts.layer ?? []).map((spec) => ({ files: layerMapping(spec) })),
       ...(opts.platform ? { platform: opts.platform } : {}),
+      ...(opts.keepModes ? { keepModes: true } : {}),
       sourceDateEpoch: resolveEpoch(undefined, process.env),
       ...Object.fromEntries(Object.entries(config).filter(([, v]) => v !== undefined)),
       onLog: opts.json ? undefined : (line) => process.stderr.write(`${line}\n`),

@@ -147,7 +147,10 @@ With --stage, outputs of steps in other stages come from the newest earlier run 
     .description(
       'build an image natively: a base plus layers of host files, with config (like crane append/mutate)',
     )
-    .requiredOption('--from <ref>', 'scratch, oci:<dir>[:ref] or a registry image')
+    .requiredOption(
+      '--from <ref>',
+      'scratch, oci:<dir>[:ref], docker-archive:<file>[:ref] (docker save) or a registry image',
+    )
     .option(
       '-l, --layer <src:dest>',
       'a layer from a host path to an absolute image path (repeatable)',
@@ -163,6 +166,7 @@ With --stage, outputs of steps in other stages come from the newest earlier run 
     .option('-u, --user <user>', 'user[:group] the image runs as')
     .option('--label <KEY=VALUE>', 'label (repeatable)', (v: string, p: string[] = []) => [...p, v])
     .option('--platform <os/arch>', 'target platform (default: this machine)')
+    .option('--keep-modes', "keep host files' permission bits (default: 0755 dirs/executables, 0644 others)")
     .requiredOption('-t, --tag <ref>', 'oci:<dir>:<ref>, or host/repo:tag to push after the build')
     .option('--creds <user:password>', 'registry credentials for --tag or --from')
     .option('--insecure', 'allow plain HTTP for a registry off loopback')

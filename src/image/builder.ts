@@ -89,7 +89,13 @@ interface BuildContext {
 async function buildLayer(ctx: BuildContext, spec: LayerSpec, index: number): Promise<LayerResult> {
   const { options, layout, cache } = ctx;
   const createdBy = describeLayer(spec, index);
-  const entries = await collectEntries(spec, options.context, options.signal);
+  const entries = await collectEntries(
+    spec.keepModes === undefined && options.keepModes !== undefined
+      ? { ...spec, keepModes: options.keepModes }
+      : spec,
+    options.context,
+    options.signal,
+  );
   const keyOptions = { level: ctx.level, mtime: ctx.epoch };
   const byStat = cache ? statKey(entries, keyOptions) : undefined;
   const write = async (): Promise<LayerResult> => {

@@ -43,6 +43,11 @@ export interface ImageBuildOptions extends ImageConfigSpec {
   platforms?: ImagePlatformInput[];
   /** gzip level 0–9 (default 1). */
   compressionLevel?: number;
+  /**
+   * Keep host files' permission bits (default false: 0755 for directories and executables, 0644 for the
+   * rest, so the umask of a checkout does not change the digest). Also settable per layer.
+   */
+  keepModes?: boolean;
   /** Reuse layers whose inputs are unchanged (default true). */
   cache?: boolean;
   workers?: number;

@@ -3,7 +3,10 @@ import type { Digest } from '../oci/digest.js';
 import type { Platform } from '../oci/platform.js';
 import type { BaseImageResolver } from './base.js';
 
-/** Owner and permission overrides; unset fields keep the source's mode and use uid/gid 0. */
+/**
+ * Owner and permission overrides; unset fields use uid/gid 0 and normalised modes (0755 for directories
+ * and executables, 0644 for other files) unless `keepModes` is set.
+ */
 export interface Ownership {
   /** Mode of regular files (e.g. 0o755). */
   mode?: number;
@@ -11,6 +14,8 @@ export interface Ownership {
   dirMode?: number;
   uid?: number;
   gid?: number;
+  /** Keep host files' permission bits as they are instead of normalising them (default false). */
+  keepModes?: boolean;
 }
 
 /** Host path (relative to the context directory) → absolute image path. */
@@ -126,6 +131,8 @@ export interface BuildOptions extends ImageSpec {
   sourceDateEpoch?: number;
   /** gzip level 0–9 (default 1: speed first; layers are re-compressed only when inputs change). */
   compressionLevel?: number;
+  /** Keep host files' permission bits in every layer that does not say otherwise (default false). */
+  keepModes?: boolean;
   /** Compression worker threads (default: available cores, at most 8). */
   workers?: number;
   /**
