@@ -270,3 +270,31 @@ export async function imageLsCommand(ref: string, opts: { json?: boolean }): Pro
   printTable(rows);
   return EXIT.ok;
 }
+
+export async function imageGcCommand(
+  ref: string,
+  opts: { dryRun?: boolean; json?: boolean },
+): Promise<number> {
+  const { parseReference } = await import('../oci/reference.js');
+  const parsed = parseReference(ref);
+  if (parsed.transport !== 'oci' || parsed.ref !== undefined)
+    throw new VnfpipeError('USAGE', 'image gc cleans a whole OCI layout: oci:<dir>', { where: ref });
+  const { OciLayout } = await import('../oci/layout.js');
+  const layout = await OciLayout.open(resolve(parsed.dir));
+  const result = await layout.gc({ dryRun: opts.dryRun ?? false });
+  if (opts.json) {
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    return EXIT.ok;
+  }
+  const verb = result.dryRun ? 'would remove' : 'removed';
+  const lines = [
+    ...result.removed.map((digest) => `${verb} blob ${digest}`),
+    ...result.stale.map(
+      (entry) =>
+        `${verb} ${entry.path} (${entry.bytes} bytes${entry.pid ? `, left by PID ${entry.pid}` : ''})`,
+    ),
+    `${result.dryRun ? 'would free' : 'freed'} ${result.freedBytes} bytes: ${result.removed.length} unreferenced blob(s), ${result.stale.length} stale temp/staging entr${result.stale.length === 1 ? 'y' : 'ies'}`,
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+  return EXIT.ok;
+}

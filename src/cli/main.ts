@@ -194,6 +194,13 @@ Example:
     .argument('<layout>', 'oci:<dir>')
     .option('--json', 'print as JSON')
     .action(handleErrors(async (ref, opts) => (await import('./image.js')).imageLsCommand(ref, opts)));
+  imageCommand
+    .command('gc')
+    .description('remove blobs no ref reaches and what killed builds and pulls left (temp, staging folders)')
+    .argument('<layout>', 'oci:<dir>')
+    .option('--dry-run', 'only report what would be removed')
+    .option('--json', 'print {"removed","freedBytes","stale","dryRun"}')
+    .action(handleErrors(async (ref, opts) => (await import('./image.js')).imageGcCommand(ref, opts)));
 
   program
     .command('scan')

@@ -242,7 +242,10 @@ export async function buildImage(options: BuildOptions): Promise<ImageRef> {
     () => true,
     () => false,
   );
-  const layout = await OciLayout.openOrCreate(layoutPath);
+  const layout = await OciLayout.openOrCreate(layoutPath, { onLog: options.onLog });
+  // What killed builds and pulls left behind (their writers are gone) is removed before adding more.
+  await layout.cleanStale();
+  const endWrite = await layout.beginWrite();
   const ownPool = options.workers !== undefined ? new GzipPool(options.workers) : undefined;
   const ctx: BuildContext = {
     options: { ...options, context: resolve(options.context) },
@@ -291,6 +294,7 @@ export async function buildImage(options: BuildOptions): Promise<ImageRef> {
     if (!existed) await removeIfEmpty(layout);
     throw error;
   } finally {
+    await endWrite();
     await ownPool?.close();
   }
 }

@@ -21,7 +21,7 @@ export {
   sha256,
   verifyDigest,
 } from './digest.js';
-export { type BlobWriter, type GcResult, type LayoutRef, OciLayout } from './layout.js';
+export { type BlobWriter, type GcResult, type LayoutOptions, type LayoutRef, OciLayout } from './layout.js';
 export {
   canonicalJson,
   describeDocument,
@@ -62,4 +62,5 @@ export {
   parseRegistryReference,
   type RegistryReference,
 } from './reference.js';
+export { findStale, processAlive, STALE_AGE_MS, type StaleEntry } from './stale.js';
 export { MAX_DOCUMENT_BYTES } from './validate.js';
