@@ -1,7 +1,12 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildImage } from '../../src/image/builder.js';
+import { OciLayout } from '../../src/oci/layout.js';
+import { MediaType } from '../../src/oci/media-types.js';
+import { hostPlatform } from '../../src/oci/platform.js';
 import { busyboxLayout } from '../support/engine-images.js';
 import { makeProject, type Project } from '../support/project.js';
 import { startRegistry, type TestRegistry } from '../support/registry.js';
@@ -87,6 +92,108 @@ describe('vnfpipe image build | inspect | ls', () => {
     );
     expect(inspect.digest).toBe(digest);
     expect(inspect.manifest.layers).toHaveLength(1);
+  });
+
+  it('inspects a Docker manifest list alike in a layout and in a registry', async () => {
+    const dir = join(project.dir, 'list');
+    // A Docker (v2s2) manifest, and a Docker manifest list over it, as `docker manifest create` makes.
+    execFileSync('skopeo', [
+      'copy',
+      '-q',
+      '--format',
+      'v2s2',
+      `oci:${busyboxLayout()}:latest`,
+      `oci:${dir}:one`,
+    ]);
+    const layout = await OciLayout.open(dir);
+    const one = await layout.resolve('one');
+    expect(one.mediaType).toBe(MediaType.dockerManifest);
+    const host = hostPlatform();
+    const list = await layout.writeJson(
+      {
+        schemaVersion: 2,
+        mediaType: MediaType.dockerManifestList,
+        manifests: [
+          { mediaType: one.mediaType, digest: one.digest, size: one.size, platform: host },
+          {
+            mediaType: one.mediaType,
+            digest: one.digest,
+            size: one.size,
+            platform: { os: 'linux', architecture: host.architecture === 's390x' ? 'ppc64le' : 's390x' },
+          },
+        ],
+      },
+      MediaType.dockerManifestList,
+    );
+    await layout.tag('multi', list);
+    // The same documents and blobs in a registry, put as they are (skopeo's oci: transport reads no Docker
+    // documents from index.json).
+    const remote = `${registry.host}/demo/multi:1`;
+    const api = `${registry.url}/v2/demo/multi`;
+    const manifest = await layout.readManifest(one);
+    for (const blob of [manifest.config, ...manifest.layers]) {
+      const start = await fetch(`${api}/blobs/uploads/`, { method: 'POST' });
+      const location = new URL(start.headers.get('location')!, registry.url);
+      location.searchParams.set('digest', blob.digest);
+      const done = await fetch(location, {
+        method: 'PUT',
+        body: await readFile(layout.blobPath(blob.digest)),
+      });
+      expect(done.status).toBe(201);
+    }
+    for (const [reference, descriptor] of [
+      [one.digest, one],
+      ['1', list],
+    ] as const) {
+      const put = await fetch(`${api}/manifests/${reference}`, {
+        method: 'PUT',
+        headers: { 'content-type': descriptor.mediaType },
+        body: await readFile(layout.blobPath(descriptor.digest)),
+      });
+      expect(put.status).toBe(201);
+    }
+
+    for (const ref of ['oci:list:multi', remote]) {
+      const picked = await project.cli(['image', 'inspect', ref, '--json']);
+      expect(picked.code, picked.stderr).toBe(0);
+      const image = JSON.parse(picked.stdout);
+      expect(image.digest, ref).toBe(one.digest);
+      expect(image.config.os).toBe('linux');
+
+      const whole = await project.cli(['image', 'inspect', ref, '--platform', 'all', '--json']);
+      expect(whole.code, whole.stderr).toBe(0);
+      const index = JSON.parse(whole.stdout);
+      expect(index.digest, ref).toBe(list.digest);
+      expect(index.mediaType).toBe(MediaType.dockerManifestList);
+      expect(index.manifest.manifests).toHaveLength(2);
+
+      const missing = await project.cli(['image', 'inspect', ref, '--platform', 'windows/arm64']);
+      expect(missing.code).toBe(2);
+      expect(missing.stderr).toContain('no image for windows/arm64 in the index');
+    }
+  });
+
+  it('shows the whole config in text: labels, ports, volumes, stop signal, healthcheck, history', async () => {
+    await buildImage({
+      context: project.dir,
+      layout: join(project.dir, 'full'),
+      name: 'app',
+      from: `oci:${busyboxLayout()}:latest`,
+      layers: [{ name: 'app files', files: { app: '/srv/app' } }],
+      labels: { 'org.example.role': 'test', 'org.example.tier': 'edge' },
+      exposedPorts: [8080, '5000/udp'],
+      volumes: ['/data'],
+      stopSignal: 'SIGQUIT',
+      healthcheck: { test: 'true', intervalMs: 5000, retries: 3 },
+    });
+    const text = await project.cli(['image', 'inspect', 'oci:full:app']);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toContain('ports       8080/tcp 5000/udp');
+    expect(text.stdout).toContain('volumes     /data');
+    expect(text.stdout).toContain('stopsignal  SIGQUIT');
+    expect(text.stdout).toContain('healthcheck ["CMD-SHELL","true"] (interval 5s, retries 3)');
+    expect(text.stdout).toMatch(/labels:\n {2}org\.example\.role=test\n {2}org\.example\.tier=edge\n/);
+    expect(text.stdout).toMatch(/history:\n(?: {2}.*\n)* {2}1970-01-01T00:00:00Z {2}app files\n/);
   });
 
   it('says what is wrong with a bad --layer and exits 2', async () => {
