@@ -207,7 +207,7 @@ Example:
     .description(
       'SBOM, vulnerabilities (OSV) and image checks of an image, with a policy gate (like trivy image)',
     )
-    .argument('<image>', 'oci:<dir>[:ref]')
+    .argument('<image>', 'oci:<dir>[:ref] or docker-archive:<file>[:ref] (docker save)')
     .option('-f, --format <format>', 'table, json, sarif, cyclonedx or spdx', 'table')
     .option('-o, --output <file>', 'write the report to this file instead of stdout')
     .option('--db <dir>', 'vulnerability database (default $VNFPIPE_DB_DIR or ~/.cache/vnfpipe/osv)')
@@ -254,7 +254,10 @@ Example:
       .option('--json', 'print the result as JSON')
       .option('-q, --quiet', 'print only errors');
   for (const [name, description] of [
-    ['push', 'copy an image to a registry (oci:<dir>[:ref] or host/repo:tag → host/repo:tag)'],
+    [
+      'push',
+      'copy an image to a registry (oci:<dir>[:ref], docker-archive:<file>[:ref] or host/repo:tag → host/repo:tag)',
+    ],
     ['pull', 'copy a registry image into an OCI layout (host/repo:tag → oci:<dir>[:ref])'],
   ] as const) {
     registryOptions(

@@ -58,7 +58,9 @@ export async function scanCommand(
     if (opts.sbom)
       reports.push({ format: opts.sbom.endsWith('.spdx.json') ? 'spdx' : 'cyclonedx', path: opts.sbom });
     const outcome = await runScan({
-      image: ref,
+      image: await (await import('../oci/docker-archive.js')).asLayoutReference(ref, {
+        cwd: opts.cwd ?? '.',
+      }),
       ...(opts.db !== undefined ? { db: opts.db } : {}),
       skipVulnerabilities: sbomOnly,
       failOn: parseFailOn(opts.failOn ?? 'high'),

@@ -10,6 +10,7 @@ import { VnfpipeError } from '../errors.js';
 import { checkLayerCount, type ImageConfig } from '../oci/config.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import type { Digest } from '../oci/digest.js';
+import { importDockerArchive, isDockerArchiveReference } from '../oci/docker-archive.js';
 import { OciLayout } from '../oci/layout.js';
 import { selectPlatform } from '../oci/manifest.js';
 import {
@@ -122,7 +123,22 @@ export const ociLayoutResolver: BaseImageResolver = {
   },
 };
 
-const builtIn: BaseImageResolver[] = [scratchResolver, ociLayoutResolver];
+/** `docker-archive:<file>[:ref]` (what `docker save` writes): its config and layers are copied in. */
+export const dockerArchiveResolver: BaseImageResolver = {
+  accepts: isDockerArchiveReference,
+  async resolve(ref, platform, target, options) {
+    const imported = await importDockerArchive(ref, target, options);
+    checkBaseConfig(imported.config, imported.manifest.layers.length, platform, imported.where, ref);
+    return {
+      name: ref,
+      digest: imported.descriptor.digest,
+      config: imported.config,
+      layers: imported.manifest.layers,
+    };
+  },
+};
+
+const builtIn: BaseImageResolver[] = [scratchResolver, ociLayoutResolver, dockerArchiveResolver];
 const registered: BaseImageResolver[] = [];
 
 /**

@@ -184,7 +184,8 @@ async function buildPlatformImage(
   // The base's name only when it means the same everywhere (a registry name, not a local directory).
   if (base.digest) {
     annotations[Annotation.baseDigest] = base.digest;
-    if (!from.startsWith('oci:')) annotations[Annotation.baseName] = from;
+    if (!from.startsWith('oci:') && !from.startsWith('docker-archive:'))
+      annotations[Annotation.baseName] = from;
   }
   const manifest: ImageManifest = {
     schemaVersion: 2,

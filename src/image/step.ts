@@ -19,7 +19,7 @@ export interface LayerInput extends LayerSpec {
   after?: Array<Input<unknown>>;
 }
 
-/** A base image: `scratch`, `oci:<dir>[:ref]`, or the output of another image step. */
+/** A base image: `scratch`, `oci:<dir>[:ref]`, `docker-archive:<file>[:ref]`, or another image step's output. */
 export type BaseInput = Input<string> | OutputRef<{ ref: string }>;
 
 export interface ImagePlatformInput extends ImageConfigSpec {
@@ -191,6 +191,10 @@ function sourceGlobs(options: ResolvedBuild): string[] {
     if (name?.startsWith('oci:')) {
       const dir = name.slice(4).split(':')[0] ?? '';
       if (dir && !dir.startsWith('/')) globs.add(`${dir.replace(/\/+$/, '')}/index.json`);
+    } else if (name?.startsWith('docker-archive:')) {
+      // A new `docker save` into the same file is a new base.
+      const file = name.slice('docker-archive:'.length).split(':')[0] ?? '';
+      if (file && !file.startsWith('/')) globs.add(file);
     }
   }
   return [...globs];
@@ -267,6 +271,8 @@ function anchored(
   cwd: string,
   resolve: (...paths: string[]) => string,
 ): string | undefined {
+  if (base?.startsWith('docker-archive:') && !base.startsWith('docker-archive:/'))
+    return `docker-archive:${resolve(cwd, base.slice('docker-archive:'.length))}`;
   if (!base?.startsWith('oci:') || base.startsWith('oci:/')) return base;
   return `oci:${resolve(cwd, base.slice(4))}`;
 }

@@ -21,6 +21,17 @@ export {
   sha256,
   verifyDigest,
 } from './digest.js';
+export {
+  asLayoutReference,
+  DOCKER_ARCHIVE_PREFIX,
+  DockerArchive,
+  type DockerArchiveImage,
+  type DockerArchiveReference,
+  type ImportedImage,
+  importDockerArchive,
+  isDockerArchiveReference,
+  parseDockerArchiveReference,
+} from './docker-archive.js';
 export { type BlobWriter, type GcResult, type LayoutOptions, type LayoutRef, OciLayout } from './layout.js';
 export {
   canonicalJson,

@@ -7,7 +7,8 @@ import { buildImage } from '../../src/image/builder.js';
 import { OciLayout } from '../../src/oci/layout.js';
 import { MediaType } from '../../src/oci/media-types.js';
 import { hostPlatform } from '../../src/oci/platform.js';
-import { busyboxLayout } from '../support/engine-images.js';
+import { DOCKER } from '../support/docker.js';
+import { busyboxInDocker, busyboxLayout } from '../support/engine-images.js';
 import { makeProject, type Project } from '../support/project.js';
 import { startRegistry, type TestRegistry } from '../support/registry.js';
 
@@ -194,6 +195,40 @@ describe('vnfpipe image build | inspect | ls', () => {
     expect(text.stdout).toContain('healthcheck ["CMD-SHELL","true"] (interval 5s, retries 3)');
     expect(text.stdout).toMatch(/labels:\n {2}org\.example\.role=test\n {2}org\.example\.tier=edge\n/);
     expect(text.stdout).toMatch(/history:\n(?: {2}.*\n)* {2}1970-01-01T00:00:00Z {2}app files\n/);
+  });
+
+  it('builds on and pushes a docker save archive', async () => {
+    execFileSync(DOCKER, ['save', '-o', join(project.dir, 'busybox.tar'), busyboxInDocker()]);
+    const build = await project.cli([
+      'image',
+      'build',
+      '--from',
+      'docker-archive:busybox.tar',
+      '--layer',
+      'app/hello.txt:/srv/hello.txt',
+      '--tag',
+      'oci:from-archive:app',
+      '--json',
+    ]);
+    expect(build.code, build.stderr).toBe(0);
+    const skopeo = JSON.parse(
+      execFileSync('skopeo', ['inspect', `oci:${project.dir}/from-archive:app`], { encoding: 'utf8' }),
+    );
+    expect(skopeo.Digest).toBe(JSON.parse(build.stdout).digest);
+    expect(skopeo.Layers).toHaveLength(2);
+
+    const push = await project.cli([
+      'push',
+      `docker-archive:busybox.tar:${busyboxInDocker()}`,
+      `${registry.host}/demo/archive:1`,
+    ]);
+    expect(push.code, push.stderr).toBe(0);
+    const pushed = JSON.parse(
+      execFileSync('skopeo', ['inspect', '--tls-verify=false', `docker://${registry.host}/demo/archive:1`], {
+        encoding: 'utf8',
+      }),
+    );
+    expect(pushed.Layers).toEqual(skopeo.Layers.slice(0, 1));
   });
 
   it('says what is wrong with a bad --layer and exits 2', async () => {
