@@ -286,8 +286,11 @@ export async function imageInspectCommand(
   ref: string,
   opts: { json?: boolean; platform?: string; insecure?: boolean; creds?: string },
 ): Promise<number> {
-  const { parseReference } = await import('../oci/reference.js');
-  const parsed = parseReference(ref);
+  const [{ parseReference }, { asLayoutReference }] = await Promise.all([
+    import('../oci/reference.js'),
+    import('../oci/docker-archive.js'),
+  ]);
+  const parsed = parseReference(await asLayoutReference(ref));
   const source =
     parsed.transport === 'oci'
       ? await layoutSource(parsed.dir, parsed.ref)
@@ -348,7 +351,9 @@ export async function imageGcCommand(
   if (parsed.transport !== 'oci' || parsed.ref !== undefined)
     throw new VnfpipeError('USAGE', 'image gc cleans a whole OCI layout: oci:<dir>', { where: ref });
   const { OciLayout } = await import('../oci/layout.js');
-  const layout = await OciLayout.open(resolve(parsed.dir));
+  const layout = await OciLayout.open(resolve(parsed.dir), {
+    onLog: opts.json ? undefined : (line) => process.stderr.write(`${line}\n`),
+  });
   const result = await layout.gc({ dryRun: opts.dryRun ?? false });
   if (opts.json) {
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);

@@ -182,7 +182,7 @@ Example:
   imageCommand
     .command('inspect')
     .description('show an image: digest, config and layers with sizes')
-    .argument('<ref>', 'oci:<dir>[:ref] or a registry image')
+    .argument('<ref>', 'oci:<dir>[:ref], docker-archive:<file>[:ref] or a registry image')
     .option('--platform <os/arch|all>', 'the platform to show from an index (default: this machine)')
     .option('--creds <user:password>', 'registry credentials')
     .option('--insecure', 'allow plain HTTP for a registry off loopback')

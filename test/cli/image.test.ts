@@ -216,6 +216,9 @@ describe('vnfpipe image build | inspect | ls', () => {
     );
     expect(skopeo.Digest).toBe(JSON.parse(build.stdout).digest);
     expect(skopeo.Layers).toHaveLength(2);
+    const inspect = await project.cli(['image', 'inspect', 'docker-archive:busybox.tar', '--json']);
+    expect(inspect.code, inspect.stderr).toBe(0);
+    expect(JSON.parse(inspect.stdout).manifest.layers[0].digest).toBe(skopeo.Layers[0]);
 
     const push = await project.cli([
       'push',
