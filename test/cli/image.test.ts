@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { chmodSync, existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,6 +7,7 @@ import { buildImage } from '../../src/image/builder.js';
 import { OciLayout } from '../../src/oci/layout.js';
 import { MediaType } from '../../src/oci/media-types.js';
 import { hostPlatform } from '../../src/oci/platform.js';
+import { listTarGz } from '../image/support.js';
 import { DOCKER } from '../support/docker.js';
 import { busyboxInDocker, busyboxLayout } from '../support/engine-images.js';
 import { makeProject, type Project } from '../support/project.js';
@@ -232,6 +233,35 @@ describe('vnfpipe image build | inspect | ls', () => {
       }),
     );
     expect(pushed.Layers).toEqual(skopeo.Layers.slice(0, 1));
+  });
+
+  it('normalises file modes unless --keep-modes is given', async () => {
+    project.write('private/key.conf', 'secret-ish\n');
+    chmodSync(join(project.dir, 'private', 'key.conf'), 0o600);
+    chmodSync(join(project.dir, 'private'), 0o700);
+    const modes = async (extra: string[], tag: string) => {
+      const build = await project.cli([
+        'image',
+        'build',
+        '--from',
+        'scratch',
+        '--layer',
+        'private:/etc/private',
+        ...extra,
+        '--tag',
+        `oci:modes:${tag}`,
+      ]);
+      expect(build.code, build.stderr).toBe(0);
+      const layout = await OciLayout.open(join(project.dir, 'modes'));
+      const manifest = await layout.readManifest(await layout.resolve(tag));
+      const entries = listTarGz(await readFile(layout.blobPath(manifest.layers[0]!.digest)));
+      return Object.fromEntries(entries.map((e) => [e.path, e.mode.toString(8)]));
+    };
+    expect(await modes([], 'normal')).toEqual({ 'etc/private/': '755', 'etc/private/key.conf': '644' });
+    expect(await modes(['--keep-modes'], 'kept')).toEqual({
+      'etc/private/': '700',
+      'etc/private/key.conf': '600',
+    });
   });
 
   it('says what is wrong with a bad --layer and exits 2', async () => {

@@ -85,6 +85,10 @@ describe('leftovers of killed builds and pulls', () => {
     }
     await age(join(oldPull, 'sha256-aa'), 2);
     await age(oldPull, 2);
+    // A pull staging folder that names its (dead) writer goes at once, however fresh.
+    const deadPull = join(project, `.out.vnfpipe-pull-${dead}-00aa11bb22cc`);
+    await mkdir(deadPull);
+    await writeFile(join(deadPull, 'sha256-bb'), 'partial');
     // A temp file of a live writer (this process).
     const live = join(tmp, `blob-${process.pid}-0a0b0c`);
     await writeFile(live, 'in progress');
@@ -108,6 +112,7 @@ describe('leftovers of killed builds and pulls', () => {
     );
     expect((await readdir(tmp)).filter((name) => name.includes(`-${dead}-`))).toEqual([]);
     expect(existsSync(oldPull)).toBe(false);
+    expect(existsSync(deadPull)).toBe(false);
     expect(existsSync(livePull)).toBe(true);
     expect(existsSync(live)).toBe(true);
 
