@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { type FileHandle, open, stat } from 'node:fs/promises';
 import { join, posix, resolve } from 'node:path';
+import { Readable } from 'node:stream';
 import { VnfpipeError } from '../errors.js';
 import { type ImageConfig, parseImageConfig } from './config.js';
 import type { Descriptor } from './descriptor.js';
@@ -112,8 +113,11 @@ async function indexTar(handle: FileHandle, file: string): Promise<Map<string, T
     if (type === 'x' || type === 'L' || type === 'K') {
       const data = Buffer.alloc(Math.min(size, 1024 * 1024));
       await handle.read(data, 0, data.length, body);
-      if (type === 'x') ({ path: longName = longName, linkpath: longLink = longLink } = paxRecords(data));
-      else if (type === 'L') longName = field(data, 0, data.length);
+      if (type === 'x') {
+        const pax = paxRecords(data);
+        longName = pax.path ?? longName;
+        longLink = pax.linkpath ?? longLink;
+      } else if (type === 'L') longName = field(data, 0, data.length);
       else longLink = field(data, 0, data.length);
     } else if (type !== 'g') {
       const prefix = field(block, 345, 155);
@@ -237,18 +241,16 @@ export class DockerArchive {
     }
   }
 
+  /** A member's size (after symlinks). */
+  size(name: string): number {
+    return this.entry(name).size;
+  }
+
   /** A member's bytes as a stream, read in place. */
-  stream(name: string, signal?: AbortSignal): { size: number; stream: NodeJS.ReadableStream } {
+  stream(name: string, signal?: AbortSignal): Readable {
     const entry = this.entry(name);
-    if (entry.size === 0) return { size: 0, stream: createReadStream('/dev/null') };
-    return {
-      size: entry.size,
-      stream: createReadStream(this.file, {
-        start: entry.offset,
-        end: entry.offset + entry.size - 1,
-        signal,
-      }),
-    };
+    if (entry.size === 0) return Readable.from([]);
+    return createReadStream(this.file, { start: entry.offset, end: entry.offset + entry.size - 1, signal });
   }
 }
 
@@ -301,20 +303,20 @@ export async function importDockerArchive(
   for (const [i, name] of image.layers.entries()) {
     options.signal?.throwIfAborted();
     const diffId = config.rootfs.diff_ids[i]!;
-    const { size, stream } = archive.stream(name, options.signal);
+    const size = archive.size(name);
     // Uncompressed layers are named by their diff-id: one already in the layout is not copied again.
-    if (await layout.hasBlob(diffId)) {
-      const present = await stat(layout.blobPath(diffId)).then((s) => s.size);
-      if (present === size) {
-        (stream as { destroy?: () => void }).destroy?.();
-        layers.push({ mediaType: MediaType.ociLayer, digest: diffId, size });
-        continue;
-      }
+    const present = await stat(layout.blobPath(diffId)).then(
+      (s) => s.size,
+      () => -1,
+    );
+    if (present === size) {
+      layers.push({ mediaType: MediaType.ociLayer, digest: diffId, size });
+      continue;
     }
     const writer = await layout.createBlobWriter();
     let head: Buffer | undefined;
     try {
-      for await (const chunk of stream) {
+      for await (const chunk of archive.stream(name, options.signal)) {
         const bytes = chunk as Buffer;
         head ??= bytes.subarray(0, 2);
         await writer.write(bytes);
@@ -371,8 +373,10 @@ export async function asLayoutReference(
   if (!isDockerArchiveReference(text)) return text;
   const parsed = parseDockerArchiveReference(text);
   const file = resolve(options.cwd ?? '.', parsed.path);
-  const info = await stat(file).catch(() => undefined);
-  const identity = info ? `${file}\0${info.dev}:${info.ino}:${info.size}:${info.mtimeMs}` : file;
+  const info = await stat(file).catch((error: unknown) => {
+    throw new VnfpipeError('OCI_NOT_FOUND', 'docker archive not found', { where: file, cause: error });
+  });
+  const identity = `${file}\0${info.dev}:${info.ino}:${info.size}:${info.mtimeMs}`;
   const key = createHash('sha256')
     .update(`${identity}\0${parsed.ref ?? ''}`)
     .digest('hex')
