@@ -70,9 +70,16 @@ export async function imageBuildCommand(opts: ImageBuildCommandOptions): Promise
   const target = parseReference(opts.tag);
   const resolvers = [];
   if (!opts.from.startsWith('oci:') && !opts.from.startsWith('docker-archive:') && opts.from !== 'scratch') {
-    const { createRegistryBaseResolver } = await import('../registry/base.js');
+    const [{ createRegistryBaseResolver }, { credentialsFromString }] = await Promise.all([
+      import('../registry/base.js'),
+      import('../registry/auth/credentials.js'),
+    ]);
     resolvers.push(
-      createRegistryBaseResolver({ env: process.env, ...(opts.insecure ? { insecure: true } : {}) }),
+      createRegistryBaseResolver({
+        env: process.env,
+        ...(opts.insecure ? { insecure: true } : {}),
+        ...(opts.creds ? { credentials: credentialsFromString(opts.creds) } : {}),
+      }),
     );
   }
   // A registry destination is built into a scratch layout, then pushed.

@@ -3,6 +3,7 @@
  * cost more than the build, so a blob is hashed once and its file fingerprint (device, inode, size, mtime,
  * ctime) remembered: a hardlink into the target shares the inode, and any rewrite changes mtime or ctime.
  */
+import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -66,7 +67,7 @@ export class BlobVerifier {
     this.seen.add(print);
     if (memo) {
       await mkdir(this.dir!, { recursive: true });
-      const temp = `${memo}.${process.pid}.tmp`;
+      const temp = `${memo}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
       await writeFile(temp, print);
       await rename(temp, memo);
     }

@@ -12,6 +12,7 @@ import { DOCKER } from '../support/docker.js';
 import { busyboxInDocker, busyboxLayout } from '../support/engine-images.js';
 import { makeProject, type Project } from '../support/project.js';
 import { startRegistry, type TestRegistry } from '../support/registry.js';
+import { startTlsBasicRegistry } from '../support/registry-auth.js';
 
 describe('vnfpipe image build | inspect | ls', () => {
   let project: Project;
@@ -262,6 +263,39 @@ describe('vnfpipe image build | inspect | ls', () => {
       'etc/private/': '700',
       'etc/private/key.conf': '600',
     });
+  });
+
+  it('uses --creds for a registry base', async () => {
+    const secured = await startTlsBasicRegistry({ alice: 'alice-secret' });
+    try {
+      const env = { SSL_CERT_FILE: secured.caFile! };
+      const base = `${secured.host}/base/busybox:1`;
+      const push = await project.cli(
+        ['push', `oci:${busyboxLayout()}:latest`, base, '--creds', 'alice:alice-secret'],
+        {
+          env,
+        },
+      );
+      expect(push.code, push.stderr).toBe(0);
+      const args = [
+        'image',
+        'build',
+        '--from',
+        base,
+        '--layer',
+        'app/hello.txt:/hello.txt',
+        '--tag',
+        'oci:creds:x',
+      ];
+      const without = await project.cli(args, { env });
+      expect(without.code).toBe(1);
+      expect(without.stderr).toContain('authentication failed');
+      const withCreds = await project.cli([...args, '--creds', 'alice:alice-secret'], { env });
+      expect(withCreds.code, withCreds.stderr).toBe(0);
+      expect(withCreds.stdout + withCreds.stderr).not.toContain('alice-secret');
+    } finally {
+      await secured.stop();
+    }
   });
 
   it('says what is wrong with a bad --layer and exits 2', async () => {
