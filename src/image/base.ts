@@ -1,7 +1,7 @@
 /**
  * Base images. The builder asks a resolver for the base's config and layers, with the layer blobs made
- * available in the target layout. `scratch` and OCI layouts are built in; a registry resolver can be added
- * later through the same interface without touching the builder.
+ * available in the target layout. `scratch`, OCI layouts and `docker save` archives are built in; others
+ * (registry images) come as resolvers of one build (`BuildOptions.resolvers`), never shared between builds.
  */
 import { constants } from 'node:fs';
 import { copyFile, link } from 'node:fs/promises';

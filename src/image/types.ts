@@ -103,7 +103,10 @@ export interface ImageConfigSpec {
 
 /** The inputs of one platform's image. */
 export interface ImageSpec extends ImageConfigSpec {
-  /** `scratch` (default) or `oci:<dir>[:<ref>]`; anything a registered base resolver accepts. */
+  /**
+   * `scratch` (default), `oci:<dir>[:<ref>]`, `docker-archive:<file>[:<ref>]` (docker save), or anything a
+   * resolver in `resolvers` accepts (e.g. a registry image).
+   */
   from?: string;
   layers?: LayerSpec[];
 }
