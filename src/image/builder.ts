@@ -216,8 +216,9 @@ function mergePlatformSpec(top: ImageSpec, spec: PlatformSpec): ImageSpec {
   return { ...top, ...rest, layers: [...(top.layers ?? []), ...(layers ?? [])] };
 }
 
-/** Removes a layout no image was tagged in (a concurrent build that tagged one keeps it). */
-async function removeIfEmpty(layout: OciLayout): Promise<void> {
+/** Removes a layout no image was tagged in, unless another build is writing into it. */
+async function removeIfEmpty(layout: OciLayout, ownMarker: string): Promise<void> {
+  if ((await layout.liveWriters()).some((marker) => marker !== ownMarker)) return;
   const index = await layout.readIndex().catch(() => undefined);
   if (index && index.manifests.length === 0) await rm(layout.dir, { recursive: true, force: true });
 }
@@ -246,7 +247,7 @@ export async function buildImage(options: BuildOptions): Promise<ImageRef> {
   const layout = await OciLayout.openOrCreate(layoutPath, { onLog: options.onLog });
   // What killed builds and pulls left behind (their writers are gone) is removed before adding more.
   await layout.cleanStale();
-  const endWrite = await layout.beginWrite();
+  const writing = await layout.beginWrite();
   const ownPool = options.workers !== undefined ? new GzipPool(options.workers) : undefined;
   const ctx: BuildContext = {
     options: { ...options, context: resolve(options.context) },
@@ -292,10 +293,10 @@ export async function buildImage(options: BuildOptions): Promise<ImageRef> {
     return ref;
   } catch (error) {
     // A failed first build leaves nothing behind: an empty layout would look like a result.
-    if (!existed) await removeIfEmpty(layout);
+    if (!existed) await removeIfEmpty(layout, writing.marker);
     throw error;
   } finally {
-    await endWrite();
+    await writing.end();
     await ownPool?.close();
   }
 }

@@ -408,10 +408,20 @@ export class OciLayout {
    * Marks this process as writing into the layout until the returned function is called: `gc` keeps blobs
    * it wrote (or linked in) meanwhile, though no ref reaches them yet.
    */
-  async beginWrite(): Promise<() => Promise<void>> {
+  async beginWrite(): Promise<{ marker: string; end: () => Promise<void> }> {
     const marker = await this.tempPath('writer');
     await writeFile(marker, '');
-    return () => rm(marker, { force: true });
+    return { marker, end: () => rm(marker, { force: true }) };
+  }
+
+  /** The markers of writers that are still running (see `beginWrite`). */
+  async liveWriters(): Promise<string[]> {
+    const tmp = join(this.dir, TMP_DIR);
+    const stale = new Set((await findStale(this.dir, TMP_DIR)).map((e) => e.path));
+    return (await readdir(tmp).catch(() => [] as string[]))
+      .filter((name) => name.startsWith('writer-'))
+      .map((name) => join(tmp, name))
+      .filter((path) => !stale.has(path));
   }
 
   /** Removes what killed writers left (temp files, pull staging folders, see `findStale`). */

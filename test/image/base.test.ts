@@ -10,7 +10,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VnfpipeError } from '../../src/errors.js';
 import { buildImage } from '../../src/image/builder.js';
+import { image } from '../../src/image/step.js';
 import { OciLayout } from '../../src/oci/layout.js';
+import type { StepContext } from '../../src/pipeline/model.js';
 import { createRegistryBaseResolver } from '../../src/registry/base.js';
 import { copyImage } from '../../src/registry/copy.js';
 import { DOCKER } from '../support/docker.js';
@@ -235,6 +237,68 @@ describe('base resolvers belong to one build', () => {
     const [carol, dave] = await Promise.allSettled([build('carol', 'wrong'), build('alice', 'alice-secret')]);
     expect(carol.status).toBe('rejected');
     expect(dave.status, String((dave as PromiseRejectedResult).reason)).toBe('fulfilled');
+  });
+});
+
+describe('image steps with registry bases', () => {
+  let registry: AuthRegistry;
+  beforeAll(async () => {
+    registry = await startTlsBasicRegistry({ alice: 'alice-secret' });
+    await copyImage(
+      { transport: 'oci', dir: busyboxLayout(), ref: 'latest' },
+      { transport: 'registry', registry: registry.host, repository: 'base/busybox', tag: '1' },
+      {
+        registries: {
+          [registry.host]: {
+            caFile: registry.caFile!,
+            credentials: { kind: 'basic', username: 'alice', password: 'alice-secret' },
+          },
+        },
+      },
+    );
+  });
+  afterAll(async () => {
+    await registry?.stop();
+  });
+
+  it('run concurrently, each with the credentials of its own environment', async () => {
+    const cwd = await temp.make();
+    const dockerConfig = join(cwd, 'docker-config');
+    await mkdir(dockerConfig);
+    const step = (id: string, password: string) => {
+      const spec = image.build({
+        from: `${registry.host}/base/busybox:1`,
+        layers: [image.content({ '/who': id })],
+      });
+      const ctx: StepContext = {
+        stepId: id,
+        runId: 'r1',
+        attempt: 1,
+        cwd,
+        workDir: join(cwd, '.vnfpipe', 'work', id),
+        stateDir: join(cwd, '.vnfpipe'),
+        signal: new AbortController().signal,
+        env: {
+          SSL_CERT_FILE: registry.caFile!,
+          DOCKER_CONFIG: dockerConfig,
+          VNFPIPE_REGISTRY_USERNAME: 'alice',
+          VNFPIPE_REGISTRY_PASSWORD: password,
+        },
+        log: () => undefined,
+        progress: () => undefined,
+        onCleanup: () => undefined,
+        output: () => {
+          throw new Error('not used');
+        },
+        addSecret: () => undefined,
+      };
+      return spec.run(ctx, spec.options as never);
+    };
+    // The step with the wrong password starts last: with shared resolvers both would use its credentials.
+    const [good, bad] = await Promise.allSettled([step('good', 'alice-secret'), step('bad', 'wrong')]);
+    expect(good.status, String((good as PromiseRejectedResult).reason)).toBe('fulfilled');
+    expect(bad.status).toBe('rejected');
+    expect(((bad as PromiseRejectedResult).reason as VnfpipeError).code).toBe('REGISTRY_AUTH');
   });
 });
 
