@@ -9,6 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, type ReadStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { VnfpipeError } from '../errors.js';
@@ -370,25 +371,28 @@ export class OciLayout {
     for (let attempt = 0; ; attempt++) {
       try {
         const handle = await open(file, 'wx');
-        await handle.writeFile(String(process.pid));
+        await handle.writeFile(`${process.pid} ${hostname()}`);
         await handle.close();
         return () => unlink(file).catch(() => undefined);
       } catch (error) {
         if (!isErrno(error, 'EEXIST')) throw error;
-        const owner = Number((await readFile(file, 'utf8').catch(() => '')).trim()) || undefined;
+        const [pidText, host] = (await readFile(file, 'utf8').catch(() => '')).trim().split(/\s+/);
+        const owner = Number(pidText) || undefined;
+        // Only a process of this machine can be checked; another's lock waits to be old.
+        const local = host === undefined || host === hostname();
         const age = await stat(file).then(
           (s) => Date.now() - s.mtimeMs,
           () => 0,
         );
         // A lock whose owner is gone is removed at once; one naming no owner (being written, or from an
         // old version) only once it is old.
-        const ownerGone = owner !== undefined && owner !== process.pid && !processAlive(owner);
+        const ownerGone = local && owner !== undefined && owner !== process.pid && !processAlive(owner);
         if (ownerGone || age > STALE_LOCK_MS) {
           await unlink(file).catch(() => undefined);
           this.log(`removed a stale lock ${file}${owner ? ` left by PID ${owner}` : ''}`);
           continue;
         }
-        const holder = owner === undefined ? 'another process' : `PID ${owner}`;
+        const holder = owner === undefined ? 'another process' : `PID ${owner}${local ? '' : ` on ${host}`}`;
         if (waitingFor !== holder) {
           waitingFor = holder;
           this.log(`waiting for the layout lock ${file}, held by ${holder}`);

@@ -186,4 +186,25 @@ describe('leftovers of killed builds and pulls', () => {
     expect(logs).toContain(`waiting for the layout lock ${lock}, held by PID ${process.pid}`);
     expect(built.digest).toMatch(/^sha256:/);
   });
+
+  it('waits for a lock of another machine, whose process it cannot check', async () => {
+    const work = await temp.make();
+    const out = join(work, 'out');
+    await OciLayout.openOrCreate(out);
+    const lock = join(out, 'index.json.lock');
+    // A pid that is not running here: on a shared volume it may be a live build elsewhere.
+    await writeFile(lock, '2147483646 build-host-b');
+    const logs: string[] = [];
+    await buildImage({
+      context: work,
+      layout: out,
+      name: 'x',
+      onLog: (line) => {
+        logs.push(line);
+        if (line.includes('waiting for the layout lock')) void unlink(lock);
+      },
+    });
+    expect(logs).toContain(`waiting for the layout lock ${lock}, held by PID 2147483646 on build-host-b`);
+    expect(logs.some((line) => line.includes('removed a stale lock'))).toBe(false);
+  });
 });
