@@ -141,7 +141,7 @@ With --stage, outputs of steps in other stages come from the newest earlier run 
 
   const imageCommand = program
     .command('image')
-    .description('build, inspect and list images without a pipeline');
+    .description('build, inspect, list and clean up images without a pipeline');
   imageCommand
     .command('build')
     .description(
