@@ -22,6 +22,7 @@ export interface ImageBuildCommandOptions {
   user?: string;
   label?: string[];
   platform?: string;
+  keepModes?: boolean;
   tag: string;
   json?: boolean;
   creds?: string;
@@ -67,9 +68,19 @@ export async function imageBuildCommand(opts: ImageBuildCommandOptions): Promise
     import('../oci/reference.js'),
   ]);
   const target = parseReference(opts.tag);
-  if (!opts.from.startsWith('oci:') && opts.from !== 'scratch') {
-    const { enableRegistryBases } = await import('../registry/base.js');
-    enableRegistryBases({ env: process.env, ...(opts.insecure ? { insecure: true } : {}) });
+  const resolvers = [];
+  if (!opts.from.startsWith('oci:') && !opts.from.startsWith('docker-archive:') && opts.from !== 'scratch') {
+    const [{ createRegistryBaseResolver }, { credentialsFromString }] = await Promise.all([
+      import('../registry/base.js'),
+      import('../registry/auth/credentials.js'),
+    ]);
+    resolvers.push(
+      createRegistryBaseResolver({
+        env: process.env,
+        ...(opts.insecure ? { insecure: true } : {}),
+        ...(opts.creds ? { credentials: credentialsFromString(opts.creds) } : {}),
+      }),
+    );
   }
   // A registry destination is built into a scratch layout, then pushed.
   const scratch =
@@ -91,8 +102,10 @@ export async function imageBuildCommand(opts: ImageBuildCommandOptions): Promise
       name,
       cacheDir: resolve('.vnfpipe', 'cache', 'layers'),
       from: opts.from,
+      resolvers,
       layers: (opts.layer ?? []).map((spec) => ({ files: layerMapping(spec) })),
       ...(opts.platform ? { platform: opts.platform } : {}),
+      ...(opts.keepModes ? { keepModes: true } : {}),
       sourceDateEpoch: resolveEpoch(undefined, process.env),
       ...Object.fromEntries(Object.entries(config).filter(([, v]) => v !== undefined)),
       onLog: opts.json ? undefined : (line) => process.stderr.write(`${line}\n`),
@@ -132,50 +145,42 @@ interface Inspected {
   config?: ImageConfig;
 }
 
-async function inspectLayout(
-  dir: string,
-  ref: string | undefined,
-  platform: string | undefined,
-): Promise<Inspected> {
-  const [{ OciLayout }, { parsePlatform, hostPlatform }, { selectPlatform }] = await Promise.all([
+type Document =
+  | { kind: 'manifest'; manifest: ImageManifest; digest: string; mediaType: string }
+  | { kind: 'index'; index: ImageIndex; digest: string; mediaType: string };
+
+/** Where inspect reads documents from: a layout or a registry, read the same way. */
+interface DocumentSource {
+  /** The document the reference names. */
+  root(): Promise<Document>;
+  /** A manifest an index lists. */
+  child(descriptor: Descriptor): Promise<Document>;
+  config(descriptor: Descriptor): Promise<ImageConfig>;
+}
+
+async function layoutSource(dir: string, ref: string | undefined): Promise<DocumentSource> {
+  const [{ OciLayout }, { isIndexMediaType }] = await Promise.all([
     import('../oci/layout.js'),
-    import('../oci/platform.js'),
-    import('../oci/manifest.js'),
+    import('../oci/media-types.js'),
   ]);
   const layout = await OciLayout.open(resolve(dir));
-  let descriptor: Descriptor = await layout.resolve(ref);
-  if (descriptor.mediaType.includes('index') && platform !== 'all') {
-    const index = await layout.readImageIndex(descriptor);
-    const wanted = platform ? parsePlatform(platform) : hostPlatform();
-    const chosen = selectPlatform(index, wanted);
-    if (!chosen) {
-      throw new VnfpipeError('OCI_NOT_FOUND', `no image for ${platform ?? 'this platform'} in the index`, {
-        where: `oci:${dir}${ref ? `:${ref}` : ''}`,
-        hint: 'pass --platform all to see the index',
-      });
-    }
-    descriptor = chosen;
-  }
-  if (descriptor.mediaType.includes('index')) {
-    return {
-      digest: descriptor.digest,
-      mediaType: descriptor.mediaType,
-      manifest: await layout.readImageIndex(descriptor),
-    };
-  }
-  const manifest = await layout.readManifest(descriptor);
+  const read = async (descriptor: Descriptor): Promise<Document> => {
+    const head = { digest: descriptor.digest, mediaType: descriptor.mediaType };
+    return isIndexMediaType(descriptor.mediaType)
+      ? { kind: 'index', index: await layout.readImageIndex(descriptor), ...head }
+      : { kind: 'manifest', manifest: await layout.readManifest(descriptor), ...head };
+  };
   return {
-    digest: descriptor.digest,
-    mediaType: descriptor.mediaType,
-    manifest,
-    config: await layout.readConfig(manifest.config),
+    root: async () => read(await layout.resolve(ref)),
+    child: read,
+    config: (descriptor) => layout.readConfig(descriptor),
   };
 }
 
-async function inspectRegistry(
+async function registrySource(
   ref: RegistryReference,
   opts: { insecure?: boolean; creds?: string },
-): Promise<Inspected> {
+): Promise<DocumentSource> {
   const [{ RegistryClient }, { credentialsFromString }, { parseManifestOrIndex }, { parseImageConfig }] =
     await Promise.all([
       import('../registry/client.js'),
@@ -189,50 +194,129 @@ async function inspectRegistry(
     ...(opts.creds ? { credentials: credentialsFromString(opts.creds) } : {}),
   });
   const where = `${ref.registry}/${ref.repository}`;
-  const fetched = await client.getManifest(ref.repository, ref.digest ?? ref.tag ?? 'latest');
-  const document = parseManifestOrIndex(fetched.bytes, where);
-  if (document.kind === 'index')
-    return { digest: fetched.digest, mediaType: fetched.mediaType, manifest: document.index };
-  const blob = await client.fetchBlob(ref.repository, document.manifest.config.digest);
-  const config = parseImageConfig(await blob.bytes(4 * 1024 * 1024), `${where} config`);
-  return { digest: fetched.digest, mediaType: fetched.mediaType, manifest: document.manifest, config };
+  const read = async (reference: string): Promise<Document> => {
+    const fetched = await client.getManifest(ref.repository, reference);
+    const head = { digest: fetched.digest, mediaType: fetched.mediaType };
+    const document = parseManifestOrIndex(fetched.bytes, `${where}@${fetched.digest}`, fetched.mediaType);
+    return document.kind === 'index'
+      ? { kind: 'index', index: document.index, ...head }
+      : { kind: 'manifest', manifest: document.manifest, ...head };
+  };
+  return {
+    root: () => read(ref.digest ?? ref.tag ?? 'latest'),
+    child: (descriptor) => read(descriptor.digest),
+    config: async (descriptor) => {
+      const blob = await client.fetchBlob(ref.repository, descriptor.digest);
+      return parseImageConfig(await blob.bytes(4 * 1024 * 1024), `${where}@${descriptor.digest}`);
+    },
+  };
+}
+
+/**
+ * The image a reference names, whatever its source: an index (OCI or Docker manifest list) resolves to this
+ * machine's platform (or `--platform`'s), unless `--platform all` asks for the index itself.
+ */
+async function inspectSource(source: DocumentSource, where: string, platform?: string): Promise<Inspected> {
+  const [{ parsePlatform, hostPlatform, formatPlatform }, { selectPlatform }] = await Promise.all([
+    import('../oci/platform.js'),
+    import('../oci/manifest.js'),
+  ]);
+  let document = await source.root();
+  if (document.kind === 'index' && platform !== 'all') {
+    const wanted = platform ? parsePlatform(platform) : hostPlatform();
+    const chosen = selectPlatform(document.index, wanted);
+    if (!chosen) {
+      const offered = document.index.manifests.map((m) => (m.platform ? formatPlatform(m.platform) : '?'));
+      throw new VnfpipeError('OCI_NOT_FOUND', `no image for ${formatPlatform(wanted)} in the index`, {
+        where,
+        hint: `it offers ${offered.join(', ') || 'nothing'}; pass --platform all to see the index`,
+      });
+    }
+    document = await source.child(chosen);
+  }
+  const head = { digest: document.digest, mediaType: document.mediaType };
+  if (document.kind === 'index') return { ...head, manifest: document.index };
+  return { ...head, manifest: document.manifest, config: await source.config(document.manifest.config) };
+}
+
+/** Nanoseconds (Docker's unit for healthcheck times) as `30s`, `1m30s`. */
+function duration(ns: number | undefined): string | undefined {
+  if (!ns) return undefined;
+  const seconds = ns / 1e9;
+  const minutes = Math.floor(seconds / 60);
+  const rest = seconds - minutes * 60;
+  return minutes ? `${minutes}m${rest ? `${rest}s` : ''}` : `${seconds}s`;
+}
+
+/** The config as text: every runtime setting, then the history. */
+function configLines(config: ImageConfig | undefined): string[] {
+  const runtime = config?.config ?? {};
+  const keys = (set: Record<string, object> | undefined) => Object.keys(set ?? {}).join(' ') || '(none)';
+  const lines = [
+    `platform    ${config?.os}/${config?.architecture}${config?.variant ? `/${config.variant}` : ''}`,
+    `created     ${config?.created ?? '(unknown)'}`,
+    `entrypoint  ${JSON.stringify(runtime.Entrypoint ?? null)}`,
+    `cmd         ${JSON.stringify(runtime.Cmd ?? null)}`,
+    `user        ${runtime.User || '(root)'}`,
+    `workdir     ${runtime.WorkingDir || '/'}`,
+    `env         ${(runtime.Env ?? []).join(' ')}`,
+    `ports       ${keys(runtime.ExposedPorts)}`,
+    `volumes     ${keys(runtime.Volumes)}`,
+    `stopsignal  ${runtime.StopSignal || '(default)'}`,
+  ];
+  if (runtime.Shell) lines.push(`shell       ${JSON.stringify(runtime.Shell)}`);
+  if (runtime.OnBuild?.length) lines.push(`onbuild     ${JSON.stringify(runtime.OnBuild)}`);
+  const health = runtime.Healthcheck;
+  if (health?.Test) {
+    const timing = [
+      ['interval', duration(health.Interval)],
+      ['timeout', duration(health.Timeout)],
+      ['start period', duration(health.StartPeriod)],
+      ['retries', health.Retries ? String(health.Retries) : undefined],
+    ]
+      .filter(([, value]) => value !== undefined)
+      .map(([name, value]) => `${name} ${value}`);
+    lines.push(`healthcheck ${JSON.stringify(health.Test)}${timing.length ? ` (${timing.join(', ')})` : ''}`);
+  } else lines.push('healthcheck (none)');
+  const labels = Object.entries(runtime.Labels ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  lines.push(labels.length ? 'labels:' : 'labels      (none)');
+  for (const [key, value] of labels) lines.push(`  ${key}=${value}`);
+  lines.push('history:');
+  for (const entry of config?.history ?? []) {
+    const what = entry.created_by ?? entry.comment ?? '';
+    lines.push(`  ${entry.created ?? '-'}  ${what}${entry.empty_layer ? '  (no layer)' : ''}`);
+  }
+  return lines;
 }
 
 export async function imageInspectCommand(
   ref: string,
   opts: { json?: boolean; platform?: string; insecure?: boolean; creds?: string },
 ): Promise<number> {
-  const { parseReference } = await import('../oci/reference.js');
-  const parsed = parseReference(ref);
-  const info =
+  const [{ parseReference }, { asLayoutReference }] = await Promise.all([
+    import('../oci/reference.js'),
+    import('../oci/docker-archive.js'),
+  ]);
+  const parsed = parseReference(await asLayoutReference(ref));
+  const source =
     parsed.transport === 'oci'
-      ? await inspectLayout(parsed.dir, parsed.ref, opts.platform)
-      : await inspectRegistry(parsed, opts);
+      ? await layoutSource(parsed.dir, parsed.ref)
+      : await registrySource(parsed, opts);
+  const info = await inspectSource(source, ref, opts.platform);
   if (opts.json) {
     process.stdout.write(`${JSON.stringify(info, null, 2)}\n`);
     return EXIT.ok;
   }
-  const lines = [`${ref}`, `digest     ${info.digest}`, `mediaType  ${info.mediaType}`];
+  const lines = [`${ref}`, `digest      ${info.digest}`, `mediaType   ${info.mediaType}`];
   if ('manifests' in info.manifest) {
+    const { formatPlatform } = await import('../oci/platform.js');
     lines.push('platforms:');
-    for (const m of info.manifest.manifests) {
-      lines.push(
-        `  ${m.platform ? `${m.platform.os}/${m.platform.architecture}${m.platform.variant ? `/${m.platform.variant}` : ''}` : '?'}  ${m.digest}`,
-      );
-    }
+    for (const m of info.manifest.manifests)
+      lines.push(`  ${m.platform ? formatPlatform(m.platform) : '?'}  ${m.digest}`);
     process.stdout.write(`${lines.join('\n')}\n`);
     return EXIT.ok;
   }
-  const config = info.config?.config ?? {};
-  lines.push(
-    `platform   ${info.config?.os}/${info.config?.architecture}`,
-    `entrypoint ${JSON.stringify(config.Entrypoint ?? null)}`,
-    `cmd        ${JSON.stringify(config.Cmd ?? null)}`,
-    `user       ${config.User || '(root)'}`,
-    `workdir    ${config.WorkingDir || '/'}`,
-    `env        ${(config.Env ?? []).join(' ')}`,
-    'layers:',
-  );
+  lines.push(...configLines(info.config), 'layers:');
   process.stdout.write(`${lines.join('\n')}\n`);
   const rows = [['  DIGEST', 'SIZE', 'MEDIA TYPE']];
   for (const layer of info.manifest.layers)
@@ -262,5 +346,35 @@ export async function imageLsCommand(ref: string, opts: { json?: boolean }): Pro
       entry.descriptor.mediaType,
     ]);
   printTable(rows);
+  return EXIT.ok;
+}
+
+export async function imageGcCommand(
+  ref: string,
+  opts: { dryRun?: boolean; json?: boolean },
+): Promise<number> {
+  const { parseReference } = await import('../oci/reference.js');
+  const parsed = parseReference(ref);
+  if (parsed.transport !== 'oci' || parsed.ref !== undefined)
+    throw new VnfpipeError('USAGE', 'image gc cleans a whole OCI layout: oci:<dir>', { where: ref });
+  const { OciLayout } = await import('../oci/layout.js');
+  const layout = await OciLayout.open(resolve(parsed.dir), {
+    onLog: opts.json ? undefined : (line) => process.stderr.write(`${line}\n`),
+  });
+  const result = await layout.gc({ dryRun: opts.dryRun ?? false });
+  if (opts.json) {
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    return EXIT.ok;
+  }
+  const verb = result.dryRun ? 'would remove' : 'removed';
+  const lines = [
+    ...result.removed.map((digest) => `${verb} blob ${digest}`),
+    ...result.stale.map(
+      (entry) =>
+        `${verb} ${entry.path} (${entry.bytes} bytes${entry.pid ? `, left by PID ${entry.pid}` : ''})`,
+    ),
+    `${result.dryRun ? 'would free' : 'freed'} ${result.freedBytes} bytes: ${result.removed.length} unreferenced blob(s), ${result.stale.length} stale temp/staging entr${result.stale.length === 1 ? 'y' : 'ies'}`,
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
   return EXIT.ok;
 }

@@ -141,13 +141,16 @@ With --stage, outputs of steps in other stages come from the newest earlier run 
 
   const imageCommand = program
     .command('image')
-    .description('build, inspect and list images without a pipeline');
+    .description('build, inspect, list and clean up images without a pipeline');
   imageCommand
     .command('build')
     .description(
       'build an image natively: a base plus layers of host files, with config (like crane append/mutate)',
     )
-    .requiredOption('--from <ref>', 'scratch, oci:<dir>[:ref] or a registry image')
+    .requiredOption(
+      '--from <ref>',
+      'scratch, oci:<dir>[:ref], docker-archive:<file>[:ref] (docker save) or a registry image',
+    )
     .option(
       '-l, --layer <src:dest>',
       'a layer from a host path to an absolute image path (repeatable)',
@@ -163,6 +166,7 @@ With --stage, outputs of steps in other stages come from the newest earlier run 
     .option('-u, --user <user>', 'user[:group] the image runs as')
     .option('--label <KEY=VALUE>', 'label (repeatable)', (v: string, p: string[] = []) => [...p, v])
     .option('--platform <os/arch>', 'target platform (default: this machine)')
+    .option('--keep-modes', "keep host files' permission bits (default: 0755 dirs/executables, 0644 others)")
     .requiredOption('-t, --tag <ref>', 'oci:<dir>:<ref>, or host/repo:tag to push after the build')
     .option('--creds <user:password>', 'registry credentials for --tag or --from')
     .option('--insecure', 'allow plain HTTP for a registry off loopback')
@@ -178,7 +182,7 @@ Example:
   imageCommand
     .command('inspect')
     .description('show an image: digest, config and layers with sizes')
-    .argument('<ref>', 'oci:<dir>[:ref] or a registry image')
+    .argument('<ref>', 'oci:<dir>[:ref], docker-archive:<file>[:ref] or a registry image')
     .option('--platform <os/arch|all>', 'the platform to show from an index (default: this machine)')
     .option('--creds <user:password>', 'registry credentials')
     .option('--insecure', 'allow plain HTTP for a registry off loopback')
@@ -190,13 +194,23 @@ Example:
     .argument('<layout>', 'oci:<dir>')
     .option('--json', 'print as JSON')
     .action(handleErrors(async (ref, opts) => (await import('./image.js')).imageLsCommand(ref, opts)));
+  imageCommand
+    .command('gc')
+    .description('remove blobs no ref reaches and what killed builds and pulls left (temp, staging folders)')
+    .argument('<layout>', 'oci:<dir>')
+    .option('--dry-run', 'only report what would be removed')
+    .option('--json', 'print {"removed","freedBytes","stale","dryRun"}')
+    .action(handleErrors(async (ref, opts) => (await import('./image.js')).imageGcCommand(ref, opts)));
 
   program
     .command('scan')
     .description(
       'SBOM, vulnerabilities (OSV) and image checks of an image, with a policy gate (like trivy image)',
     )
-    .argument('<image>', 'oci:<dir>[:ref], or host/repo:tag to pull the host platform from a registry')
+    .argument(
+      '<image>',
+      'oci:<dir>[:ref], docker-archive:<file>[:ref] (docker save), or host/repo:tag to pull the host platform from a registry',
+    )
     .option('-f, --format <format>', 'table, json, sarif, cyclonedx or spdx', 'table')
     .option('-o, --output <file>', 'write the report to this file instead of stdout')
     .option('--db <dir>', 'vulnerability database (default $VNFPIPE_DB_DIR or ~/.cache/vnfpipe/osv)')
@@ -251,7 +265,10 @@ Example:
       .option('--json', 'print the result as JSON')
       .option('-q, --quiet', 'print only errors');
   for (const [name, description] of [
-    ['push', 'copy an image to a registry (oci:<dir>[:ref] or host/repo:tag → host/repo:tag)'],
+    [
+      'push',
+      'copy an image to a registry (oci:<dir>[:ref], docker-archive:<file>[:ref] or host/repo:tag → host/repo:tag)',
+    ],
     ['pull', 'copy a registry image into an OCI layout (host/repo:tag → oci:<dir>[:ref])'],
   ] as const) {
     registryOptions(

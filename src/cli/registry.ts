@@ -95,7 +95,7 @@ async function copy(
 ): Promise<number> {
   try {
     opts = await withCredentials(opts);
-    const source = parseReference(src);
+    const source = parseReference(await (await import('../oci/docker-archive.js')).asLayoutReference(src));
     const target = parseReference(dest);
     if (want === 'push' && target.transport !== 'registry') {
       throw new VnfpipeError('USAGE', 'push copies to a registry: the destination is host/repo:tag', {

@@ -104,7 +104,9 @@ export async function scanCommand(
       ...(opts.creds ? { credentials: credentialsFromString(opts.creds) } : {}),
     };
     const outcome = await runScan({
-      image: ref,
+      image: await (await import('../oci/docker-archive.js')).asLayoutReference(ref, {
+        cwd: opts.cwd ?? '.',
+      }),
       registry,
       ...(opts.maxBytes !== undefined
         ? { limits: { maxTotalBytes: parseByteSize(opts.maxBytes, '--max-bytes') } }

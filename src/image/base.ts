@@ -1,7 +1,7 @@
 /**
  * Base images. The builder asks a resolver for the base's config and layers, with the layer blobs made
- * available in the target layout. `scratch` and OCI layouts are built in; a registry resolver can be added
- * later through the same interface without touching the builder.
+ * available in the target layout. `scratch`, OCI layouts and `docker save` archives are built in; others
+ * (registry images) come as resolvers of one build (`BuildOptions.resolvers`), never shared between builds.
  */
 import { constants } from 'node:fs';
 import { copyFile, link } from 'node:fs/promises';
@@ -10,6 +10,7 @@ import { VnfpipeError } from '../errors.js';
 import { checkLayerCount, type ImageConfig } from '../oci/config.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import type { Digest } from '../oci/digest.js';
+import { importDockerArchive, isDockerArchiveReference } from '../oci/docker-archive.js';
 import { OciLayout } from '../oci/layout.js';
 import { selectPlatform } from '../oci/manifest.js';
 import {
@@ -20,6 +21,7 @@ import {
 } from '../oci/media-types.js';
 import { formatPlatform, type Platform, platformMatches } from '../oci/platform.js';
 import { parseOciLayoutReference } from '../oci/reference.js';
+import { BlobVerifier } from './verified.js';
 
 export interface ResolvedBase {
   /** The reference as given. */
@@ -34,12 +36,14 @@ export interface ResolvedBase {
 export interface BaseImageResolver {
   /** True when this resolver handles the reference (e.g. starts with `oci:`). */
   accepts(ref: string): boolean;
-  resolve(
-    ref: string,
-    platform: Platform,
-    target: OciLayout,
-    options: { cwd: string; signal?: AbortSignal },
-  ): Promise<ResolvedBase>;
+  resolve(ref: string, platform: Platform, target: OciLayout, options: ResolveOptions): Promise<ResolvedBase>;
+}
+
+export interface ResolveOptions {
+  cwd: string;
+  signal?: AbortSignal;
+  /** Checks reused blobs (size and digest, once per blob file). */
+  verifier?: BlobVerifier;
 }
 
 export const scratchResolver: BaseImageResolver = {
@@ -47,19 +51,36 @@ export const scratchResolver: BaseImageResolver = {
   resolve: async () => ({ name: 'scratch', layers: [] }),
 };
 
-/** Puts a blob of one layout into another: hardlink when possible, else a copy-on-write clone or copy. */
-async function transferBlob(from: OciLayout, to: OciLayout, digest: Digest): Promise<void> {
-  if (from.dir === to.dir || (await to.hasBlob(digest))) return;
+/**
+ * Puts a blob of one layout into another: hardlink when possible, else a copy-on-write clone or copy. The
+ * blob is verified first (and the target's copy, when it already had one): a damaged base must not become
+ * part of an image that looks fine until a registry or skopeo rejects it.
+ */
+async function transferBlob(
+  from: OciLayout,
+  to: OciLayout,
+  blob: Descriptor,
+  where: string,
+  options: ResolveOptions,
+): Promise<void> {
+  const verifier = options.verifier ?? new BlobVerifier();
+  if (from.dir !== to.dir && (await to.hasBlob(blob.digest))) {
+    await verifier.verify(to.blobPath(blob.digest), blob, `oci:${to.dir}`, options.signal);
+    return;
+  }
+  await verifier.verify(from.blobPath(blob.digest), blob, where, options.signal);
+  if (from.dir === to.dir) return;
   const temp = await to.tempPath();
-  await link(from.blobPath(digest), temp).catch(() =>
-    copyFile(from.blobPath(digest), temp, constants.COPYFILE_FICLONE),
+  await link(from.blobPath(blob.digest), temp).catch(() =>
+    copyFile(from.blobPath(blob.digest), temp, constants.COPYFILE_FICLONE),
   );
-  await to.adoptBlob(temp, digest);
+  await to.adoptBlob(temp, blob.digest);
 }
 
 export const ociLayoutResolver: BaseImageResolver = {
   accepts: (ref) => ref.startsWith('oci:'),
-  async resolve(ref, platform, target, { cwd }) {
+  async resolve(ref, platform, target, options) {
+    const { cwd } = options;
     const parsed = parseOciLayoutReference(ref);
     const source = await OciLayout.open(resolve(cwd, parsed.dir));
     let descriptor = await source.resolve(parsed.ref);
@@ -95,26 +116,47 @@ export const ociLayoutResolver: BaseImageResolver = {
           where: source.blobPath(layer.digest),
         });
       }
-      await transferBlob(source, target, layer.digest);
+      await transferBlob(source, target, layer, ref, options);
       layers.push({ mediaType: toOciMediaType(layer.mediaType), digest: layer.digest, size: layer.size });
     }
     return { name: ref, digest: descriptor.digest, config, layers };
   },
 };
 
-const resolvers: BaseImageResolver[] = [scratchResolver, ociLayoutResolver];
+/** `docker-archive:<file>[:ref]` (what `docker save` writes): its config and layers are copied in. */
+export const dockerArchiveResolver: BaseImageResolver = {
+  accepts: isDockerArchiveReference,
+  async resolve(ref, platform, target, options) {
+    const imported = await importDockerArchive(ref, target, options);
+    checkBaseConfig(imported.config, imported.manifest.layers.length, platform, imported.where, ref);
+    return {
+      name: ref,
+      digest: imported.descriptor.digest,
+      config: imported.config,
+      layers: imported.manifest.layers,
+    };
+  },
+};
 
-/** Adds a resolver (e.g. registry bases); later registrations win over earlier ones. */
+const builtIn: BaseImageResolver[] = [scratchResolver, ociLayoutResolver, dockerArchiveResolver];
+const registered: BaseImageResolver[] = [];
+
+/**
+ * Adds a process-wide resolver; later registrations win over earlier ones.
+ * @deprecated Pass `resolvers` to `buildImage` instead: a process-wide resolver carrying credentials is
+ * shared by every concurrent build.
+ */
 export function registerBaseResolver(resolver: BaseImageResolver): void {
-  resolvers.unshift(resolver);
+  registered.unshift(resolver);
 }
 
-export function findBaseResolver(ref: string): BaseImageResolver {
-  const found = resolvers.find((r) => r.accepts(ref));
+/** The resolver for `ref`: the build's own resolvers first, then registered ones, then the built-in ones. */
+export function findBaseResolver(ref: string, own: readonly BaseImageResolver[] = []): BaseImageResolver {
+  const found = [...own, ...registered, ...builtIn].find((r) => r.accepts(ref));
   if (!found) {
     throw new VnfpipeError('USAGE', `cannot use ${JSON.stringify(ref)} as a base image yet`, {
       where: ref,
-      hint: 'use scratch or oci:<dir>:<ref> (copy a registry image first: skopeo copy docker://… oci:<dir>:<ref>)',
+      hint: 'use scratch, oci:<dir>[:<ref>], docker-archive:<file>[:<ref>] or a registry image',
     });
   }
   return found;

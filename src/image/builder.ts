@@ -3,6 +3,7 @@
  * written into an OCI layout under a ref. Layers are collected and compressed concurrently and reused from
  * the layer cache when their inputs are unchanged.
  */
+import { rm, stat } from 'node:fs/promises';
 import { basename, isAbsolute, join, resolve } from 'node:path';
 import { VnfpipeError } from '../errors.js';
 import { Annotation } from '../oci/annotations.js';
@@ -25,6 +26,7 @@ import { collectEntries } from './entries.js';
 import { GzipPool, sharedGzipPool } from './gzip.js';
 import { diffIdOf, writeLayer } from './layer.js';
 import type { BuildOptions, ImageRef, ImageSpec, LayerResult, LayerSpec, PlatformSpec } from './types.js';
+import { BlobVerifier } from './verified.js';
 
 const REF_NAME = /^[A-Za-z0-9][A-Za-z0-9_.\-:/+@]*$/;
 
@@ -80,13 +82,20 @@ interface BuildContext {
   level: number;
   /** Layers being built in this run by key, so identical layers of several platforms are built once. */
   inflight: Map<string, Promise<LayerResult>>;
+  verifier: BlobVerifier;
   progress: Map<string, { current: number; total: number }>;
 }
 
 async function buildLayer(ctx: BuildContext, spec: LayerSpec, index: number): Promise<LayerResult> {
   const { options, layout, cache } = ctx;
   const createdBy = describeLayer(spec, index);
-  const entries = await collectEntries(spec, options.context, options.signal);
+  const entries = await collectEntries(
+    spec.keepModes === undefined && options.keepModes !== undefined
+      ? { ...spec, keepModes: options.keepModes }
+      : spec,
+    options.context,
+    options.signal,
+  );
   const keyOptions = { level: ctx.level, mtime: ctx.epoch };
   const byStat = cache ? statKey(entries, keyOptions) : undefined;
   const write = async (): Promise<LayerResult> => {
@@ -146,9 +155,10 @@ async function buildPlatformImage(
 ): Promise<Descriptor> {
   const { options, layout, epoch } = ctx;
   const from = spec.from ?? 'scratch';
-  const base = await findBaseResolver(from).resolve(from, platform, layout, {
+  const base = await findBaseResolver(from, options.resolvers).resolve(from, platform, layout, {
     cwd: options.context,
     signal: options.signal,
+    verifier: ctx.verifier,
   });
   const layers = await Promise.all((spec.layers ?? []).map((layer, i) => buildLayer(ctx, layer, i)));
   const created = spec.annotations?.created ?? isoTime(epoch);
@@ -174,7 +184,8 @@ async function buildPlatformImage(
   // The base's name only when it means the same everywhere (a registry name, not a local directory).
   if (base.digest) {
     annotations[Annotation.baseDigest] = base.digest;
-    if (!from.startsWith('oci:')) annotations[Annotation.baseName] = from;
+    if (!from.startsWith('oci:') && !from.startsWith('docker-archive:'))
+      annotations[Annotation.baseName] = from;
   }
   const manifest: ImageManifest = {
     schemaVersion: 2,
@@ -205,6 +216,13 @@ function mergePlatformSpec(top: ImageSpec, spec: PlatformSpec): ImageSpec {
   return { ...top, ...rest, layers: [...(top.layers ?? []), ...(layers ?? [])] };
 }
 
+/** Removes a layout no image was tagged in, unless another build is writing into it. */
+async function removeIfEmpty(layout: OciLayout, ownMarker: string): Promise<void> {
+  if ((await layout.liveWriters()).some((marker) => marker !== ownMarker)) return;
+  const index = await layout.readIndex().catch(() => undefined);
+  if (index && index.manifests.length === 0) await rm(layout.dir, { recursive: true, force: true });
+}
+
 /** Builds the image(s) and tags the result in the layout. */
 export async function buildImage(options: BuildOptions): Promise<ImageRef> {
   if (!REF_NAME.test(options.name)) {
@@ -221,7 +239,15 @@ export async function buildImage(options: BuildOptions): Promise<ImageRef> {
     throw new VnfpipeError('USAGE', `compression level must be 0–9, got ${level}`);
   }
   options.signal?.throwIfAborted();
-  const layout = await OciLayout.openOrCreate(resolve(options.context, layoutDir));
+  const layoutPath = resolve(options.context, layoutDir);
+  const existed = await stat(layoutPath).then(
+    () => true,
+    () => false,
+  );
+  const layout = await OciLayout.openOrCreate(layoutPath, { onLog: options.onLog });
+  // What killed builds and pulls left behind (their writers are gone) is removed before adding more.
+  await layout.cleanStale();
+  const writing = await layout.beginWrite();
   const ownPool = options.workers !== undefined ? new GzipPool(options.workers) : undefined;
   const ctx: BuildContext = {
     options: { ...options, context: resolve(options.context) },
@@ -232,6 +258,7 @@ export async function buildImage(options: BuildOptions): Promise<ImageRef> {
     level,
     inflight: new Map(),
     progress: new Map(),
+    verifier: new BlobVerifier(cacheDir ? resolve(options.context, cacheDir, 'verified') : undefined),
   };
   try {
     const { platforms, platform, ...top } = options;
@@ -264,7 +291,12 @@ export async function buildImage(options: BuildOptions): Promise<ImageRef> {
     };
     if (perPlatform) ref.platforms = perPlatform;
     return ref;
+  } catch (error) {
+    // A failed first build leaves nothing behind: an empty layout would look like a result.
+    if (!existed) await removeIfEmpty(layout, writing.marker);
+    throw error;
   } finally {
+    await writing.end();
     await ownPool?.close();
   }
 }

@@ -79,13 +79,34 @@ function put(collector: Collector, entry: LayerEntry): void {
   else collector.symlinks.delete(entry.path);
 }
 
-function hostEntry(path: string, layer: string, stats: Stats, own: Ownership, linkname?: string): LayerEntry {
+/**
+ * The mode a host file gets in the layer. By default 0755 for directories and executables and 0644 for the
+ * rest (as ko and jib do): the source's modes depend on the umask of whoever checked it out, and would make
+ * the same commit build different digests (and, under umask 077, files only root can read).
+ */
+function hostMode(stats: Stats, keepModes: boolean): number {
+  if (keepModes) return permissions(stats);
+  return stats.isDirectory() || (stats.mode & 0o111) !== 0 ? 0o755 : 0o644;
+}
+
+interface HostOwnership extends Ownership {
+  keepModes: boolean;
+}
+
+function hostEntry(
+  path: string,
+  layer: string,
+  stats: Stats,
+  own: HostOwnership,
+  linkname?: string,
+): LayerEntry {
   const isDir = stats.isDirectory();
   const isLink = stats.isSymbolicLink();
+  const mode = hostMode(stats, own.keepModes);
   const entry: LayerEntry = {
     path: layer,
     type: isDir ? 'dir' : isLink ? 'symlink' : 'file',
-    mode: isDir ? (own.dirMode ?? permissions(stats)) : isLink ? 0o777 : (own.mode ?? permissions(stats)),
+    mode: isDir ? (own.dirMode ?? mode) : isLink ? 0o777 : (own.mode ?? mode),
     uid: own.uid ?? 0,
     gid: own.gid ?? 0,
     size: isDir || isLink ? 0 : stats.size,
@@ -114,7 +135,12 @@ async function resolveSource(context: string, realContext: string, from: string)
   try {
     real = await realpath(path);
   } catch (error) {
-    throw new VnfpipeError('IO', `source ${JSON.stringify(from)} not found`, { where: path, cause: error });
+    // A missing source is a mistake in the build's inputs (exit 2), not a failure of the build.
+    throw new VnfpipeError('USAGE', `source ${JSON.stringify(from)} not found`, {
+      where: path,
+      hint: `layer sources are relative to the build context ${context}`,
+      cause: error,
+    });
   }
   if (!isInside(realContext, real)) {
     throw unsafe(
@@ -134,7 +160,7 @@ function walk(
   dir: string,
   dest: string,
   rel: string,
-  own: Ownership,
+  own: HostOwnership,
   filter: (rel: string, isDir: boolean) => 'take' | 'skip' | 'descend',
   signal?: AbortSignal,
 ): void {
@@ -171,7 +197,8 @@ async function addMapping(
   contextIgnore: PathMatcher | undefined,
   signal?: AbortSignal,
 ): Promise<void> {
-  const own: Ownership = {
+  const own: HostOwnership = {
+    keepModes: mapping.keepModes ?? spec.keepModes ?? false,
     mode: mapping.mode ?? spec.mode,
     dirMode: mapping.dirMode ?? spec.dirMode,
     uid: mapping.uid ?? spec.uid,

@@ -1,6 +1,7 @@
 /** The daemonless image builder: reproducible layers, layer cache, base images, OCI layout output. */
 export {
   type BaseImageResolver,
+  dockerArchiveResolver,
   findBaseResolver,
   ociLayoutResolver,
   type ResolvedBase,

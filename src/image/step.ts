@@ -19,7 +19,7 @@ export interface LayerInput extends LayerSpec {
   after?: Array<Input<unknown>>;
 }
 
-/** A base image: `scratch`, `oci:<dir>[:ref]`, or the output of another image step. */
+/** A base image: `scratch`, `oci:<dir>[:ref]`, `docker-archive:<file>[:ref]`, or another image step's output. */
 export type BaseInput = Input<string> | OutputRef<{ ref: string }>;
 
 export interface ImagePlatformInput extends ImageConfigSpec {
@@ -43,6 +43,11 @@ export interface ImageBuildOptions extends ImageConfigSpec {
   platforms?: ImagePlatformInput[];
   /** gzip level 0–9 (default 1). */
   compressionLevel?: number;
+  /**
+   * Keep host files' permission bits (default false: 0755 for directories and executables, 0644 for the
+   * rest, so the umask of a checkout does not change the digest). Also settable per layer.
+   */
+  keepModes?: boolean;
   /** Reuse layers whose inputs are unchanged (default true). */
   cache?: boolean;
   workers?: number;
@@ -186,6 +191,10 @@ function sourceGlobs(options: ResolvedBuild): string[] {
     if (name?.startsWith('oci:')) {
       const dir = name.slice(4).split(':')[0] ?? '';
       if (dir && !dir.startsWith('/')) globs.add(`${dir.replace(/\/+$/, '')}/index.json`);
+    } else if (name?.startsWith('docker-archive:')) {
+      // A new `docker save` into the same file is a new base.
+      const file = name.slice('docker-archive:'.length).split(':')[0] ?? '';
+      if (file && !file.startsWith('/')) globs.add(file);
     }
   }
   return [...globs];
@@ -214,10 +223,11 @@ async function runBuild(ctx: StepContext, options: ResolvedBuild): Promise<Image
     ...config
   } = options;
   const bases = [from, ...(platforms ?? []).map((p) => p.from)].map(baseName);
-  if (bases.some((base) => base !== undefined && base !== 'scratch' && !base.startsWith('oci:'))) {
-    // Registry bases come through the registry client, loaded only when a pipeline uses one.
-    (await import('../registry/base.js')).enableRegistryBases({ env: ctx.env });
-  }
+  // Registry bases come through the registry client, loaded only when a pipeline uses one; the resolver
+  // is this step's own, with this step's environment (credentials).
+  const resolvers = bases.some((base) => base !== undefined && isRegistryBase(base))
+    ? [(await import('../registry/base.js')).createRegistryBaseResolver({ env: ctx.env })]
+    : [];
   const reported = new Map<string, number>();
   const result = await buildImage({
     ...config,
@@ -236,6 +246,7 @@ async function runBuild(ctx: StepContext, options: ResolvedBuild): Promise<Image
     compressionLevel,
     workers,
     sourceDateEpoch: resolveEpoch(undefined, ctx.env),
+    resolvers,
     signal: ctx.signal,
     onLog: (line) => ctx.log(line, 'info'),
     onProgress: (update) => {
@@ -250,12 +261,18 @@ async function runBuild(ctx: StepContext, options: ResolvedBuild): Promise<Image
   return projectRelative(result, ctx.cwd, relative, isAbsolute);
 }
 
+function isRegistryBase(base: string): boolean {
+  return base !== 'scratch' && !base.startsWith('oci:') && !base.startsWith('docker-archive:');
+}
+
 /** A relative `oci:` base (another image step's output) is relative to the project, not to the build context. */
 function anchored(
   base: string | undefined,
   cwd: string,
   resolve: (...paths: string[]) => string,
 ): string | undefined {
+  if (base?.startsWith('docker-archive:') && !base.startsWith('docker-archive:/'))
+    return `docker-archive:${resolve(cwd, base.slice('docker-archive:'.length))}`;
   if (!base?.startsWith('oci:') || base.startsWith('oci:/')) return base;
   return `oci:${resolve(cwd, base.slice(4))}`;
 }

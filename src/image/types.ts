@@ -1,8 +1,12 @@
 /** What a caller describes: layers, runtime config, output. Plain data, so a pipeline can serialise it. */
 import type { Digest } from '../oci/digest.js';
 import type { Platform } from '../oci/platform.js';
+import type { BaseImageResolver } from './base.js';
 
-/** Owner and permission overrides; unset fields keep the source's mode and use uid/gid 0. */
+/**
+ * Owner and permission overrides; unset fields use uid/gid 0 and normalised modes (0755 for directories
+ * and executables, 0644 for other files) unless `keepModes` is set.
+ */
 export interface Ownership {
   /** Mode of regular files (e.g. 0o755). */
   mode?: number;
@@ -10,6 +14,8 @@ export interface Ownership {
   dirMode?: number;
   uid?: number;
   gid?: number;
+  /** Keep host files' permission bits as they are instead of normalising them (default false). */
+  keepModes?: boolean;
 }
 
 /** Host path (relative to the context directory) → absolute image path. */
@@ -97,7 +103,10 @@ export interface ImageConfigSpec {
 
 /** The inputs of one platform's image. */
 export interface ImageSpec extends ImageConfigSpec {
-  /** `scratch` (default) or `oci:<dir>[:<ref>]`; anything a registered base resolver accepts. */
+  /**
+   * `scratch` (default), `oci:<dir>[:<ref>]`, `docker-archive:<file>[:<ref>]` (docker save), or anything a
+   * resolver in `resolvers` accepts (e.g. a registry image).
+   */
   from?: string;
   layers?: LayerSpec[];
 }
@@ -125,8 +134,15 @@ export interface BuildOptions extends ImageSpec {
   sourceDateEpoch?: number;
   /** gzip level 0–9 (default 1: speed first; layers are re-compressed only when inputs change). */
   compressionLevel?: number;
+  /** Keep host files' permission bits in every layer that does not say otherwise (default false). */
+  keepModes?: boolean;
   /** Compression worker threads (default: available cores, at most 8). */
   workers?: number;
+  /**
+   * Base resolvers of this build, tried before the built-in ones (scratch, oci:, docker-archive:). Per
+   * build, so concurrent builds with different registry credentials each use their own.
+   */
+  resolvers?: BaseImageResolver[];
   signal?: AbortSignal;
   onProgress?: (update: BuildProgress) => void;
   onLog?: (line: string) => void;

@@ -34,6 +34,10 @@ export interface ContainerConfig {
   StopSignal?: string;
   /** Docker extension, honoured by docker run. */
   Healthcheck?: HealthcheckConfig;
+  /** Docker extension: the shell of RUN/CMD in shell form (`SHELL` in a Dockerfile). */
+  Shell?: string[];
+  /** Docker extension: instructions a Dockerfile `FROM` this image runs (`ONBUILD`). */
+  OnBuild?: string[];
 }
 
 export interface HistoryEntry {
@@ -92,6 +96,8 @@ function parseContainerConfig(value: unknown, where: string | undefined): Contai
   set('Labels', optStringMap(object.Labels, '$.config.Labels', where));
   set('StopSignal', optString(object.StopSignal, '$.config.StopSignal', where));
   set('Healthcheck', parseHealthcheck(object.Healthcheck, where));
+  set('Shell', optStringArray(object.Shell, '$.config.Shell', where));
+  set('OnBuild', optStringArray(object.OnBuild, '$.config.OnBuild', where));
   return out;
 }
 

@@ -21,7 +21,18 @@ export {
   sha256,
   verifyDigest,
 } from './digest.js';
-export { type BlobWriter, type GcResult, type LayoutRef, OciLayout } from './layout.js';
+export {
+  asLayoutReference,
+  DOCKER_ARCHIVE_PREFIX,
+  DockerArchive,
+  type DockerArchiveImage,
+  type DockerArchiveReference,
+  type ImportedImage,
+  importDockerArchive,
+  isDockerArchiveReference,
+  parseDockerArchiveReference,
+} from './docker-archive.js';
+export { type BlobWriter, type GcResult, type LayoutOptions, type LayoutRef, OciLayout } from './layout.js';
 export {
   canonicalJson,
   describeDocument,
@@ -62,4 +73,5 @@ export {
   parseRegistryReference,
   type RegistryReference,
 } from './reference.js';
+export { findStale, processAlive, STALE_AGE_MS, type StaleEntry } from './stale.js';
 export { MAX_DOCUMENT_BYTES } from './validate.js';

@@ -3,12 +3,13 @@
  *
  * Crash safety: every file is written to a temp file in the layout and renamed into place; blobs are written
  * before the documents that point at them, and `index.json` last, so an interrupted build leaves at worst
- * some unreferenced blobs (removed by `gc`). Two writers of the same blob each rename identical bytes into
+ * some unreferenced blobs and temp files (removed by `gc`; temp files also by the next build). Two writers of the same blob each rename identical bytes into
  * place, which is safe. Updates of `index.json` are serialised by a lock file.
  */
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, type ReadStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { VnfpipeError } from '../errors.js';
@@ -26,6 +27,7 @@ import {
   verifiedBytes,
 } from './manifest.js';
 import { isIndexMediaType, isManifestMediaType, MediaType } from './media-types.js';
+import { findStale, processAlive, type StaleEntry } from './stale.js';
 import { invalid, MAX_DOCUMENT_BYTES, parseJsonDocument } from './validate.js';
 
 const LAYOUT_VERSION = '1.0.0';
@@ -39,8 +41,18 @@ export interface LayoutRef {
 }
 
 export interface GcResult {
+  /** Unreferenced blobs removed (or, in a dry run, that would be). */
   removed: Digest[];
+  /** Bytes of those blobs and of the stale entries. */
   freedBytes: number;
+  /** Temp files and pull staging folders left by killed writers. */
+  stale: StaleEntry[];
+  dryRun: boolean;
+}
+
+export interface LayoutOptions {
+  /** Told what the layout waits for or cleans up (a held lock and its owner, stale leftovers). */
+  onLog?: (line: string) => void;
 }
 
 /** A blob being streamed into the layout: hashed as written, renamed into place on commit. */
@@ -63,14 +75,16 @@ export class OciLayout {
   /** Absolute path of the layout directory. */
   readonly dir: string;
   private indexQueue: Promise<unknown> = Promise.resolve();
+  private readonly log: (line: string) => void;
 
-  private constructor(dir: string) {
+  private constructor(dir: string, options: LayoutOptions = {}) {
     this.dir = dir;
+    this.log = options.onLog ?? (() => undefined);
   }
 
   /** Opens an existing layout, checking `oci-layout`. */
-  static async open(dir: string): Promise<OciLayout> {
-    const layout = new OciLayout(resolve(dir));
+  static async open(dir: string, options: LayoutOptions = {}): Promise<OciLayout> {
+    const layout = new OciLayout(resolve(dir), options);
     const file = join(layout.dir, 'oci-layout');
     let bytes: Buffer;
     try {
@@ -90,8 +104,8 @@ export class OciLayout {
   }
 
   /** Opens a layout, creating an empty one when the directory has none. */
-  static async openOrCreate(dir: string): Promise<OciLayout> {
-    const layout = new OciLayout(resolve(dir));
+  static async openOrCreate(dir: string, options: LayoutOptions = {}): Promise<OciLayout> {
+    const layout = new OciLayout(resolve(dir), options);
     await mkdir(join(layout.dir, 'blobs', 'sha256'), { recursive: true });
     await mkdir(join(layout.dir, TMP_DIR), { recursive: true });
     const header = join(layout.dir, 'oci-layout');
@@ -108,7 +122,7 @@ export class OciLayout {
         canonicalJson({ schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [] }),
       );
     }
-    return OciLayout.open(layout.dir);
+    return OciLayout.open(layout.dir, options);
   }
 
   blobPath(digest: Digest): string {
@@ -353,21 +367,38 @@ export class OciLayout {
 
   private async lock(): Promise<() => Promise<void>> {
     const file = join(this.dir, 'index.json.lock');
+    let waitingFor: string | undefined;
     for (let attempt = 0; ; attempt++) {
       try {
         const handle = await open(file, 'wx');
-        await handle.writeFile(String(process.pid));
+        await handle.writeFile(`${process.pid} ${hostname()}`);
         await handle.close();
         return () => unlink(file).catch(() => undefined);
       } catch (error) {
         if (!isErrno(error, 'EEXIST')) throw error;
+        const [pidText, host] = (await readFile(file, 'utf8').catch(() => '')).trim().split(/\s+/);
+        const owner = Number(pidText) || undefined;
+        // Only a process of this machine can be checked; another's lock waits to be old.
+        const local = host === undefined || host === hostname();
         const age = await stat(file).then(
           (s) => Date.now() - s.mtimeMs,
           () => 0,
         );
-        if (age > STALE_LOCK_MS) await unlink(file).catch(() => undefined);
-        else if (attempt > 2000) {
-          throw new VnfpipeError('IO', 'timed out waiting for the layout lock', {
+        // A lock whose owner is gone is removed at once; one naming no owner (being written, or from an
+        // old version) only once it is old.
+        const ownerGone = local && owner !== undefined && owner !== process.pid && !processAlive(owner);
+        if (ownerGone || age > STALE_LOCK_MS) {
+          await unlink(file).catch(() => undefined);
+          this.log(`removed a stale lock ${file}${owner ? ` left by PID ${owner}` : ''}`);
+          continue;
+        }
+        const holder = owner === undefined ? 'another process' : `PID ${owner}${local ? '' : ` on ${host}`}`;
+        if (waitingFor !== holder) {
+          waitingFor = holder;
+          this.log(`waiting for the layout lock ${file}, held by ${holder}`);
+        }
+        if (attempt > 2000) {
+          throw new VnfpipeError('IO', `timed out waiting for the layout lock held by ${holder}`, {
             where: file,
             hint: 'remove the lock file if no build is running',
           });
@@ -375,6 +406,36 @@ export class OciLayout {
         await delay(5 + Math.min(attempt, 20));
       }
     }
+  }
+
+  /**
+   * Marks this process as writing into the layout until the returned function is called: `gc` keeps blobs
+   * it wrote (or linked in) meanwhile, though no ref reaches them yet.
+   */
+  async beginWrite(): Promise<{ marker: string; end: () => Promise<void> }> {
+    const marker = await this.tempPath('writer');
+    await writeFile(marker, '');
+    return { marker, end: () => rm(marker, { force: true }) };
+  }
+
+  /** The markers of writers that are still running (see `beginWrite`). */
+  async liveWriters(): Promise<string[]> {
+    const tmp = join(this.dir, TMP_DIR);
+    const stale = new Set((await findStale(this.dir, TMP_DIR)).map((e) => e.path));
+    return (await readdir(tmp).catch(() => [] as string[]))
+      .filter((name) => name.startsWith('writer-'))
+      .map((name) => join(tmp, name))
+      .filter((path) => !stale.has(path));
+  }
+
+  /** Removes what killed writers left (temp files, pull staging folders, see `findStale`). */
+  async cleanStale(): Promise<StaleEntry[]> {
+    const stale = await findStale(this.dir, TMP_DIR);
+    for (const entry of stale) {
+      await rm(entry.path, { recursive: true, force: true });
+      this.log(`removed ${entry.path} (${entry.bytes} bytes)${entry.pid ? ` left by PID ${entry.pid}` : ''}`);
+    }
+    return stale;
   }
 
   private async writeFileAtomic(target: string, data: Uint8Array, durable = false): Promise<void> {
@@ -412,36 +473,45 @@ export class OciLayout {
   }
 
   /**
-   * Removes blobs no ref reaches, and temp files older than `tempMaxAgeMs` (left by killed builds).
-   * Holds the index lock, so no tag can appear mid-sweep; blobs newer than `minAgeMs` are kept because a
-   * concurrent build may have written them and not yet tagged its image.
+   * Removes blobs no ref reaches and what killed writers left (see `cleanStale`). Holds the index lock, so
+   * no tag can appear mid-sweep; blobs changed since a live writer began (see `beginWrite`) or within
+   * `minAgeMs` are kept, because a concurrent build may have written them and not yet tagged its image.
+   * With `dryRun`, reports what it would remove and removes nothing.
    */
-  async gc(options: { minAgeMs?: number; tempMaxAgeMs?: number } = {}): Promise<GcResult> {
-    const minAgeMs = options.minAgeMs ?? 0;
-    const tempMaxAgeMs = options.tempMaxAgeMs ?? 60 * 60 * 1000;
+  async gc(options: { minAgeMs?: number; dryRun?: boolean } = {}): Promise<GcResult> {
+    const dryRun = options.dryRun ?? false;
     const release = await this.lock();
-    const result: GcResult = { removed: [], freedBytes: 0 };
+    const result: GcResult = { removed: [], freedBytes: 0, stale: [], dryRun };
     try {
-      const keep = await this.reachableBlobs();
       const now = Date.now();
+      const stale = await findStale(this.dir, TMP_DIR, now);
+      let keepSince = options.minAgeMs ? now - options.minAgeMs : Number.POSITIVE_INFINITY;
+      for (const name of await readdir(join(this.dir, TMP_DIR)).catch(() => [] as string[])) {
+        if (!name.startsWith('writer-') || stale.some((e) => e.path === join(this.dir, TMP_DIR, name)))
+          continue;
+        const began = await stat(join(this.dir, TMP_DIR, name)).catch(() => undefined);
+        if (began) keepSince = Math.min(keepSince, began.mtimeMs);
+      }
+      const keep = await this.reachableBlobs();
       for (const algorithm of ['sha256', 'sha512']) {
         const folder = join(this.dir, 'blobs', algorithm);
         const names = await readdir(folder).catch(() => [] as string[]);
-        for (const name of names) {
+        for (const name of names.sort()) {
           const digest = `${algorithm}:${name}`;
           if (isDigest(digest) && keep.has(digest)) continue;
           const path = join(folder, name);
           const info = await stat(path).catch(() => undefined);
-          if (!info?.isFile() || now - info.mtimeMs < minAgeMs) continue;
-          await rm(path, { force: true });
+          // ctime too: linking a base blob in or renaming a new one into place changes it.
+          if (!info?.isFile() || Math.max(info.mtimeMs, info.ctimeMs) >= keepSince) continue;
+          if (!dryRun) await rm(path, { force: true });
           if (isDigest(digest)) result.removed.push(digest);
           result.freedBytes += info.size;
         }
       }
-      const tmp = join(this.dir, TMP_DIR);
-      for (const name of await readdir(tmp).catch(() => [] as string[])) {
-        const info = await stat(join(tmp, name)).catch(() => undefined);
-        if (info && now - info.mtimeMs > tempMaxAgeMs) await rm(join(tmp, name), { force: true });
+      for (const entry of stale) {
+        if (!dryRun) await rm(entry.path, { recursive: true, force: true });
+        result.stale.push(entry);
+        result.freedBytes += entry.bytes;
       }
     } finally {
       await release();
