@@ -7,10 +7,10 @@
  * place, which is safe. Updates of `index.json` are serialised by a lock file.
  */
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, type ReadStream } from 'node:fs';
+import { constants, createReadStream, createWriteStream, type ReadStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { VnfpipeError } from '../errors.js';
 import { Annotation } from './annotations.js';
@@ -88,8 +88,9 @@ export class OciLayout {
     const file = join(layout.dir, 'oci-layout');
     let bytes: Buffer;
     try {
-      bytes = await readFile(file);
+      bytes = await readRegularFile(file);
     } catch (error) {
+      if (error instanceof VnfpipeError) throw error;
       if (isErrno(error, 'ENOENT'))
         throw notFound('OCI layout', layout.dir, 'create it with a build, or `umoci init`');
       throw new VnfpipeError('IO', `cannot read ${file}: ${(error as Error).message}`, {
@@ -139,11 +140,12 @@ export class OciLayout {
   }
 
   async blobSize(digest: Digest): Promise<number> {
-    try {
-      return (await stat(this.blobPath(digest))).size;
-    } catch {
-      throw notFound(`blob ${digest}`, this.blobPath(digest));
-    }
+    const path = this.blobPath(digest);
+    const info = await stat(path).catch(() => {
+      throw notFound(`blob ${digest}`, path);
+    });
+    if (!info.isFile()) throw notRegular(path, info);
+    return info.size;
   }
 
   /** Reads a whole blob (bounded by `maxBytes`) and verifies its digest. */
@@ -151,7 +153,7 @@ export class OciLayout {
     const path = this.blobPath(digest);
     const size = await this.blobSize(digest);
     if (size > maxBytes) throw invalid(`blob is ${size} bytes, more than the ${maxBytes} allowed`, path);
-    const bytes = await readFile(path);
+    const bytes = await readRegularFile(path);
     const hash = new DigestStream(digestAlgorithm(digest));
     hash.update(bytes);
     const actual = hash.digest();
@@ -267,8 +269,9 @@ export class OciLayout {
     const file = join(this.dir, 'index.json');
     let bytes: Buffer;
     try {
-      bytes = await readFile(file);
+      bytes = await readRegularFile(file);
     } catch (error) {
+      if (error instanceof VnfpipeError) throw error;
       if (isErrno(error, 'ENOENT')) throw notFound('index.json', file);
       throw new VnfpipeError('IO', `cannot read ${file}: ${(error as Error).message}`, {
         where: file,
@@ -518,4 +521,27 @@ export class OciLayout {
     }
     return result;
   }
+}
+
+/**
+ * Reads a layout file that must be a regular file. Opened non-blocking and checked on the open handle, so a
+ * FIFO or device planted under a layout's name is refused instead of blocking the reader forever.
+ */
+async function readRegularFile(file: string): Promise<Buffer> {
+  const handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) throw notRegular(file, info);
+    return await handle.readFile();
+  } finally {
+    await handle.close();
+  }
+}
+
+function notRegular(file: string, info: { isFIFO(): boolean; isDirectory(): boolean }): VnfpipeError {
+  const kind = info.isFIFO() ? 'a FIFO' : info.isDirectory() ? 'a directory' : 'not a regular file';
+  return new VnfpipeError('OCI_INVALID', `${basename(file)} is ${kind}, not a regular file`, {
+    where: file,
+    hint: 'an OCI layout holds only regular files: rebuild or re-pull the image',
+  });
 }
