@@ -23,6 +23,8 @@ export interface CliOptions {
   onSpawn?: (child: ReturnType<typeof spawn>) => void;
   /** Called with stdout as it grows. */
   onStdout?: (soFar: string) => void;
+  /** Called with stderr as it grows. */
+  onStderr?: (soFar: string) => void;
   timeoutMs?: number;
 }
 
@@ -64,6 +66,7 @@ export function runCli(cwd: string, args: string[], options: CliOptions = {}): P
     });
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
       stderr += chunk;
+      options.onStderr?.(stderr);
     });
     const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000);
     child.on('error', reject);
