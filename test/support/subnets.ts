@@ -1,0 +1,91 @@
+/**
+ * Free IPv4 subnets for test networks. Fixed subnets collide when two checkouts test on one engine (or a
+ * run left a network behind), so each test asks for /24s no Docker network and no host route uses, picked at
+ * random from 10.128.0.0/9 (swarm and Docker's default pools hand out 10.0.x, 172.17+ and 192.168).
+ */
+import { execFileSync } from 'node:child_process';
+import { randomInt } from 'node:crypto';
+import { DOCKER } from './docker.js';
+
+export interface Subnet {
+  /** `10.147.3.0/24` */
+  cidr: string;
+  /** `10.147.3` */
+  prefix: string;
+  /** The address `<prefix>.<host>`. */
+  ip(host: number): string;
+  /** `prefix` escaped for a regular expression. */
+  pattern: string;
+}
+
+function toInt(ip: string): number {
+  return ip.split('.').reduce((n, part) => n * 256 + Number(part), 0);
+}
+
+/** Every IPv4 range (start, end) the engine's networks and the host's routes cover. */
+function usedRanges(): Array<[number, number]> {
+  const run = (file: string, args: string[]) =>
+    execFileSync(file, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const ids = run(DOCKER, ['network', 'ls', '-q']).split('\n').filter(Boolean);
+  let text = '';
+  // A network removed between `ls` and `inspect` makes inspect fail: ask again for the rest.
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      text = run(DOCKER, [
+        'network',
+        'inspect',
+        '--format',
+        '{{range .IPAM.Config}}{{.Subnet}} {{end}}',
+        ...ids,
+      ]);
+      break;
+    } catch {
+      text = ids
+        .map((id) => {
+          try {
+            return run(DOCKER, [
+              'network',
+              'inspect',
+              '--format',
+              '{{range .IPAM.Config}}{{.Subnet}} {{end}}',
+              id,
+            ]);
+          } catch {
+            return '';
+          }
+        })
+        .join(' ');
+    }
+  }
+  text += ` ${run('ip', ['-4', '-o', 'route', 'show', 'table', 'all']).replace(/\bdefault\b/g, '')}`;
+  const ranges: Array<[number, number]> = [];
+  for (const [, ip, bits] of text.matchAll(/\b(\d+\.\d+\.\d+\.\d+)\/(\d+)\b/g)) {
+    const size = 2 ** (32 - Number(bits));
+    const start = Math.floor(toInt(ip!) / size) * size;
+    ranges.push([start, start + size - 1]);
+  }
+  return ranges;
+}
+
+/** `count` distinct /24 subnets that no network or route of this machine overlaps right now. */
+export function freeSubnets(count: number): Subnet[] {
+  const used = usedRanges();
+  const chosen = new Set<number>();
+  for (let tries = 0; chosen.size < count; tries++) {
+    if (tries > 10_000) throw new Error('no free /24 subnet found in 10.128.0.0/9');
+    const second = randomInt(128, 256);
+    const third = randomInt(0, 256);
+    const start = toInt(`10.${second}.${third}.0`);
+    if (used.some(([from, to]) => start <= to && start + 255 >= from)) continue;
+    chosen.add(start);
+  }
+  return [...chosen].map((start) => {
+    const prefix = `10.${(start >> 16) & 255}.${(start >> 8) & 255}`;
+    return {
+      cidr: `${prefix}.0/24`,
+      prefix,
+      ip: (host: number) => `${prefix}.${host}`,
+      pattern: prefix.replace(/\./g, '\\.'),
+    };
+  });
+}
