@@ -33,20 +33,26 @@ function sourcesOf(dir: string): string[] {
     .map((f) => join(dir, f));
 }
 
+/** What the base is made from: the busybox binary and the tree holding the builder's sources. */
+export interface BaseInputs {
+  busybox?: string;
+  root?: string;
+}
+
 /** The cache key: sha256 over the busybox bytes and the source of everything that shapes the image. */
-export function baseImageKey(): string {
-  if (!existsSync(BUSYBOX)) {
-    throw new Error(`${BUSYBOX} is missing: install the Debian package busybox-static`);
+export function baseImageKey({ busybox = BUSYBOX, root = REPO_ROOT }: BaseInputs = {}): string {
+  if (!existsSync(busybox)) {
+    throw new Error(`${busybox} is missing: install the Debian package busybox-static`);
   }
   const hash = createHash('sha256').update(`busybox-base\0${LAYER_FORMAT_VERSION}\0`);
-  hash.update(readFileSync(BUSYBOX));
+  hash.update(readFileSync(busybox));
   const files = [
-    ...sourcesOf(join(REPO_ROOT, 'src', 'image')),
-    ...sourcesOf(join(REPO_ROOT, 'src', 'oci')),
-    join(REPO_ROOT, 'test', 'support', 'base-image.ts'),
+    ...sourcesOf(join(root, 'src', 'image')),
+    ...sourcesOf(join(root, 'src', 'oci')),
+    join(root, 'test', 'support', 'base-image.ts'),
   ];
   for (const file of files) {
-    hash.update(`\0${file.slice(REPO_ROOT.length)}\0`);
+    hash.update(`\0${file.slice(root.length)}\0`);
     hash.update(readFileSync(file));
   }
   return hash.digest('hex').slice(0, 20);
@@ -75,8 +81,8 @@ async function layoutIntact(dir: string): Promise<boolean> {
   }
 }
 
-async function buildInto(layout: string, context: string): Promise<void> {
-  const applets = execFileSync(BUSYBOX, ['--list'], { encoding: 'utf8' })
+async function buildInto(layout: string, context: string, busybox: string): Promise<void> {
+  const applets = execFileSync(busybox, ['--list'], { encoding: 'utf8' })
     .split('\n')
     .map((a) => a.trim())
     .filter((a) => a && a !== 'busybox');
@@ -95,7 +101,7 @@ async function buildInto(layout: string, context: string): Promise<void> {
         name: 'busybox-static root filesystem',
         directories: { '/bin': {}, '/etc': {}, '/tmp': { mode: 0o1777 } },
         content: {
-          '/bin/busybox': { content: readFileSync(BUSYBOX), mode: 0o755 },
+          '/bin/busybox': { content: readFileSync(busybox), mode: 0o755 },
           '/etc/passwd': 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n',
           '/etc/group': 'root:x:0:\nnogroup:x:65534:\n',
         },
@@ -109,14 +115,17 @@ async function buildInto(layout: string, context: string): Promise<void> {
  * The base layout (ref `latest`) for the current inputs, built when missing or damaged. Safe to call from
  * several processes at once: each builds in a private folder and the first rename wins.
  */
-export async function ensureBaseLayout(cacheRoot = TEST_CACHE): Promise<{ layout: string; key: string }> {
-  const key = baseImageKey();
+export async function ensureBaseLayout(
+  cacheRoot = TEST_CACHE,
+  inputs: BaseInputs = {},
+): Promise<{ layout: string; key: string }> {
+  const key = baseImageKey(inputs);
   const layout = join(cacheRoot, `busybox-${key}`);
   if (await layoutIntact(layout)) return { layout, key };
   await rm(layout, { recursive: true, force: true });
   const work = join(cacheRoot, `.build-${key}-${randomBytes(4).toString('hex')}`);
   try {
-    await buildInto(join(work, 'oci'), join(work, 'context'));
+    await buildInto(join(work, 'oci'), join(work, 'context'), inputs.busybox ?? BUSYBOX);
     await rename(join(work, 'oci'), layout).catch(async (error: NodeJS.ErrnoException) => {
       // Another process finished the same build first: use its result.
       if (!(await layoutIntact(layout))) throw error;

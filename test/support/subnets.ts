@@ -18,12 +18,16 @@ export interface Subnet {
   pattern: string;
 }
 
-function toInt(ip: string): number {
+/** The pool: the 32768 /24s of 10.128.0.0/9. */
+const POOL_START = 10 * 2 ** 24 + 128 * 2 ** 16;
+const POOL = 128 * 256;
+
+export function toInt(ip: string): number {
   return ip.split('.').reduce((n, part) => n * 256 + Number(part), 0);
 }
 
 /** Every IPv4 range (start, end) the engine's networks and the host's routes cover. */
-function usedRanges(): Array<[number, number]> {
+export function usedRanges(): Array<[number, number]> {
   const run = (file: string, args: string[]) =>
     execFileSync(file, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   const ids = run(DOCKER, ['network', 'ls', '-q']).split('\n').filter(Boolean);
@@ -69,23 +73,27 @@ function usedRanges(): Array<[number, number]> {
 
 /** `count` distinct /24 subnets that no network or route of this machine overlaps right now. */
 export function freeSubnets(count: number): Subnet[] {
-  const used = usedRanges();
-  const chosen = new Set<number>();
-  for (let tries = 0; chosen.size < count; tries++) {
-    if (tries > 10_000) throw new Error('no free /24 subnet found in 10.128.0.0/9');
-    const second = randomInt(128, 256);
-    const third = randomInt(0, 256);
-    const start = toInt(`10.${second}.${third}.0`);
+  return pickSubnets(count, usedRanges());
+}
+
+/** /24s of 10.128.0.0/9 outside `used`, from a random place on (so two runs seldom pick the same). */
+export function pickSubnets(
+  count: number,
+  used: Array<[number, number]>,
+  offset = randomInt(0, POOL),
+): Subnet[] {
+  const chosen: Subnet[] = [];
+  for (let i = 0; i < POOL && chosen.length < count; i++) {
+    const start = POOL_START + ((offset + i) % POOL) * 256;
     if (used.some(([from, to]) => start <= to && start + 255 >= from)) continue;
-    chosen.add(start);
-  }
-  return [...chosen].map((start) => {
     const prefix = `10.${(start >> 16) & 255}.${(start >> 8) & 255}`;
-    return {
+    chosen.push({
       cidr: `${prefix}.0/24`,
       prefix,
       ip: (host: number) => `${prefix}.${host}`,
       pattern: prefix.replace(/\./g, '\\.'),
-    };
-  });
+    });
+  }
+  if (chosen.length < count) throw new Error(`only ${chosen.length} free /24 subnets in 10.128.0.0/9`);
+  return chosen;
 }
