@@ -7,7 +7,7 @@ import { inject } from 'vitest';
 import { BASE_REF } from './base-image.js';
 import { DOCKER } from './docker.js';
 
-/** The busybox OCI layout (ref `latest`), shared by the run: use it as a base or copy it, never change it. */
+/** The busybox OCI layout (ref `latest`), one for the whole run: use it as a base or copy it, never change it. */
 export function busyboxLayout(): string {
   return inject('busyboxLayout');
 }

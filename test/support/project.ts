@@ -68,7 +68,8 @@ export function runCli(cwd: string, args: string[], options: CliOptions = {}): P
       stderr += chunk;
       options.onStderr?.(stderr);
     });
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000);
+    // Only ends a hung CLI: below the test timeout, so the test still sees what it printed.
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 100_000);
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
