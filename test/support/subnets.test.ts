@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { requireDocker } from './docker.js';
 import { docker } from './engine-images.js';
-import { freeSubnets, pickSubnets, toInt, usedRanges } from './subnets.js';
+import { freePrefix16, freeSubnets, pickSubnets, toInt, usedRanges } from './subnets.js';
 
 const range = (cidr: string): [number, number] => {
   const [ip, bits] = cidr.split('/') as [string, string];
@@ -29,6 +29,14 @@ describe('free test subnets', () => {
     expect(new RegExp(`^${one?.pattern}\\.10$`).test('10.255.2.10')).toBe(true);
     expect(new RegExp(`^${one?.pattern}\\.10$`).test('10x255.2.10')).toBe(false);
     expect(() => pickSubnets(1, [range('10.128.0.0/9')])).toThrow(/only 0 free/);
+  });
+
+  it('finds a two-octet prefix whose numbered /24s are all free', () => {
+    const used = [range('10.128.0.0/10'), range('10.192.0.0/11'), range('10.224.0.0/12')];
+    used.push(range('10.240.0.0/13'), range('10.248.0.0/14'), range('10.252.0.0/15'), range('10.254.2.0/24'));
+    expect(freePrefix16([1, 2, 3], used, 0)).toBe('10.255');
+    expect(freePrefix16([1, 3], used, 0)).toBe('10.254');
+    expect(() => freePrefix16([1], [range('10.128.0.0/9')])).toThrow(/no 10.x prefix/);
   });
 
   it('sees the subnets of the engine networks, and never hands one out', () => {

@@ -97,3 +97,19 @@ export function pickSubnets(
   if (chosen.length < count) throw new Error(`only ${chosen.length} free /24 subnets in 10.128.0.0/9`);
   return chosen;
 }
+
+/**
+ * A `10.<n>` prefix whose `10.<n>.<t>.0/24` is free for every `t` in `thirds`: for pipelines that take the
+ * first two octets and number their networks themselves (the example VNF's VFW_NET).
+ */
+export function freePrefix16(thirds: number[], used = usedRanges(), offset = randomInt(0, 128)): string {
+  for (let i = 0; i < 128; i++) {
+    const second = 128 + ((offset + i) % 128);
+    const clash = thirds.some((third) => {
+      const start = toInt(`10.${second}.${third}.0`);
+      return used.some(([from, to]) => start <= to && start + 255 >= from);
+    });
+    if (!clash) return `10.${second}`;
+  }
+  throw new Error(`no 10.x prefix in 10.128.0.0/9 with free /24s ${thirds.join(', ')}`);
+}
