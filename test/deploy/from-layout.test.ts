@@ -47,7 +47,7 @@ describe('deploying straight from an OCI layout (no registry)', () => {
       try {
         docker('rmi', '-f', configId);
       } catch {
-        // Never loaded, or shared with another case.
+        // Never loaded, or already removed.
       }
     }
   });
