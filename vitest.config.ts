@@ -3,8 +3,11 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
+    // Builds the busybox base image once per run and leaves a swarm the run joined (test/support/).
+    globalSetup: ['test/support/global-setup.ts'],
+    // Generous: the bound is there to end a hung test, and the machine may be busy with other work.
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
     // Real services (registry, dockerd) and child processes make file-level parallelism cheap but
     // CPU-bound on 2 cores; keep a small pool.
     pool: 'forks',

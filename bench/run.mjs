@@ -20,7 +20,6 @@ const { values } = parseArgs({
 });
 const runs = Number(values.runs);
 const sharedBench = values.shared;
-const workDir = mkdtempSync(join(tmpdir(), 'vnfpipe-bench-'));
 const log = (line) => process.stderr.write(`bench: ${line}\n`);
 
 const available = readdirSync(join(repo, 'bench', 'suites'))
@@ -30,15 +29,34 @@ const available = readdirSync(join(repo, 'bench', 'suites'))
 const chosen = values.suite ?? available;
 for (const name of chosen)
   if (!available.includes(name)) throw new Error(`unknown suite ${name}; have: ${available.join(', ')}`);
-const suites = await Promise.all(
-  chosen.map(async (name) => ({ name, ...(await import(join(repo, 'bench', 'suites', `${name}.mjs`))) })),
+const all = await Promise.all(
+  available.map(async (name) => ({ name, ...(await import(join(repo, 'bench', 'suites', `${name}.mjs`))) })),
 );
+const suites = all.filter((suite) => chosen.includes(suite.name));
+
+// Suites that compare against anchors time the shared reference workload: it is not part of this
+// repository (the tests never use it), so say plainly what is missing and how to go on without it.
+const needShared = suites.filter((suite) => suite.needsAnchors).map((suite) => suite.name);
+const missing = ['anchors.sh', 'make-base.sh', 'make-workload.mjs'].filter(
+  (file) => !existsSync(join(sharedBench, file)),
+);
+if (needShared.length > 0 && missing.length > 0) {
+  process.stderr.write(
+    `bench: the shared benchmark workload is missing: no ${missing.join(', ')} in ${sharedBench}\n` +
+      `bench: suites ${needShared.join(', ')} time vnfpipe against it. Put the shared folder beside the ` +
+      'repository (../shared/bench), pass --shared <dir> or set VNFPIPE_SHARED_BENCH, or run only the ' +
+      `suites that need no workload: ${all
+        .filter((suite) => !suite.needsAnchors)
+        .map((suite) => `--suite ${suite.name}`)
+        .join(' ')}\n`,
+  );
+  process.exit(2);
+}
+const workDir = mkdtempSync(join(tmpdir(), 'vnfpipe-bench-'));
 
 // Anchors run once, only when a chosen suite compares against them.
 const anchors = {};
-if (suites.some((suite) => suite.needsAnchors)) {
-  if (!existsSync(join(sharedBench, 'anchors.sh')))
-    throw new Error(`no anchors.sh in ${sharedBench}; pass --shared <dir>`);
+if (needShared.length > 0) {
   log(`timing anchors (${runs} runs each) with ${join(sharedBench, 'anchors.sh')}`);
   const result = spawnSync(
     'bash',

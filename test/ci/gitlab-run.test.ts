@@ -89,7 +89,8 @@ async function projectWithCi(pipelineSource = PIPELINE) {
   return project;
 }
 
-describe('gitlab-ci-local runs the emitted pipeline', () => {
+// Each case runs several CI jobs, each a fresh process tree: on a busy 2-core machine that takes minutes.
+describe('gitlab-ci-local runs the emitted pipeline', { timeout: 240_000 }, () => {
   it('runs stages in order, hands journal and files on, and matches a local run’s digest', async () => {
     const project = await projectWithCi();
     const ci = await runGitlabCiLocal(project.dir);

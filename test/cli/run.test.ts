@@ -2,6 +2,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { makeProject } from '../support/project.js';
+import { waitFor } from '../support/wait.js';
 
 const header = "import { definePipeline, exec, secret } from 'vnfpipe';\n";
 
@@ -60,21 +61,22 @@ export default definePipeline('interrupt', (p) => {
     });
     let sent = false;
     let child: { kill(signal: NodeJS.Signals): boolean } | undefined;
-    const started = Date.now();
     const result = await project.cli(['run'], {
       onSpawn: (c) => {
         child = c;
       },
+      // The step printed its marker: the command runs and the CLI's handler is in place.
       onStdout: (out) => {
         if (!sent && out.includes('[long] started')) {
           sent = true;
-          setTimeout(() => child?.kill('SIGINT'), 200);
+          child?.kill('SIGINT');
         }
       },
     });
     expect(sent).toBe(true);
+    // It ended by itself (not by the helper's kill after its timeout), before `sleep 30` could finish.
+    expect(result.signal).toBeNull();
     expect(result.code).toBe(130);
-    expect(Date.now() - started).toBeLessThan(20_000);
     expect(readFileSync(join(project.dir, 'cleanup.txt'), 'utf8')).toBe('done');
     expect(() => statSync(join(project.dir, 'finished.txt'))).toThrow();
     const runs = await project.cli(['runs', 'last', '--json']);
@@ -320,9 +322,8 @@ export default definePipeline('piped', (p) => {
       env: { ...process.env, CI: 'true' },
     });
     expect(JSON.parse(first).type).toBe('run.start');
-    // The CLI may outlive `head` by a moment: wait for its journal to settle.
-    for (let i = 0; i < 50 && !statSafe(join(project.dir, 'cleanup.txt')); i++)
-      await new Promise((r) => setTimeout(r, 100));
+    // The CLI may outlive `head` by a moment: wait for its cleanup's marker file.
+    await waitFor('the cleanup marker', () => statSafe(join(project.dir, 'cleanup.txt')));
     expect(readFileSync(join(project.dir, 'cleanup.txt'), 'utf8')).toBe('done');
     const runs = JSON.parse((await project.cli(['runs', '--json'])).stdout).runs;
     expect(runs[0].status).toBe('ok');
@@ -409,22 +410,30 @@ export default definePipeline('stubborn', (p) => {
         if (sent === 0 && out.includes('[stubborn] started')) {
           sent = 1;
           child?.kill('SIGINT');
-          setTimeout(() => child?.kill('SIGINT'), 300);
+        }
+      },
+      // The second Ctrl-C once the CLI said it is handling the first.
+      onStderr: (err) => {
+        if (sent === 1 && err.includes('vnfpipe: interrupting')) {
+          sent = 2;
+          child?.kill('SIGINT');
         }
       },
     });
+    expect(sent).toBe(2);
     expect(result.code).toBe(130);
     expect(result.stderr).toContain('interrupted again');
     const pid = Number(readFileSync(join(project.dir, 'pid.txt'), 'utf8'));
-    await new Promise((r) => setTimeout(r, 200));
-    // Gone, or a zombie nobody reaps (this sandbox's init does not): either way it no longer runs.
-    const state = (() => {
+    // Gone, or a zombie nobody reaps (this sandbox's init does not): either way it no longer runs. The kill
+    // is delivered asynchronously, so wait for it rather than look once.
+    const state = () => {
       try {
         return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0];
       } catch {
         return 'gone';
       }
-    })();
-    expect(['gone', 'Z', 'X']).toContain(state);
+    };
+    await waitFor(`process ${pid} to end`, () => ['gone', 'Z', 'X'].includes(state() ?? ''));
+    expect(['gone', 'Z', 'X']).toContain(state());
   });
 });

@@ -8,6 +8,7 @@ import { ReleaseStore } from '../../src/deploy/history.js';
 import type { Workload } from '../../src/deploy/model.js';
 import { requireDocker } from '../support/docker.js';
 import { busyboxInDocker, docker } from '../support/engine-images.js';
+import { freeSubnets, type Subnet } from '../support/subnets.js';
 
 const suffix = process.pid.toString(36);
 const created: Workload[] = [];
@@ -41,10 +42,11 @@ describe('docker target (real engine)', () => {
   });
 
   it('attaches every network before start, management as eth0 with the default route', async () => {
+    const [mgmt, data] = freeSubnets(2) as [Subnet, Subnet];
     const w = workload('nets', {
       networks: [
-        { role: 'mgmt', subnet: '10.231.1.0/24' },
-        { role: 'data', internal: true, subnet: '10.231.2.0/24', ip: '10.231.2.10' },
+        { role: 'mgmt', subnet: mgmt.cidr },
+        { role: 'data', internal: true, subnet: data.cidr, ip: data.ip(10) },
       ],
       security: { capabilities: ['NET_ADMIN', 'NET_RAW'] },
       sysctls: { 'net.ipv4.ip_forward': '1' },
@@ -56,9 +58,11 @@ describe('docker target (real engine)', () => {
     expect(release.networks).toEqual({ mgmt: `${w.name}-0-mgmt`, data: `${w.name}-1-data` });
     const container = release.instances[0]!;
     const addresses = docker('exec', container, 'ip', '-o', '-4', 'addr');
-    expect(addresses).toMatch(/eth0\s+inet 10\.231\.1\.\d+\/24/);
-    expect(addresses).toMatch(/eth1\s+inet 10\.231\.2\.10\/24/);
-    expect(docker('exec', container, 'ip', 'route')).toMatch(/^default via 10\.231\.1\.1 dev eth0/m);
+    expect(addresses).toMatch(new RegExp(`eth0\\s+inet ${mgmt.pattern}\\.\\d+/24`));
+    expect(addresses).toMatch(new RegExp(`eth1\\s+inet ${data.pattern}\\.10/24`));
+    expect(docker('exec', container, 'ip', 'route')).toMatch(
+      new RegExp(`^default via ${mgmt.pattern}\\.1 dev eth0`, 'm'),
+    );
     expect(docker('exec', container, 'cat', '/proc/sys/net/ipv4/ip_forward')).toBe('1');
     expect(docker('exec', container, 'cat', '/etc/vfw/rules.conf')).toBe('reply ping pong');
     const hostConfig = JSON.parse(docker('inspect', '--format', '{{json .HostConfig}}', container));
@@ -165,6 +169,7 @@ describe('docker target (real engine)', () => {
   });
 
   it('uses macvlan on a veth parent, and explains that this kernel has no ipvlan', async () => {
+    const [macNet, ipvlanNet] = freeSubnets(2) as [Subnet, Subnet];
     execFileSync('ip', ['link', 'add', `vp${suffix}a`, 'type', 'veth', 'peer', 'name', `vp${suffix}b`]);
     execFileSync('ip', ['link', 'set', `vp${suffix}a`, 'up']);
     const mac = workload('macvlan', {
@@ -174,20 +179,20 @@ describe('docker target (real engine)', () => {
           role: 'data',
           driver: 'macvlan',
           parent: `vp${suffix}a`,
-          subnet: '10.231.3.0/24',
-          ip: '10.231.3.5',
+          subnet: macNet.cidr,
+          ip: macNet.ip(5),
         },
       ],
     });
     const release = await target.deploy(mac);
     expect(docker('exec', release.instances[0]!, 'ip', '-o', '-4', 'addr')).toMatch(
-      /eth1\s+inet 10\.231\.3\.5\/24/,
+      new RegExp(`eth1\\s+inet ${macNet.pattern}\\.5/24`),
     );
 
     const ipvlan = workload('ipvlan', {
       networks: [
         { role: 'mgmt' },
-        { role: 'data', driver: 'ipvlan', parent: `vp${suffix}a`, subnet: '10.231.4.0/24' },
+        { role: 'data', driver: 'ipvlan', parent: `vp${suffix}a`, subnet: ipvlanNet.cidr },
       ],
     });
     await expect(target.deploy(ipvlan)).rejects.toThrow(/host kernel does not support the ipvlan driver/);

@@ -11,37 +11,53 @@ import { BLOCK, encodeTarHeader } from '../../src/image/tar.js';
 import { definePipeline } from '../../src/pipeline/define.js';
 import { runPipeline } from '../../src/pipeline/scheduler.js';
 import { requireDocker } from '../support/docker.js';
-import { BUSYBOX_TAG, busyboxInDocker, busyboxLayout, docker } from '../support/engine-images.js';
+import { busyboxInDocker, busyboxLayout, docker } from '../support/engine-images.js';
 
-const name = `vl-${process.pid.toString(36)}`;
+const id = process.pid.toString(36);
+
+/** One case's own project folder, workload name and first app image (in `out`, ref `app`). */
+interface Setup {
+  dir: string;
+  name: string;
+  digest: string;
+  configId: string;
+}
 
 describe('deploying straight from an OCI layout (no registry)', () => {
-  let dir: string;
-  let digest: string;
-  let configId: string;
-  beforeAll(async () => {
-    requireDocker();
-    dir = mkdtempSync(join(tmpdir(), 'vnfpipe-layout-deploy-'));
-    digest = (await buildApp(`hello ${name}\n`)).digest;
+  const setups: Setup[] = [];
+  const setup = async (label: string): Promise<Setup> => {
+    const dir = mkdtempSync(join(tmpdir(), 'vnfpipe-layout-deploy-'));
+    const name = `vl-${label}-${id}`;
+    const digest = (await buildApp(dir, `hello ${name}\n`)).digest;
     const manifest = JSON.parse(readFileSync(join(dir, 'out', 'blobs', 'sha256', digest.slice(7)), 'utf8'));
-    configId = manifest.config.digest;
-  });
-  afterAll(async () => {
-    await new DockerTarget(join(dir, '.vnfpipe')).destroy({ name, image: 'x' });
-    try {
-      docker('rmi', '-f', configId);
-    } catch {
-      // Never loaded.
-    }
-  });
-
-  it('loads the image into the engine by its config digest and runs it; a second run changes nothing', async () => {
-    const pipeline = definePipeline('from-layout', (p) => {
+    const made = { dir, name, digest, configId: manifest.config.digest as string };
+    setups.push(made);
+    return made;
+  };
+  const deployPipeline = (name: string, digest: string) =>
+    definePipeline('from-layout', (p) => {
       p.step(
         'deploy',
         deploy.docker({ workload: { name, image: { ref: 'oci:out:app', digest, layout: 'out' } } }),
       );
     });
+  beforeAll(() => {
+    requireDocker();
+  });
+  afterAll(async () => {
+    for (const { dir, name, configId } of setups) {
+      await new DockerTarget(join(dir, '.vnfpipe')).destroy({ name, image: 'x' });
+      try {
+        docker('rmi', '-f', configId);
+      } catch {
+        // Never loaded, or already removed.
+      }
+    }
+  });
+
+  it('loads the image into the engine by its config digest and runs it; a second run changes nothing', async () => {
+    const { dir, name, digest, configId } = await setup('load');
+    const pipeline = deployPipeline(name, digest);
     const logs: string[] = [];
     const first = await runPipeline(pipeline, {
       cwd: dir,
@@ -63,20 +79,19 @@ describe('deploying straight from an OCI layout (no registry)', () => {
   });
 
   it('rolls back to an older layout revision after the ref moved on, loading it again if the engine lost it', async () => {
+    // Its own revision 1, deployed here: this case does not rely on the one before.
+    const { dir, name, digest, configId } = await setup('rollback');
+    expect(
+      (await runPipeline(deployPipeline(name, digest), { cwd: dir })).steps.deploy?.error,
+    ).toBeUndefined();
     const target = new DockerTarget(join(dir, '.vnfpipe'));
     // Revision 1 passed verify: it is the one a rollback returns to.
-    await target.promote(await latestRelease());
-    const v2 = await buildApp(`hello again ${name}\n`);
+    await target.promote(await latestRelease(dir, name));
+    const v2 = await buildApp(dir, `hello again ${name}\n`);
     expect(v2.digest).not.toBe(digest);
-    const pipeline = definePipeline('from-layout', (p) => {
-      p.step(
-        'deploy',
-        deploy.docker({
-          workload: { name, image: { ref: 'oci:out:app', digest: v2.digest, layout: 'out' } },
-        }),
-      );
-    });
-    expect((await runPipeline(pipeline, { cwd: dir })).steps.deploy?.error).toBeUndefined();
+    expect(
+      (await runPipeline(deployPipeline(name, v2.digest), { cwd: dir })).steps.deploy?.error,
+    ).toBeUndefined();
     // Revision 1 is gone from the engine: container and image.
     docker('rm', '-f', `${name}-r1`);
     docker('rmi', '-f', configId);
@@ -86,7 +101,7 @@ describe('deploying straight from an OCI layout (no registry)', () => {
   });
 
   /** The app image, printing `greeting`, built into the test's layout under the ref `app`. */
-  function buildApp(greeting: string) {
+  function buildApp(dir: string, greeting: string) {
     writeFileSync(join(dir, 'greeting'), greeting);
     return buildImage({
       context: dir,
@@ -99,7 +114,7 @@ describe('deploying straight from an OCI layout (no registry)', () => {
     });
   }
 
-  async function latestRelease() {
+  async function latestRelease(dir: string, name: string) {
     const history = await new DockerTarget(join(dir, '.vnfpipe')).history(name);
     const last = history.at(-1)!;
     return {
@@ -213,6 +228,6 @@ describe('loading a layout whose blobs do not match their descriptors', () => {
     expect(error).toMatchObject({ code: 'OCI_DIGEST_MISMATCH', where: reference });
     expect(error.message).toContain(`blob ${last.digest} has digest sha256:`);
     expect(engineHas(manifest.config.digest)).toBe(false);
-    expect(docker('image', 'inspect', '--format', '{{.Id}}', BUSYBOX_TAG)).toBeTruthy();
+    expect(docker('image', 'inspect', '--format', '{{.Id}}', busyboxInDocker())).toBeTruthy();
   });
 });

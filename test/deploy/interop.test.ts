@@ -63,7 +63,7 @@ describe('docker target: what the workload declares is what runs', () => {
   });
 
   it('runs the declared MAC, file owner and mode, read-only root and a 2-page hugetlbfs of its own', async () => {
-    const [mgmt, data] = freeSubnets(2);
+    const [mgmt, data] = freeSubnets(2).map((s) => s.cidr);
     const vnf = workload('vnf', {
       networks: [
         { role: 'data', mac: '02:aa:bb:cc:dd:02', subnet: mgmt },
@@ -111,7 +111,7 @@ describe('docker target: what the workload declares is what runs', () => {
   });
 
   it('refuses a MAC on a later network before creating anything (the engine would generate one)', async () => {
-    const [a, b] = freeSubnets(2);
+    const [a, b] = freeSubnets(2).map((s) => s.cidr);
     const w = workload('mac2', {
       networks: [
         { role: 'mgmt', subnet: a },

@@ -13,16 +13,21 @@ const store = () => {
 describe('the deploy lock', () => {
   it('serialises two deploys of one workload', async () => {
     const { store: s } = store();
-    const spans: Array<[number, number]> = [];
-    const hold = () =>
+    const log: string[] = [];
+    const hold = (who: string) =>
       s.withLock('vfw', async () => {
-        const start = performance.now();
-        await new Promise((r) => setTimeout(r, 150));
-        spans.push([start, performance.now()]);
+        log.push(`in ${who}`);
+        // Yield several times: without the lock, another holder would enter here.
+        for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+        log.push(`out ${who}`);
       });
-    await Promise.all([hold(), hold(), hold()]);
-    spans.sort((a, b) => a[0] - b[0]);
-    for (let i = 1; i < spans.length; i++) expect(spans[i]![0]).toBeGreaterThanOrEqual(spans[i - 1]![1]);
+    await Promise.all([hold('a'), hold('b'), hold('c')]);
+    // Each holder leaves before the next enters: in/out pairs of the same holder, one after the other.
+    expect(log).toHaveLength(6);
+    for (let i = 0; i < log.length; i += 2) {
+      expect(log[i]!.startsWith('in ')).toBe(true);
+      expect(log[i + 1]).toBe(`out ${log[i]!.slice(3)}`);
+    }
   });
 
   it('takes over a lock whose process is gone, and waits for one whose process lives', async () => {

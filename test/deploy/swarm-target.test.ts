@@ -11,34 +11,29 @@ import { cnf, probe } from '../../src/verify/probes.js';
 import { verify } from '../../src/verify/step.js';
 import { requireDocker } from '../support/docker.js';
 import { busyboxInDocker, docker } from '../support/engine-images.js';
+import { freeSubnets } from '../support/subnets.js';
+import { joinTestSwarm } from '../support/swarm.js';
 
 const name = `vs-${process.pid.toString(36)}`;
 
 describe('swarm target (real single-node swarm)', () => {
   let target: SwarmTarget;
-  let initialised = false;
   let base: Workload;
   beforeAll(() => {
     requireDocker();
-    if (docker('info', '--format', '{{.Swarm.LocalNodeState}}') !== 'active') {
-      docker('swarm', 'init', '--advertise-addr', '127.0.0.1');
-      initialised = true;
-    }
+    // The run's one swarm: joined here, left by the global teardown once every worker is done.
+    joinTestSwarm();
     target = new SwarmTarget(mkdtempSync(join(tmpdir(), 'vnfpipe-swarm-')));
     base = {
       name,
       image: busyboxInDocker(),
       replicas: 2,
       command: ['sh', '-c', 'trap "exit 0" TERM; while true; do sleep 0.2; done'],
-      networks: [{ role: 'mgmt', driver: 'overlay', subnet: '10.233.1.0/24' }],
+      networks: [{ role: 'mgmt', driver: 'overlay', subnet: freeSubnets(1)[0]!.cidr }],
     };
   });
   afterAll(async () => {
-    try {
-      await target?.remove(base);
-    } finally {
-      if (initialised) docker('swarm', 'leave', '--force');
-    }
+    await target?.remove(base);
   });
 
   it('creates the service, scales it, and reports a rolling update that rolled back as a failure', async () => {
@@ -65,7 +60,7 @@ describe('swarm target (real single-node swarm)', () => {
       image: busyboxInDocker(),
       replicas: 1,
       command: ['sh', '-c', 'echo up; trap "exit 0" TERM; while true; do sleep 0.2; done'],
-      networks: [{ role: 'mgmt', driver: 'overlay', subnet: '10.233.2.0/24' }],
+      networks: [{ role: 'mgmt', driver: 'overlay', subnet: freeSubnets(1)[0]!.cidr }],
     };
     const probes = [
       probe.exec({
@@ -104,5 +99,5 @@ describe('swarm target (real single-node swarm)', () => {
     } finally {
       await new SwarmTarget(stateDir).remove(service);
     }
-  });
+  }, 180_000);
 });

@@ -10,31 +10,48 @@ import { DockerTarget } from '../../src/deploy/docker/target.js';
 import { requireDocker } from '../support/docker.js';
 import { makeProject, type Project, REPO_ROOT } from '../support/project.js';
 import { startRegistry, type TestRegistry } from '../support/registry.js';
+import { freePrefix16 } from '../support/subnets.js';
 
-const name = `vfw-e2e-${process.pid.toString(36)}`;
+const id = process.pid.toString(36);
 
-describe('example VNF pipeline (vnfpipe.config.ts)', () => {
-  let project: Project;
+/** A copy of the example project with its own workload name and free networks. */
+interface Copy {
+  project: Project;
+  name: string;
+  env: { VFW_NAME: string; VFW_NET: string; VNFPIPE_REGISTRY: string };
+}
+
+// Whole pipeline runs (compile, build, push, deploy, verify with traffic), two of them in the rollback case.
+describe('example VNF pipeline (vnfpipe.config.ts)', { timeout: 420_000 }, () => {
   let registry: TestRegistry;
-  let env: Record<string, string>;
+  const copies: Copy[] = [];
+  const copy = (label: string): Copy => {
+    const project = makeProject();
+    cpSync(join(REPO_ROOT, 'vnfpipe.config.ts'), join(project.dir, 'vnfpipe.config.ts'));
+    cpSync(join(REPO_ROOT, 'pipelines', 'vfw'), join(project.dir, 'pipelines', 'vfw'), { recursive: true });
+    const name = `vfw-e2e-${label}-${id}`;
+    const env = { VFW_NAME: name, VFW_NET: freePrefix16([1, 2, 3]), VNFPIPE_REGISTRY: registry.host };
+    const made = { project, name, env };
+    copies.push(made);
+    return made;
+  };
   beforeAll(async () => {
     requireDocker();
     registry = await startRegistry();
-    project = makeProject();
-    cpSync(join(REPO_ROOT, 'vnfpipe.config.ts'), join(project.dir, 'vnfpipe.config.ts'));
-    cpSync(join(REPO_ROOT, 'pipelines', 'vfw'), join(project.dir, 'pipelines', 'vfw'), { recursive: true });
-    env = { VFW_NAME: name, VFW_NET: '10.241', VNFPIPE_REGISTRY: registry.host };
   });
   afterAll(async () => {
-    await new DockerTarget(join(project.dir, '.vnfpipe')).destroy({
-      name,
-      image: 'x',
-      networks: [{ role: 'mgmt' }, { role: 'in' }, { role: 'out' }],
-    });
+    for (const { project, name } of copies) {
+      await new DockerTarget(join(project.dir, '.vnfpipe')).destroy({
+        name,
+        image: 'x',
+        networks: [{ role: 'mgmt' }, { role: 'in' }, { role: 'out' }],
+      });
+    }
     await registry?.stop();
   });
 
   it('builds, pushes, deploys and verifies with traffic through the data plane', async () => {
+    const { project, env } = copy('pass');
     const result = await project.cli(['run', '--json'], { env, timeoutMs: 180_000 });
     const events = result.stdout
       .trim()
@@ -57,11 +74,20 @@ describe('example VNF pipeline (vnfpipe.config.ts)', () => {
       expect.stringMatching(/^verify: pass traffic in→out delivered: 5 sent .* 5 arrived/),
     );
     expect(logs).toContainEqual(
-      expect.stringMatching(/^verify: pass interface eth0: eth0 10\.241\.1\.\d+\/24, default route/),
+      expect.stringMatching(
+        new RegExp(
+          `^verify: pass interface eth0: eth0 ${env.VFW_NET.replace('.', '\\.')}\\.1\\.\\d+/24, default route`,
+        ),
+      ),
     );
   });
 
   it('rolls a faulty version back: verify fails, the previous revision serves again, exit 1', async () => {
+    // Its own verified first revision to roll back to: this case does not rely on the one before.
+    const { project, name, env } = copy('rollback');
+    const first = await project.cli(['run'], { env, timeoutMs: 180_000 });
+    expect(first.code, first.stdout + first.stderr).toBe(0);
+
     const result = await project.cli(['run'], { env: { ...env, VFW_FAULT: '1' }, timeoutMs: 180_000 });
     expect(result.code).toBe(1);
     expect(result.stdout).toMatch(/✖ verify failed/);

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildImage } from '../../src/image/builder.js';
 import type { ImageRef } from '../../src/image/types.js';
-import { makeBase, requireTool, TempDirs } from './support.js';
+import { makeBaseLayout } from '../support/images.js';
+import { requireTool, TempDirs } from './support.js';
 
 const DOCKER = '/usr/bin/docker';
 const temp = new TempDirs();
@@ -32,7 +33,7 @@ beforeAll(async () => {
   requireTool('skopeo');
   requireTool('umoci');
   work = await temp.make('vnfpipe-interop-');
-  const base = makeBase(join(work, 'base'));
+  const base = makeBaseLayout(join(work, 'base'));
   const project = join(work, 'project');
   await execFileSync('mkdir', ['-p', project]);
   await writeFile(join(project, 'hello.sh'), HELLO, { mode: 0o644 });

@@ -1,30 +1,9 @@
-/** Helpers for image tests: temp dirs, the shared benchmark scripts, reading layers back. */
+/** Helpers for image tests: temp dirs, required tools, reading layers back. */
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-
-export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-
-/** The shared folder beside the repo (bench scripts); tests that need it fail with a clear message. */
-export function sharedDir(): string {
-  const dir = resolve(repoRoot, '../shared');
-  if (!existsSync(join(dir, 'bench', 'make-base.sh'))) {
-    throw new Error(
-      `the shared folder with bench/make-base.sh was not found at ${dir} (expected beside the repo)`,
-    );
-  }
-  return dir;
-}
-
-/** Builds the busybox base image layout (`<dir>:latest`) with the shared script. */
-export function makeBase(dir: string): string {
-  execFileSync('bash', [join(sharedDir(), 'bench', 'make-base.sh'), dir], { stdio: 'pipe' });
-  return dir;
-}
 
 export function requireTool(name: string, path = name): string {
   try {

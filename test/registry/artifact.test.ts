@@ -21,7 +21,7 @@ describe('artifacts and referrers on distribution 2.8 (tag-schema fallback)', ()
     tmp = mkdtempSync(join(tmpdir(), 'vnfpipe-reg-artifact-'));
     registry = await startRegistry();
     client = new RegistryClient(registry.host);
-    const layout = makeBaseLayout(join(tmp, 'base'), tmp);
+    const layout = makeBaseLayout(join(tmp, 'base'));
     image = layoutDigest(layout, 'latest');
     await copyImage(parseReference(`oci:${layout}:latest`), parseReference(`${registry.host}/vnf/app:1`));
     writeFileSync(join(tmp, 'sbom.cdx.json'), JSON.stringify({ bomFormat: 'CycloneDX', specVersion: '1.5' }));

@@ -61,7 +61,7 @@ const savedEnv = { ...process.env };
 
 beforeAll(() => {
   tmp = mkdtempSync(join(tmpdir(), 'vnfpipe-reg-auth-'));
-  layout = makeBaseLayout(join(tmp, 'base'), tmp);
+  layout = makeBaseLayout(join(tmp, 'base'));
   digest = layoutDigest(layout, 'latest');
   process.env.DOCKER_CONFIG = join(tmp, 'docker');
   delete process.env.VNFPIPE_REGISTRY_USERNAME;

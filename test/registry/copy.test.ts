@@ -19,7 +19,7 @@ describe('copy between OCI layouts and a registry (distribution 2.8, no auth)', 
   beforeAll(async () => {
     tmp = mkdtempSync(join(tmpdir(), 'vnfpipe-reg-copy-'));
     registry = await startRegistry();
-    layout = makeBaseLayout(join(tmp, 'base'), tmp);
+    layout = makeBaseLayout(join(tmp, 'base'));
     addRandomLayer(layout, 'latest', 'big', 3 * 1024 * 1024);
   });
   afterAll(async () => {

@@ -19,7 +19,7 @@ describe('faults: dropped connections and tampered blobs', () => {
   beforeAll(async () => {
     tmp = mkdtempSync(join(tmpdir(), 'vnfpipe-reg-faults-'));
     registry = await startRegistry();
-    layout = makeBaseLayout(join(tmp, 'base'), tmp);
+    layout = makeBaseLayout(join(tmp, 'base'));
     addRandomLayer(layout, 'latest', 'big', 6 * 1024 * 1024);
   });
   afterAll(async () => {
@@ -84,7 +84,7 @@ describe('faults: dropped connections and tampered blobs', () => {
     expect(readdirSync(tmp).filter((f) => f === 'fresh' || f.includes('vnfpipe-pull'))).toEqual([]);
 
     // Into an existing layout: index.json and the blob store are unchanged.
-    const existing = makeBaseLayout(join(tmp, 'existing'), tmp);
+    const existing = makeBaseLayout(join(tmp, 'existing'));
     const before = readFileSync(join(existing, 'index.json'), 'utf8');
     const blobsBefore = readdirSync(join(existing, 'blobs', 'sha256')).sort();
     const error = await copyImage(

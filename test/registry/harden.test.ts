@@ -25,7 +25,7 @@ let layout: string;
 let registry: TestRegistry;
 beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'vnfpipe-reg-harden-'));
-  layout = makeBaseLayout(join(tmp, 'base'), tmp);
+  layout = makeBaseLayout(join(tmp, 'base'));
   registry = await startRegistry();
 });
 afterAll(async () => {

@@ -22,7 +22,7 @@ describe('interoperability with the Docker engine and skopeo', () => {
   beforeAll(async () => {
     tmp = mkdtempSync(join(tmpdir(), 'vnfpipe-reg-interop-'));
     registry = await startRegistry();
-    layout = makeBaseLayout(join(tmp, 'base'), tmp);
+    layout = makeBaseLayout(join(tmp, 'base'));
     mkdirSync(join(tmp, 'files'));
     writeFileSync(join(tmp, 'files', 'hello.txt'), 'hello from vnfpipe\n');
     execFileSync(

@@ -25,7 +25,7 @@ describe('the push step and registry bases', () => {
   beforeAll(async () => {
     tmp = mkdtempSync(join(tmpdir(), 'vnfpipe-reg-step-'));
     registry = await startRegistry();
-    layout = makeBaseLayout(join(tmp, 'base'), tmp);
+    layout = makeBaseLayout(join(tmp, 'base'));
     digest = layoutDigest(layout, 'latest');
   });
   afterAll(async () => {
@@ -102,7 +102,7 @@ describe('the push step with a secret against token auth', () => {
   });
 
   it('takes user:password from a secret and never shows it', async () => {
-    const layout = makeBaseLayout(join(tmp, 'base'), tmp);
+    const layout = makeBaseLayout(join(tmp, 'base'));
     const digest = layoutDigest(layout, 'latest');
     const events: RunEvent[] = [];
     const pipeline = definePipeline('push-auth', (p) => {

@@ -157,14 +157,13 @@ describe('db commands', () => {
     await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
     const port = (server.address() as AddressInfo).port;
     await new Promise((ok) => server.close(ok));
-    const start = Date.now();
     const source = `http://127.0.0.1:${port}`;
     const code = await dbUpdateCommand(
       { db: join(work, 'updated'), ecosystem: ['Debian'], source, timeoutMs: 5000 },
       io,
     );
     expect(code).toBe(1);
-    expect(Date.now() - start).toBeLessThan(5000);
+    // Refused at once, not given up after the timeout: the reason names the refusal.
     expect(out.stderr).toMatch(/cannot download the Debian OSV export: ECONNREFUSED/);
     expect(out.stderr).toMatch(/vnfpipe db import/);
     expect(existsSync(join(work, 'updated', 'meta.json'))).toBe(false);

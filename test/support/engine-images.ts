@@ -1,40 +1,28 @@
 /**
- * Images in the Docker engine for deploy tests: the busybox base of the shared benchmark (an OCI layout made
- * by make-base.sh), loaded with skopeo under a tag, once per machine.
+ * Images in the Docker engine for deploy tests: the busybox base (base-image.ts, built by the global setup),
+ * loaded with skopeo under a tag named after its content key, so a changed base gets a new tag.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { inject } from 'vitest';
+import { BASE_REF } from './base-image.js';
 import { DOCKER } from './docker.js';
-import { REPO_ROOT } from './project.js';
 
-export const SHARED = process.env.VNFPIPE_SHARED ?? resolve(REPO_ROOT, '../shared');
-export const BUSYBOX_TAG = 'vnfpipe-test/busybox:1';
-
-/** The busybox OCI layout (tag `latest`), made once in the temp dir. */
+/** The busybox OCI layout (ref `latest`), one for the whole run: use it as a base or copy it, never change it. */
 export function busyboxLayout(): string {
-  const dir = join(tmpdir(), 'vnfpipe-test-busybox-layout');
-  if (!existsSync(join(dir, 'index.json'))) {
-    const script = join(SHARED, 'bench', 'make-base.sh');
-    if (!existsSync(script))
-      throw new Error(`the shared benchmark files are missing: ${script} (set VNFPIPE_SHARED)`);
-    mkdirSync(dir, { recursive: true });
-    execFileSync('bash', [script, dir], { stdio: 'ignore' });
-  }
-  return dir;
+  return inject('busyboxLayout');
 }
 
 /** The busybox image in the engine, by tag. */
 export function busyboxInDocker(): string {
+  const tag = `vnfpipe-test/busybox:${inject('busyboxKey')}`;
   try {
-    execFileSync(DOCKER, ['image', 'inspect', BUSYBOX_TAG], { stdio: 'ignore' });
+    execFileSync(DOCKER, ['image', 'inspect', tag], { stdio: 'ignore' });
   } catch {
-    execFileSync('skopeo', ['copy', '-q', `oci:${busyboxLayout()}:latest`, `docker-daemon:${BUSYBOX_TAG}`], {
+    execFileSync('skopeo', ['copy', '-q', `oci:${busyboxLayout()}:${BASE_REF}`, `docker-daemon:${tag}`], {
       stdio: 'ignore',
     });
   }
-  return BUSYBOX_TAG;
+  return tag;
 }
 
 export function docker(...args: string[]): string {

@@ -1,24 +1,16 @@
 /**
- * Test images as OCI layouts: the shared busybox base (`make-base.sh`), optionally with a layer of random
- * bytes added by umoci (big enough to exercise chunked and resumed uploads).
+ * Test images as OCI layouts: the busybox base (base-image.ts), optionally with a layer of random bytes added
+ * by umoci (big enough to exercise chunked and resumed uploads).
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { REPO_ROOT } from './project.js';
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { busyboxLayout } from './engine-images.js';
 
-export const SHARED_DIR = resolve(REPO_ROOT, '../shared');
-
-let baseCache: string | undefined;
-
-/** The busybox base layout (tag `latest`), built once per test file into `cacheDir` and copied to `dir`. */
-export function makeBaseLayout(dir: string, cacheDir: string): string {
-  if (!baseCache || !existsSync(baseCache)) {
-    baseCache = join(cacheDir, 'base-cache');
-    execFileSync('bash', [join(SHARED_DIR, 'bench', 'make-base.sh'), baseCache], { stdio: 'ignore' });
-  }
-  cpSync(baseCache, dir, { recursive: true });
+/** A private copy of the busybox base layout (tag `latest`) at `dir`, free to change. */
+export function makeBaseLayout(dir: string): string {
+  cpSync(busyboxLayout(), dir, { recursive: true });
   return dir;
 }
 

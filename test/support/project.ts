@@ -23,6 +23,8 @@ export interface CliOptions {
   onSpawn?: (child: ReturnType<typeof spawn>) => void;
   /** Called with stdout as it grows. */
   onStdout?: (soFar: string) => void;
+  /** Called with stderr as it grows. */
+  onStderr?: (soFar: string) => void;
   timeoutMs?: number;
 }
 
@@ -64,8 +66,10 @@ export function runCli(cwd: string, args: string[], options: CliOptions = {}): P
     });
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
       stderr += chunk;
+      options.onStderr?.(stderr);
     });
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000);
+    // Only ends a hung CLI: below the test timeout, so the test still sees what it printed.
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 100_000);
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);

@@ -1,43 +1,115 @@
 /**
- * /24 subnets no Docker network and no host route uses, for tests that create networks while other test runs
- * do the same: picked at random from 10.128.0.0/9, so concurrent runs rarely try the same one.
+ * Free IPv4 subnets for test networks. Fixed subnets collide when two checkouts test on one engine (or a
+ * run left a network behind), so each test asks for /24s no Docker network and no host route uses, picked at
+ * random from 10.128.0.0/9 (swarm and Docker's default pools hand out 10.0.x, 172.17+ and 192.168).
  */
 import { execFileSync } from 'node:child_process';
+import { randomInt } from 'node:crypto';
 import { DOCKER } from './docker.js';
 
-function used(): string[] {
-  const ids = execFileSync(DOCKER, ['network', 'ls', '-q'], { encoding: 'utf8' }).split('\n').filter(Boolean);
-  const subnets = ids.length
-    ? execFileSync(
-        DOCKER,
-        ['network', 'inspect', '--format', '{{range .IPAM.Config}}{{.Subnet}} {{end}}', ...ids],
-        { encoding: 'utf8' },
-      ).split(/\s+/)
-    : [];
-  const routes = execFileSync('ip', ['-4', 'route'], { encoding: 'utf8' })
-    .split('\n')
-    .map((line) => line.split(' ')[0] ?? '');
-  return [...subnets, ...routes].filter((s) => /^\d+\.\d+\.\d+\.\d+\/\d+$/.test(s));
+export interface Subnet {
+  /** `10.147.3.0/24` */
+  cidr: string;
+  /** `10.147.3` */
+  prefix: string;
+  /** The address `<prefix>.<host>`. */
+  ip(host: number): string;
+  /** `prefix` escaped for a regular expression. */
+  pattern: string;
 }
 
-const toInt = (ip: string) => ip.split('.').reduce((n, part) => n * 256 + Number(part), 0);
+/** The pool: the 32768 /24s of 10.128.0.0/9. */
+const POOL_START = 10 * 2 ** 24 + 128 * 2 ** 16;
+const POOL = 128 * 256;
 
-function overlaps(a: string, b: string): boolean {
-  const [ipA = '', bitsA = '32'] = a.split('/');
-  const [ipB = '', bitsB = '32'] = b.split('/');
-  const bits = Math.min(Number(bitsA), Number(bitsB));
-  const block = 2 ** (32 - bits);
-  return Math.floor(toInt(ipA) / block) === Math.floor(toInt(ipB) / block);
+export function toInt(ip: string): number {
+  return ip.split('.').reduce((n, part) => n * 256 + Number(part), 0);
 }
 
-/** `count` free /24 subnets, e.g. `10.173.41.0/24`. */
-export function freeSubnets(count: number): string[] {
-  const taken = used();
-  const chosen: string[] = [];
-  while (chosen.length < count) {
-    const n = Math.floor(Math.random() * 2 ** 15);
-    const subnet = `10.${128 + (n >> 8)}.${n & 255}.0/24`;
-    if (![...taken, ...chosen].some((other) => overlaps(subnet, other))) chosen.push(subnet);
+/** Every IPv4 range (start, end) the engine's networks and the host's routes cover. */
+export function usedRanges(): Array<[number, number]> {
+  const run = (file: string, args: string[]) =>
+    execFileSync(file, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const ids = run(DOCKER, ['network', 'ls', '-q']).split('\n').filter(Boolean);
+  let text = '';
+  // A network removed between `ls` and `inspect` makes inspect fail: ask again for the rest.
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      text = run(DOCKER, [
+        'network',
+        'inspect',
+        '--format',
+        '{{range .IPAM.Config}}{{.Subnet}} {{end}}',
+        ...ids,
+      ]);
+      break;
+    } catch {
+      text = ids
+        .map((id) => {
+          try {
+            return run(DOCKER, [
+              'network',
+              'inspect',
+              '--format',
+              '{{range .IPAM.Config}}{{.Subnet}} {{end}}',
+              id,
+            ]);
+          } catch {
+            return '';
+          }
+        })
+        .join(' ');
+    }
   }
+  text += ` ${run('ip', ['-4', '-o', 'route', 'show', 'table', 'all']).replace(/\bdefault\b/g, '')}`;
+  const ranges: Array<[number, number]> = [];
+  for (const [, ip, bits] of text.matchAll(/\b(\d+\.\d+\.\d+\.\d+)\/(\d+)\b/g)) {
+    const size = 2 ** (32 - Number(bits));
+    const start = Math.floor(toInt(ip!) / size) * size;
+    ranges.push([start, start + size - 1]);
+  }
+  return ranges;
+}
+
+/** `count` distinct /24 subnets that no network or route of this machine overlaps right now. */
+export function freeSubnets(count: number): Subnet[] {
+  return pickSubnets(count, usedRanges());
+}
+
+/** /24s of 10.128.0.0/9 outside `used`, from a random place on (so two runs seldom pick the same). */
+export function pickSubnets(
+  count: number,
+  used: Array<[number, number]>,
+  offset = randomInt(0, POOL),
+): Subnet[] {
+  const chosen: Subnet[] = [];
+  for (let i = 0; i < POOL && chosen.length < count; i++) {
+    const start = POOL_START + ((offset + i) % POOL) * 256;
+    if (used.some(([from, to]) => start <= to && start + 255 >= from)) continue;
+    const prefix = `10.${(start >> 16) & 255}.${(start >> 8) & 255}`;
+    chosen.push({
+      cidr: `${prefix}.0/24`,
+      prefix,
+      ip: (host: number) => `${prefix}.${host}`,
+      pattern: prefix.replace(/\./g, '\\.'),
+    });
+  }
+  if (chosen.length < count) throw new Error(`only ${chosen.length} free /24 subnets in 10.128.0.0/9`);
   return chosen;
+}
+
+/**
+ * A `10.<n>` prefix whose `10.<n>.<t>.0/24` is free for every `t` in `thirds`: for pipelines that take the
+ * first two octets and number their networks themselves (the example VNF's VFW_NET).
+ */
+export function freePrefix16(thirds: number[], used = usedRanges(), offset = randomInt(0, 128)): string {
+  for (let i = 0; i < 128; i++) {
+    const second = 128 + ((offset + i) % 128);
+    const clash = thirds.some((third) => {
+      const start = toInt(`10.${second}.${third}.0`);
+      return used.some(([from, to]) => start <= to && start + 255 >= from);
+    });
+    if (!clash) return `10.${second}`;
+  }
+  throw new Error(`no 10.x prefix in 10.128.0.0/9 with free /24s ${thirds.join(', ')}`);
 }
