@@ -3,7 +3,7 @@
  * in place; registry references are pulled (host platform only) into a temporary layout that `close()`
  * removes. An index is narrowed to the host platform (or the only image it holds).
  */
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -43,27 +43,6 @@ export interface OpenImageOptions {
   /** Credentials, TLS and retries for the registry of a registry reference. */
   registry?: ClientOptions;
   signal?: AbortSignal;
-}
-
-/**
- * Refuses anything but a regular file where a layout must hold one: reading a FIFO named index.json (or
- * a blob) would block forever, and a device could be endless.
- */
-async function requireRegularFile(path: string, what: string): Promise<void> {
-  const info = await stat(path).catch(() => undefined);
-  if (info && !info.isFile()) {
-    const kind = info.isFIFO()
-      ? 'a FIFO'
-      : info.isDirectory()
-        ? 'a directory'
-        : info.isSocket()
-          ? 'a socket'
-          : 'a device';
-    throw new VnfpipeError('OCI_INVALID', `${what} is ${kind}, not a regular file`, {
-      where: path,
-      hint: 'an OCI layout holds only regular files; re-copy the image into a fresh layout',
-    });
-  }
 }
 
 export async function openImage(ref: string, options: OpenImageOptions = {}): Promise<ScanImage> {
@@ -106,12 +85,10 @@ export async function openImage(ref: string, options: OpenImageOptions = {}): Pr
       throw error;
     }
   }
-  await requireRegularFile(join(parsed.dir, 'oci-layout'), 'oci-layout');
-  await requireRegularFile(join(parsed.dir, 'index.json'), 'index.json');
+  // The layout refuses a FIFO or device where it must hold a regular file (reading one would block).
   const layout = await OciLayout.open(parsed.dir);
   let descriptor: Descriptor = await layout.resolve(parsed.ref);
   if (isIndexMediaType(descriptor.mediaType)) {
-    await requireRegularFile(layout.blobPath(descriptor.digest), `index blob ${descriptor.digest}`);
     const index = await layout.readImageIndex(descriptor);
     const manifests = index.manifests.filter((m) => isManifestMediaType(m.mediaType));
     const chosen =
@@ -128,9 +105,7 @@ export async function openImage(ref: string, options: OpenImageOptions = {}): Pr
     }
     descriptor = chosen;
   }
-  await requireRegularFile(layout.blobPath(descriptor.digest), `manifest blob ${descriptor.digest}`);
   const manifest = await layout.readManifest(descriptor);
-  await requireRegularFile(layout.blobPath(manifest.config.digest), `config blob ${manifest.config.digest}`);
   const config = await layout.readConfig(manifest.config);
   const diffIds = config.rootfs.diff_ids;
   if (diffIds.length !== manifest.layers.length) {
@@ -140,8 +115,7 @@ export async function openImage(ref: string, options: OpenImageOptions = {}): Pr
       { where: `${ref} (${descriptor.digest})` },
     );
   }
-  for (const layer of manifest.layers)
-    await requireRegularFile(layout.blobPath(layer.digest), `layer blob ${layer.digest}`);
+  for (const layer of manifest.layers) await layout.blobSize(layer.digest);
   const layers = manifest.layers.map(
     (layer, index): ImageLayer => ({
       index,
