@@ -3,25 +3,9 @@
  * finding, located in the manifest file and, logically, at the object's field. Waived findings carry a
  * SARIF suppression with the reason instead of disappearing.
  */
-import type { Severity } from '../../scan/model.js';
+import { SARIF_LEVEL, SARIF_SECURITY_SEVERITY } from '../../scan/report/sarif.js';
 import { TOOL_NAME, TOOL_URI, toolVersion } from '../../scan/report/tool.js';
 import { CNF_CHECKS, type CnfFinding } from './cnf-catalog.js';
-
-// The scan report's mapping, so both reports rank the same severity the same way.
-const LEVEL: Record<Severity, 'error' | 'warning' | 'note'> = {
-  critical: 'error',
-  high: 'error',
-  medium: 'warning',
-  low: 'note',
-  unknown: 'note',
-};
-const SECURITY_SEVERITY: Record<Severity, string> = {
-  critical: '9.5',
-  high: '8.0',
-  medium: '5.5',
-  low: '2.0',
-  unknown: '0.0',
-};
 
 export interface CnfSarifOptions {
   /** The manifest file the objects were written to (relative to the repository). Default `kubernetes.yaml`. */
@@ -37,9 +21,9 @@ export function cnfFindingsToSarif(
   const rules = ids.map((id) => ({
     id,
     shortDescription: { text: CNF_CHECKS[id].title },
-    defaultConfiguration: { level: LEVEL[CNF_CHECKS[id].severity] },
+    defaultConfiguration: { level: SARIF_LEVEL[CNF_CHECKS[id].severity] },
     properties: {
-      'security-severity': SECURITY_SEVERITY[CNF_CHECKS[id].severity],
+      'security-severity': SARIF_SECURITY_SEVERITY[CNF_CHECKS[id].severity],
       tags: ['security', 'cnf'],
     },
   }));
@@ -50,7 +34,7 @@ export function cnfFindingsToSarif(
     return {
       ruleId: finding.id,
       ruleIndex: ids.indexOf(finding.id),
-      level: LEVEL[finding.severity],
+      level: SARIF_LEVEL[finding.severity],
       message: { text: finding.message },
       locations: [
         {

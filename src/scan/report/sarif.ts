@@ -9,7 +9,8 @@ import type { PolicyResult } from '../policy.js';
 import type { ScanResult } from '../scanner.js';
 import { TOOL_NAME, TOOL_URI, toolVersion } from './tool.js';
 
-const LEVEL: Record<Severity, 'error' | 'warning' | 'note'> = {
+/** The SARIF level of each severity (shared with the CNF checks' report, so both rank alike). */
+export const SARIF_LEVEL: Record<Severity, 'error' | 'warning' | 'note'> = {
   critical: 'error',
   high: 'error',
   medium: 'warning',
@@ -17,7 +18,7 @@ const LEVEL: Record<Severity, 'error' | 'warning' | 'note'> = {
   unknown: 'note',
 };
 /** GitHub reads `security-severity` (a CVSS-like number) to rank results. */
-const SECURITY_SEVERITY: Record<Severity, string> = {
+export const SARIF_SECURITY_SEVERITY: Record<Severity, string> = {
   critical: '9.5',
   high: '8.0',
   medium: '5.5',
@@ -36,8 +37,8 @@ export function toSarif(result: ScanResult, policy?: PolicyResult): Record<strin
       rules.push({
         id,
         shortDescription: { text: text || id },
-        defaultConfiguration: { level: LEVEL[severity] },
-        properties: { 'security-severity': SECURITY_SEVERITY[severity], tags },
+        defaultConfiguration: { level: SARIF_LEVEL[severity] },
+        properties: { 'security-severity': SARIF_SECURITY_SEVERITY[severity], tags },
       });
     }
     return index;
@@ -50,7 +51,7 @@ export function toSarif(result: ScanResult, policy?: PolicyResult): Record<strin
     const r: Record<string, unknown> = {
       ruleId: v.id,
       ruleIndex: index,
-      level: LEVEL[v.severity],
+      level: SARIF_LEVEL[v.severity],
       message: { text: `${v.package.name} ${v.package.version}${source} is affected by ${v.id}: ${fix}` },
       locations: [
         {
@@ -81,7 +82,7 @@ export function toSarif(result: ScanResult, policy?: PolicyResult): Record<strin
     const r: Record<string, unknown> = {
       ruleId: c.id,
       ruleIndex: index,
-      level: LEVEL[c.severity],
+      level: SARIF_LEVEL[c.severity],
       message: { text: c.path ? `${c.path}: ${c.message}` : c.message },
       locations: [
         {
