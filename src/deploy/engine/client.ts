@@ -183,7 +183,7 @@ export class DockerEngine {
         hint:
           code === 'EACCES'
             ? 'this user may not use the engine’s socket: join the docker group or set DOCKER_HOST'
-            : 'start the Docker engine (dockerd) or set DOCKER_HOST to where it listens',
+            : 'install Docker (Debian: apt-get install docker.io) and start dockerd, or set DOCKER_HOST to where it listens',
         cause: error,
       });
     }
