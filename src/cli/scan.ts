@@ -104,9 +104,7 @@ export async function scanCommand(
       ...(opts.creds ? { credentials: credentialsFromString(opts.creds) } : {}),
     };
     const outcome = await runScan({
-      image: await (await import('../oci/docker-archive.js')).asLayoutReference(ref, {
-        cwd: opts.cwd ?? '.',
-      }),
+      image: ref,
       registry,
       ...(opts.maxBytes !== undefined
         ? { limits: { maxTotalBytes: parseByteSize(opts.maxBytes, '--max-bytes') } }

@@ -123,10 +123,16 @@ export async function runScan(options: RunScanOptions): Promise<ScanOutcome> {
   if (options.checks) scanOptions.checks = options.checks;
   if (options.registry) scanOptions.registry = options.registry;
   if (options.signal) scanOptions.signal = options.signal;
+  // A `docker save` archive is read through a layout it is copied into once; the report still names it.
+  const { asLayoutReference } = await import('../oci/docker-archive.js');
+  const source = await asLayoutReference(options.image, {
+    cwd,
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
   const image =
-    options.image.startsWith('oci:') && !options.image.startsWith('oci:/')
-      ? `oci:${resolve(cwd, options.image.slice(4))}`
-      : options.image;
+    source.startsWith('oci:') && !source.startsWith('oci:/')
+      ? `oci:${resolve(cwd, source.slice(4))}`
+      : source;
   const result = await scanImage(image, scanOptions);
   result.image.ref = options.image;
   const policy = applyPolicy(result.vulnerabilities, result.checks, {

@@ -11,6 +11,7 @@ import { VnfpipeError } from '../../src/errors.js';
 import { buildImage } from '../../src/image/builder.js';
 import { asLayoutReference, DockerArchive, importDockerArchive } from '../../src/oci/docker-archive.js';
 import { OciLayout } from '../../src/oci/layout.js';
+import { runScan } from '../../src/scan/run.js';
 import { TempDirs } from '../image/support.js';
 import { DOCKER } from '../support/docker.js';
 import { busyboxInDocker } from '../support/engine-images.js';
@@ -114,6 +115,12 @@ describe('docker-archive: sources', () => {
       ref,
     );
     expect(await asLayoutReference('oci:elsewhere:x')).toBe('oci:elsewhere:x');
+  });
+
+  it('is scanned by the scan step and command, and the report names the archive', async () => {
+    const outcome = await runScan({ image: `docker-archive:app.tar`, cwd: work, skipVulnerabilities: true });
+    expect(outcome.result.image.ref).toBe('docker-archive:app.tar');
+    expect(outcome.result.image.layers.map((l) => l.digest)).toEqual(engineLayers(APP));
   });
 
   it('refuses an archive whose layer does not match the config', async () => {
