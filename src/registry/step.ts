@@ -8,8 +8,9 @@ import type { Input, StepContext, StepSpec } from '../pipeline/model.js';
 import type { SecretRef } from '../pipeline/secret.js';
 
 export interface PushOptions {
-  /** The image to push: a build step's output (`img.out`) or a literal ImageRef. */
-  image: Input<ImageRef>;
+  /** The image to push: a build step's output (`img.out`), a literal ImageRef, or a reference such as
+   * `oci:<dir>:<ref>` or `docker-archive:<file>[:ref]`. */
+  image: Input<ImageRef> | Input<string>;
   /** Destination `host/repo[:tag]` (tag `latest` when none). */
   to: string;
   /** More tags to point at the same image. */
@@ -39,7 +40,7 @@ export interface PushedImage extends ImageRef {
 type ResolvedAuth = string | { username: string; password: string };
 
 interface ResolvedPush extends Omit<PushOptions, 'image' | 'auth'> {
-  image: ImageRef;
+  image: ImageRef | string;
   auth?: ResolvedAuth;
 }
 
@@ -81,13 +82,18 @@ async function runPush(ctx: StepContext, opts: ResolvedPush): Promise<PushedImag
       import('node:path'),
     ]);
   const dest = parseRegistryReference(opts.to);
-  const image = opts.image;
+  const image = typeof opts.image === 'string' ? { ref: opts.image } : opts.image;
   // A layout image is taken by the digest the build reported, so a later build of the same name cannot
   // slip in between build and push.
   const source =
-    image.layout && image.ref.startsWith('oci:') && image.digest
+    'layout' in image && image.layout && image.ref.startsWith('oci:') && image.digest
       ? { transport: 'oci' as const, dir: image.layout, ref: image.digest }
-      : parseReference(image.ref);
+      : parseReference(
+          await (await import('../oci/docker-archive.js')).asLayoutReference(image.ref, {
+            cwd: ctx.cwd,
+            signal: ctx.signal,
+          }),
+        );
   let credentials: import('./auth/credentials.js').Credentials | undefined;
   if (typeof opts.auth === 'string') {
     ctx.addSecret(opts.auth);

@@ -11,10 +11,14 @@ import { VnfpipeError } from '../../src/errors.js';
 import { buildImage } from '../../src/image/builder.js';
 import { asLayoutReference, DockerArchive, importDockerArchive } from '../../src/oci/docker-archive.js';
 import { OciLayout } from '../../src/oci/layout.js';
+import { definePipeline } from '../../src/pipeline/define.js';
+import { runPipeline } from '../../src/pipeline/scheduler.js';
+import { push } from '../../src/registry/step.js';
 import { runScan } from '../../src/scan/run.js';
 import { TempDirs } from '../image/support.js';
 import { DOCKER } from '../support/docker.js';
 import { busyboxInDocker } from '../support/engine-images.js';
+import { startRegistry } from '../support/registry.js';
 
 const temp = new TempDirs();
 const suffix = randomBytes(4).toString('hex');
@@ -121,6 +125,23 @@ describe('docker-archive: sources', () => {
     const outcome = await runScan({ image: `docker-archive:app.tar`, cwd: work, skipVulnerabilities: true });
     expect(outcome.result.image.ref).toBe('docker-archive:app.tar');
     expect(outcome.result.image.layers.map((l) => l.digest)).toEqual(engineLayers(APP));
+  });
+
+  it('is pushed by the push step', async () => {
+    const registry = await startRegistry();
+    try {
+      const pipeline = definePipeline('archive-push', (p) => {
+        p.step('push', push({ image: 'docker-archive:app.tar', to: `${registry.host}/vnf/archived:1` }));
+      });
+      const result = await runPipeline(pipeline, { cwd: work });
+      expect(result.steps.push?.error).toBeUndefined();
+      const inspected = JSON.parse(
+        run('skopeo', ['inspect', '--tls-verify=false', `docker://${registry.host}/vnf/archived:1`]),
+      );
+      expect(inspected.Layers).toEqual(engineLayers(APP));
+    } finally {
+      await registry.stop();
+    }
   });
 
   it('refuses an archive whose layer does not match the config', async () => {
