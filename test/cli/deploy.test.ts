@@ -136,7 +136,9 @@ describe('vnfpipe with no Docker engine at DOCKER_HOST', () => {
     const result = await project.cli(['history', 'vfw'], { env: { DOCKER_HOST: `unix://${socket}` } });
     expect(result.code, result.stderr).toBe(1);
     expect(result.stderr).toContain(`unix://${socket}: cannot reach the Docker engine`);
-    expect(result.stderr).toContain('hint: install Docker (Debian: apt-get install docker.io) and start dockerd, or set DOCKER_HOST');
+    expect(result.stderr).toContain(
+      'hint: install Docker (Debian: apt-get install docker.io) and start dockerd, or set DOCKER_HOST',
+    );
     expect(result.stderr).not.toContain('setup-deps');
   });
 });
