@@ -23,6 +23,8 @@ export interface StepRecord {
   reason?: string;
   /** The run whose output a cached or stage-borrowed step reused. */
   fromRun?: string;
+  /** The step failed in vnfpipe's tooling or environment, not in what it checks: its onFailure did not run. */
+  infrastructure?: boolean;
 }
 
 export interface RunRecord {
@@ -165,6 +167,20 @@ export interface BorrowedOutput {
  * The newest recorded output of each wanted step, from earlier runs of the same pipeline. This is how
  * `run --stage X` gets what earlier stages produced (in CI, another job's journal).
  */
+/** The newest earlier record of `step` in a run of `pipeline` (in CI, the job that ran its stage). */
+export async function findLatestStepRecord(
+  stateDir: string,
+  pipeline: string,
+  step: string,
+): Promise<{ record: StepRecord; run: RunRecord } | undefined> {
+  const { runs } = await listRuns(stateDir);
+  for (const run of runs) {
+    const record = run.pipeline === pipeline ? run.steps[step] : undefined;
+    if (record && record.status !== 'pending' && record.status !== 'skipped') return { record, run };
+  }
+  return undefined;
+}
+
 export async function findPreviousOutputs(
   stateDir: string,
   pipeline: string,

@@ -11,7 +11,7 @@ import { type CacheCheck, fingerprintStep, StepCache } from './cache.js';
 import type { ContextDeps } from './context.js';
 import type { Pipeline } from './define.js';
 import { EventBus, type EventListener, type RunStatus, type StepStatus } from './events.js';
-import { newRunId, RunJournal, type StepRecord } from './journal.js';
+import { findLatestStepRecord, newRunId, RunJournal, type StepRecord } from './journal.js';
 import type { OutputRef, StepContext, WhenContext } from './model.js';
 import { collectSecrets, readRef, refInfo, resolveValue } from './output.js';
 import { type PlannedStep, planPipeline } from './plan.js';
@@ -167,6 +167,26 @@ export async function runPipeline(pipeline: Pipeline, options: RunOptions = {}):
   const running = new Map<string, Promise<void>>();
   // Steps that failed in vnfpipe's tooling or environment, not in what they check: no onFailure for them.
   const infrastructure = new Set<string>();
+  // A handler's own stage run on its own (a CI rollback job after a failed verify job) reads how the steps
+  // it handles ended in the earlier job's journal: nothing to do when a failure was vnfpipe's own tooling's,
+  // or when that job already ran the handler (only a job killed before it could needs this one to).
+  const handledElsewhere = new Map<string, string>();
+  for (const id of [...inRun]) {
+    if (!byId.get(id)!.handler) continue;
+    for (const step of plan.steps.filter((s) => s.onFailure.includes(id) && !inRun.has(s.id))) {
+      const latest = await findLatestStepRecord(stateDir, plan.pipeline, step.id);
+      if (latest?.record.status !== 'failed') continue;
+      const ranThere = latest.run.steps[id]?.status;
+      if (latest.record.infrastructure) infrastructure.add(step.id);
+      else if (ranThere === 'ok' || ranThere === 'failed')
+        handledElsewhere.set(
+          id,
+          `not run: it already ran (${ranThere}) in run ${latest.run.id}, where '${step.id}' failed`,
+        );
+      else continue;
+      inRun.delete(id);
+    }
+  }
 
   const finish = async (step: PlannedStep, result: Terminal, extra: Partial<StepRecord> = {}) => {
     status.set(step.id, result);
@@ -259,7 +279,10 @@ export async function runPipeline(pipeline: Pipeline, options: RunOptions = {}):
       await finish(step, cancelled ? 'cancelled' : 'failed', {
         error: masker.mask(messageOf(error)),
         ...(notTheSubject
-          ? { reason: `${INFRASTRUCTURE_REASON}: ${step.onFailure.join(', ')} not run` }
+          ? {
+              reason: `${INFRASTRUCTURE_REASON}: ${step.onFailure.join(', ')} not run`,
+              infrastructure: true,
+            }
           : {}),
       });
     }
@@ -306,7 +329,7 @@ export async function runPipeline(pipeline: Pipeline, options: RunOptions = {}):
         status: 'skipped',
         reason: blameless
           ? `not run: '${blameless.id}' ${INFRASTRUCTURE_REASON}`
-          : 'not triggered: runs only when a step it handles fails',
+          : (handledElsewhere.get(handler.id) ?? 'not triggered: runs only when a step it handles fails'),
       };
     }
   } catch (error) {

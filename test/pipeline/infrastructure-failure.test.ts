@@ -64,4 +64,40 @@ describe('onFailure and infrastructure failures', () => {
     expect(plain).toEqual(['rollback']);
     expect(result.steps.verify?.reason).toBeUndefined();
   });
+
+  it('holds across CI jobs: a rollback stage run after a verify job reads how verify ended', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'vnfpipe-infra-jobs-'));
+    const tooling: string[] = [];
+    // The verify job fails in vnfpipe's tooling; the rollback job, run because that job failed, rolls nothing back.
+    await runPipeline(pipeline(new VnfpipeError('VERIFY_INFRA', 'probe tool cannot compile'), tooling), {
+      cwd,
+      stages: ['verify'],
+    });
+    const rollbackJob = await runPipeline(pipeline(new Error('unused'), tooling), {
+      cwd,
+      stages: ['rollback'],
+    });
+    expect(tooling).toEqual([]);
+    expect(rollbackJob.steps.rollback).toMatchObject({
+      status: 'skipped',
+      reason: "not run: 'verify' failed in vnfpipe's tooling or environment, not in what it checks",
+    });
+
+    // A verify job whose checks failed rolls back itself; the rollback job then does not roll back again.
+    const cwd2 = mkdtempSync(join(tmpdir(), 'vnfpipe-infra-jobs-'));
+    const checks: string[] = [];
+    await runPipeline(pipeline(new VnfpipeError('STEP_FAILED', 'probe failed'), checks), {
+      cwd: cwd2,
+      stages: ['verify'],
+    });
+    expect(checks).toEqual(['rollback']);
+    const second = await runPipeline(pipeline(new Error('unused'), checks), {
+      cwd: cwd2,
+      stages: ['rollback'],
+    });
+    expect(checks).toEqual(['rollback']);
+    expect(second.steps.rollback?.reason).toMatch(
+      /^not run: it already ran \(ok\) in run .*, where 'verify' failed$/,
+    );
+  });
 });
