@@ -78,3 +78,23 @@ export async function attestReference(
     referrer: await attestImage(client, parsed.repository, subject, predicateType, predicate, key),
   }));
 }
+
+/** The client and subject of a reference, for steps that read the image before attesting it. */
+export async function resolveForAttest(ref: string, options: ClientOptions = {}) {
+  const parsed = parseRegistryReference(ref);
+  const registryClient = new RegistryClient(parsed.registry, options);
+  try {
+    const descriptor = await resolveDescriptor(
+      registryClient,
+      parsed.repository,
+      parsed.digest ?? parsed.tag ?? 'latest',
+    );
+    return {
+      registryClient,
+      subject: { registry: parsed.registry, repository: parsed.repository, digest: descriptor.digest },
+    };
+  } catch (error) {
+    registryClient.close();
+    throw error;
+  }
+}
