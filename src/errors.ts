@@ -27,6 +27,8 @@ export type ErrorCode =
   | 'VERIFY_INFRA'
   /** An image's signature or attestation is missing or does not verify against the policy. */
   | 'TRUST_VERIFY_FAILED'
+  /** Signing could not be done (Fulcio or Rekor refused, no identity token). */
+  | 'TRUST_SIGN_FAILED'
   | 'IO';
 
 /** Exit codes shared by every command: 0 ok, 1 a step or check failed, 2 bad input or usage, 130 interrupted. */
@@ -53,6 +55,7 @@ const exitCodeFor: Record<ErrorCode, number> = {
   ENGINE_UNREACHABLE: EXIT.failed,
   VERIFY_INFRA: EXIT.failed,
   TRUST_VERIFY_FAILED: EXIT.failed,
+  TRUST_SIGN_FAILED: EXIT.failed,
   IO: EXIT.failed,
 };
 

@@ -72,9 +72,23 @@ export async function signImage(
   key: KeyObject,
 ): Promise<SignedImage> {
   const payload = simpleSigningPayload(`${client.registry}/${repository}`, subject);
-  const signature = signBytes('sha256', payload, key);
+  return addSignature(client, repository, subject, payload, signBytes('sha256', payload, key));
+}
+
+/**
+ * Appends a signed payload to the `.sig` manifest. `annotations` carries what keyless signatures add
+ * (`dev.sigstore.cosign/certificate`, `…/chain`).
+ */
+export async function addSignature(
+  client: RegistryClient,
+  repository: string,
+  subject: Digest,
+  payload: Buffer,
+  signature: Buffer,
+  annotations: Record<string, string> = {},
+): Promise<SignedImage> {
   const layer = await putBytes(client, repository, payload, SIMPLE_SIGNING_MEDIA_TYPE);
-  layer.annotations = { [SIGNATURE_ANNOTATION]: signature.toString('base64') };
+  layer.annotations = { [SIGNATURE_ANNOTATION]: signature.toString('base64'), ...annotations };
   const current = await currentSignatures(client, repository, subject);
   // Earlier signatures stay (other keys, other signers). The payload is deterministic, so layers share a
   // digest; they differ by their signature annotation.
