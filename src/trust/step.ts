@@ -17,9 +17,15 @@ export interface TrustStepKey {
   insecure?: boolean;
 }
 
-export interface SignStepOptions extends TrustStepKey {
+export interface SignStepOptions extends Partial<TrustStepKey> {
   /** The pushed image (`push` step output) or a registry reference. */
   image: Input<ImageRef> | Input<string>;
+  /**
+   * Sign keyless instead of with `key`: a Fulcio certificate for the CI's OIDC identity (GitHub Actions'
+   * `id-token: write`, which the emitted workflow grants to this job only, or `SIGSTORE_ID_TOKEN`), logged
+   * in Rekor. URLs default to the public Sigstore instance.
+   */
+  keyless?: boolean | { fulcioURL?: string; rekorURL?: string };
 }
 
 export interface SignedImageRef extends ImageRef {
@@ -53,24 +59,12 @@ function validateCommon(kind: string, opts: { image?: unknown; key?: unknown } |
     throw new VnfpipeError('PIPELINE_INVALID', `${kind}: 'key' is required (a key file or a secret)`);
 }
 
-async function prepare(ctx: StepContext, opts: Resolved) {
-  const [{ parseRegistryReference }, { readPrivateKey }, { credentialsFromString }, { resolve }] =
-    await Promise.all([
-      import('../oci/reference.js'),
-      import('./key-source.js'),
-      import('../registry/auth/credentials.js'),
-      import('node:path'),
-    ]);
-  if (opts.password) ctx.addSecret(opts.password);
+async function target(ctx: StepContext, opts: Resolved) {
+  const [{ parseRegistryReference }, { credentialsFromString }] = await Promise.all([
+    import('../oci/reference.js'),
+    import('../registry/auth/credentials.js'),
+  ]);
   if (opts.auth) ctx.addSecret(opts.auth);
-  // A resolved secret is the PEM text itself; a plain string is a file.
-  const isPem = opts.key.includes('-----BEGIN');
-  if (isPem) ctx.addSecret(opts.key);
-  const env = { ...ctx.env, ...(isPem ? { VNFPIPE_SIGNING_KEY: opts.key } : {}) };
-  const key = readPrivateKey(isPem ? 'env://VNFPIPE_SIGNING_KEY' : resolve(ctx.cwd, opts.key), {
-    env,
-    ...(opts.password !== undefined ? { password: opts.password } : {}),
-  });
   const image = typeof opts.image === 'string' ? { ref: opts.image, digest: '' } : opts.image;
   const parsed = parseRegistryReference(image.ref);
   const digest = image.digest || parsed.digest;
@@ -82,7 +76,49 @@ async function prepare(ctx: StepContext, opts: Resolved) {
     ...(opts.insecure ? { insecure: true } : {}),
     ...(opts.auth ? { credentials: credentialsFromString(opts.auth) } : {}),
   };
-  return { key, ref, parsed, client };
+  return { ref, client };
+}
+
+async function signKeylessStep(
+  ctx: StepContext,
+  opts: Resolved,
+  keyless: true | { fulcioURL?: string; rekorURL?: string },
+): Promise<SignedImageRef> {
+  const { ref, client } = await target(ctx, opts);
+  const { ambientIdentityToken, signKeyless } = await import('./keyless.js');
+  const identityToken = await ambientIdentityToken(ctx.env);
+  if (!identityToken)
+    throw new VnfpipeError('TRUST_SIGN_FAILED', 'sign: keyless signing needs an OIDC identity token', {
+      hint: "on GitHub Actions grant the job 'id-token: write'; elsewhere set SIGSTORE_ID_TOKEN",
+    });
+  ctx.addSecret(identityToken);
+  const urls = keyless === true ? {} : keyless;
+  const signed = await signKeyless(ref, {
+    identityToken,
+    client,
+    ...(urls.fulcioURL ? { fulcioURL: urls.fulcioURL } : {}),
+    ...(urls.rekorURL ? { rekorURL: urls.rekorURL } : {}),
+  });
+  const { signatureTag } = await import('./cosign.js');
+  ctx.log(`signed ${signed.reference} keyless`);
+  return { ref: signed.reference, digest: signed.digest, signatureTag: signatureTag(signed.digest) };
+}
+
+async function prepare(ctx: StepContext, opts: Resolved) {
+  const [{ readPrivateKey }, { resolve }] = await Promise.all([
+    import('./key-source.js'),
+    import('node:path'),
+  ]);
+  if (opts.password) ctx.addSecret(opts.password);
+  // A resolved secret is the PEM text itself; a plain string is a file.
+  const isPem = opts.key.includes('-----BEGIN');
+  if (isPem) ctx.addSecret(opts.key);
+  const env = { ...ctx.env, ...(isPem ? { VNFPIPE_SIGNING_KEY: opts.key } : {}) };
+  const key = readPrivateKey(isPem ? 'env://VNFPIPE_SIGNING_KEY' : resolve(ctx.cwd, opts.key), {
+    env,
+    ...(opts.password !== undefined ? { password: opts.password } : {}),
+  });
+  return { key, ...(await target(ctx, opts)) };
 }
 
 export function sign(options: SignStepOptions): StepSpec<SignedImageRef, SignStepOptions> {
@@ -90,8 +126,15 @@ export function sign(options: SignStepOptions): StepSpec<SignedImageRef, SignSte
     kind: 'sign',
     stage: 'push',
     options,
-    validate: (opts) => validateCommon('sign', opts),
+    validate(opts) {
+      if (opts?.keyless) {
+        if (opts.key !== undefined)
+          throw new VnfpipeError('PIPELINE_INVALID', "sign: give either 'key' or 'keyless', not both");
+        validateCommon('sign', { image: opts.image, key: 'keyless' });
+      } else validateCommon('sign', opts);
+    },
     async run(ctx, resolved) {
+      if (resolved.keyless) return signKeylessStep(ctx, resolved as unknown as Resolved, resolved.keyless);
       const { key, ref, client } = await prepare(ctx, resolved as unknown as Resolved);
       const { signReference } = await import('./sign.js');
       const signed = await signReference(ref, key, client);

@@ -241,4 +241,24 @@ describe('cosign-format signatures and attestations in a registry (distribution 
       digest: { sha256: image.slice(7) },
     });
   });
+
+  it('attestations attached at once are all listed (the fallback index is updated one at a time)', async () => {
+    const layout = makeBaseLayout(join(tmp, 'many'));
+    execFileSync(
+      'umoci',
+      ['config', '--image', `${layout}:latest`, '--config.env', 'X=2', '--tag', 'latest'],
+      {
+        stdio: 'pipe',
+      },
+    );
+    await copyImage(parseReference(`oci:${layout}:latest`), parseReference(`${registry.host}/vnf/fw:many`));
+    const results = await Promise.all(
+      [1, 2, 3, 4, 5].map((n) =>
+        attestReference(`${registry.host}/vnf/fw:many`, `https://example.test/predicate/${n}`, { n }, key),
+      ),
+    );
+    const subject = results[0]!.reference.split('@')[1] as Digest;
+    const { referrers } = await listReferrers(client, 'vnf/fw', subject);
+    expect(referrers.map((r) => r.digest).sort()).toEqual(results.map((r) => r.referrer.digest).sort());
+  });
 });
