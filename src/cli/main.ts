@@ -152,7 +152,10 @@ With --stage, outputs of steps in other stages come from the newest earlier run 
     .command('sign')
     .description("sign an image by digest in cosign's format (sha256-<hex>.sig tag) and as a Sigstore bundle")
     .argument('<ref>', 'host/repo:tag or host/repo@sha256:…')
-    .requiredOption('--key <key>', 'private key: a file or env://VAR (password from COSIGN_PASSWORD)')
+    .option('--key <key>', 'private key: a file or env://VAR (password from COSIGN_PASSWORD)')
+    .option('--keyless', 'sign with a Fulcio certificate for the OIDC identity (SIGSTORE_ID_TOKEN or GitHub)')
+    .option('--fulcio-url <url>', 'Fulcio for --keyless (default: the public instance)')
+    .option('--rekor-url <url>', 'Rekor for --keyless (default: the public instance)')
     .option('--insecure', 'allow plain HTTP for a registry off loopback')
     .option('--json', 'print the result as JSON')
     .action(handleErrors(async (ref, opts) => (await import('./trust.js')).signCommand(ref, opts)));
@@ -172,7 +175,10 @@ With --stage, outputs of steps in other stages come from the newest earlier run 
     .command('verify-image')
     .description('check an image carries a signature (and attestations) that verify with a public key')
     .argument('<ref>', 'host/repo:tag or host/repo@sha256:…')
-    .requiredOption('--key <key>', 'public key: a file or env://VAR')
+    .option('--key <key>', 'public key: a file or env://VAR')
+    .option('--certificate-identity <san>', 'keyless: the signer identity (e-mail or workflow URI)')
+    .option('--certificate-oidc-issuer <url>', 'keyless: the OIDC issuer of that identity')
+    .option('--trusted-root <file>', "keyless: Sigstore's trusted_root.json (or a private deployment's)")
     .option(
       '--attestation <type>',
       'require this attestation (slsaprovenance, cyclonedx; repeatable)',

@@ -46,8 +46,29 @@ export async function keygenCommand(opts: { outputKeyPrefix: string; force?: boo
   return EXIT.ok;
 }
 
-export async function signCommand(ref: string, opts: RegistryOpts & { key: string }): Promise<number> {
-  const key = readPrivateKey(opts.key);
+export async function signCommand(
+  ref: string,
+  opts: RegistryOpts & { key?: string; keyless?: boolean; fulcioUrl?: string; rekorUrl?: string },
+): Promise<number> {
+  if (Boolean(opts.key) === Boolean(opts.keyless))
+    throw new VnfpipeError('USAGE', 'give either --key or --keyless');
+  if (opts.keyless) {
+    const { ambientIdentityToken, signKeyless } = await import('../trust/keyless.js');
+    const identityToken = await ambientIdentityToken();
+    if (!identityToken)
+      throw new VnfpipeError('USAGE', 'keyless signing needs an OIDC identity token', {
+        hint: "set SIGSTORE_ID_TOKEN, or run in GitHub Actions with 'id-token: write'",
+      });
+    const signed = await signKeyless(ref, {
+      identityToken,
+      client: clientOptions(opts),
+      ...(opts.fulcioUrl ? { fulcioURL: opts.fulcioUrl } : {}),
+      ...(opts.rekorUrl ? { rekorURL: opts.rekorUrl } : {}),
+    });
+    print(opts, { reference: signed.reference, keyless: true }, `signed ${signed.reference} (keyless)`);
+    return EXIT.ok;
+  }
+  const key = readPrivateKey(opts.key!);
   const signed = await signReference(ref, key, clientOptions(opts));
   print(
     opts,
@@ -92,11 +113,35 @@ export async function attestCommand(
 
 export async function verifyImageCommand(
   ref: string,
-  opts: RegistryOpts & { key: string; attestation?: string[] },
+  opts: RegistryOpts & {
+    key?: string;
+    attestation?: string[];
+    certificateIdentity?: string;
+    certificateOidcIssuer?: string;
+    trustedRoot?: string;
+  },
 ): Promise<number> {
-  const key = readPublicKey(opts.key);
+  const keyless = opts.certificateIdentity !== undefined || opts.certificateOidcIssuer !== undefined;
+  if (Boolean(opts.key) === keyless)
+    throw new VnfpipeError(
+      'USAGE',
+      'give either --key or --certificate-identity with --certificate-oidc-issuer',
+    );
+  if (keyless && (!opts.certificateIdentity || !opts.certificateOidcIssuer || !opts.trustedRoot))
+    throw new VnfpipeError(
+      'USAGE',
+      'keyless verification needs --certificate-identity, --certificate-oidc-issuer and --trusted-root',
+    );
   const verified = await verifyImage(ref, {
-    key,
+    ...(keyless
+      ? {
+          keyless: {
+            identity: opts.certificateIdentity!,
+            issuer: opts.certificateOidcIssuer!,
+            trustedRoot: opts.trustedRoot!,
+          },
+        }
+      : { key: readPublicKey(opts.key!) }),
     attestations: opts.attestation ?? [],
     client: clientOptions(opts),
   });

@@ -23,6 +23,15 @@ export {
 export { type DsseEnvelope, IN_TOTO_PAYLOAD_TYPE, pae, verifyEnvelope } from './dsse.js';
 export { type KeySource, readPrivateKey, readPublicKey } from './key-source.js';
 export {
+  ambientIdentityToken,
+  CERTIFICATE_ANNOTATION,
+  type KeylessOptions,
+  type KeylessPolicy,
+  type KeylessSigned,
+  signKeyless,
+  verifyKeyless,
+} from './keyless.js';
+export {
   encryptPrivateKey,
   type GeneratedKeys,
   generateKeys,

@@ -14,11 +14,17 @@ import { PredicateType, type Statement } from './attest.js';
 import { readBundles } from './bundle.js';
 import { checkSignature, readSignatures } from './cosign.js';
 import { IN_TOTO_PAYLOAD_TYPE, verifyEnvelope } from './dsse.js';
+import type { KeylessPolicy } from './keyless.js';
 import { loadPublicKey } from './keys.js';
 
 export interface TrustPolicy {
   /** The public key (PEM text or a KeyObject) signatures and attestations must verify with. */
-  key: KeyObject | string;
+  key?: KeyObject | string;
+  /**
+   * Keyless instead of `key`: a Sigstore bundle whose Fulcio certificate names this identity and issuer,
+   * chained to the trusted root (a `trusted_root.json` path or object), logged in its Rekor.
+   */
+  keyless?: Omit<KeylessPolicy, 'client'>;
   /** Predicate types that must be attested: `slsaprovenance`, `cyclonedx` or a predicate type URI. */
   attestations?: readonly string[];
   /** Registry client options (credentials, insecure, signal). */
@@ -72,8 +78,23 @@ async function verifiedPredicates(
 
 /** Verifies `ref` (tag or digest) against `policy`; throws TRUST_VERIFY_FAILED with the reason. */
 export async function verifyImage(ref: string, policy: TrustPolicy): Promise<VerifiedImage> {
+  if ((policy.key === undefined) === (policy.keyless === undefined))
+    throw new VnfpipeError('USAGE', 'a trust policy names either a public key or a keyless identity');
+  if (policy.keyless) {
+    if (policy.attestations?.length)
+      throw new VnfpipeError(
+        'USAGE',
+        'required attestations are checked against a key (keyless: signature only)',
+      );
+    const { verifyKeyless } = await import('./keyless.js');
+    const verified = await verifyKeyless(ref, {
+      ...policy.keyless,
+      ...(policy.client ? { client: policy.client } : {}),
+    });
+    return { ...verified, signatures: 1, attestations: {} };
+  }
   const parsed = parseRegistryReference(ref);
-  const key = typeof policy.key === 'string' ? loadPublicKey(policy.key) : policy.key;
+  const key = typeof policy.key === 'string' ? loadPublicKey(policy.key) : policy.key!;
   const client = new RegistryClient(parsed.registry, policy.client);
   try {
     const subject = await resolveDescriptor(

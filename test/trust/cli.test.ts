@@ -108,5 +108,21 @@ describe('vnfpipe keygen, sign, attest, verify-image', () => {
     expect(noKey.code).toBe(2);
     const notKey = await project.cli(['verify-image', ref, '--key', 'p.json']);
     expect(notKey.code).toBe(2);
+    const neither = await project.cli(['sign', ref]);
+    expect(neither.code).toBe(2);
+    expect(neither.stderr).toContain('either --key or --keyless');
+    const noRoot = await project.cli([
+      'verify-image',
+      ref,
+      '--certificate-identity',
+      'a@example.test',
+      '--certificate-oidc-issuer',
+      'https://issuer.example.test',
+    ]);
+    expect(noRoot.code).toBe(2);
+    expect(noRoot.stderr).toContain('--trusted-root');
+    const noToken = await project.cli(['sign', ref, '--keyless'], { env: { SIGSTORE_ID_TOKEN: '' } });
+    expect(noToken.code).toBe(2);
+    expect(noToken.stderr).toContain('OIDC identity token');
   });
 });

@@ -1,5 +1,5 @@
 import { createHash, generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -12,7 +12,7 @@ import {
   initializeTLog,
   rekorHandler,
 } from '@sigstore/mock';
-import { HashAlgorithm, PublicKeyDetails, type TrustedRoot } from '@sigstore/protobuf-specs';
+import { HashAlgorithm, PublicKeyDetails, TrustedRoot } from '@sigstore/protobuf-specs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { VnfpipeError } from '../../src/errors.js';
 import { parseReference } from '../../src/oci/reference.js';
@@ -20,6 +20,7 @@ import { RegistryClient } from '../../src/registry/client.js';
 import { copyImage } from '../../src/registry/copy.js';
 import { readSignatures } from '../../src/trust/cosign.js';
 import { CERTIFICATE_ANNOTATION, signKeyless, verifyKeyless } from '../../src/trust/keyless.js';
+import { verifyImage } from '../../src/trust/verify.js';
 import { layoutDigest, makeBaseLayout } from '../support/images.js';
 import { startRegistry, type TestRegistry } from '../support/registry.js';
 
@@ -148,6 +149,17 @@ describe('keyless signing against @sigstore/mock', () => {
 
     const ok = await verifyKeyless(ref, { trustedRoot, identity: IDENTITY, issuer: ISSUER });
     expect(ok.digest).toBe(digest);
+    // The same through verifyImage, with the trusted root as a trusted_root.json file.
+    const rootFile = join(tmp, 'trusted_root.json');
+    writeFileSync(rootFile, JSON.stringify(TrustedRoot.toJSON(trustedRoot)));
+    const viaPolicy = await verifyImage(ref, {
+      keyless: { trustedRoot: rootFile, identity: IDENTITY, issuer: ISSUER },
+    });
+    expect(viaPolicy.reference).toBe(`${registry.host}/vnf/kl@${digest}`);
+    const wrongIssuer = await verifyImage(ref, {
+      keyless: { trustedRoot: rootFile, identity: IDENTITY, issuer: 'https://other.example.test' },
+    }).catch((e: VnfpipeError) => e);
+    expect((wrongIssuer as VnfpipeError).code).toBe('TRUST_VERIFY_FAILED');
 
     const wrongIdentity = await verifyKeyless(ref, {
       trustedRoot,
