@@ -57,7 +57,7 @@ export async function attachBundle(
     annotations,
   };
   const bytes = canonicalJson(manifest);
-  const put = await client.putManifest(repository, digestTagFor(bytes), bytes, MediaType.ociManifest);
+  const put = await client.putManifest(repository, digestOf(bytes), bytes, MediaType.ociManifest);
   const descriptor: Descriptor = { mediaType: MediaType.ociManifest, digest: put.digest, size: bytes.length };
   await recordReferrer(
     client,
@@ -67,10 +67,6 @@ export async function attachBundle(
     put.subject !== undefined,
   );
   return descriptor;
-}
-
-function digestTagFor(bytes: Buffer): string {
-  return digestOf(bytes);
 }
 
 export interface AttachedBundle {

@@ -16,7 +16,10 @@ import { xsalsa20poly1305 } from '@noble/ciphers/salsa.js';
 import { VnfpipeError } from '../errors.js';
 
 const ENCRYPTED_LABELS = ['ENCRYPTED SIGSTORE PRIVATE KEY', 'ENCRYPTED COSIGN PRIVATE KEY'];
-/** cosign's defaults (go-securesystemslib `encrypted`): N=2^15, r=8, p=1, 32-byte salt, 24-byte nonce. */
+/**
+ * go-securesystemslib `encrypted` parameters (N=2^15, r=8, p=1; 32-byte salt, 24-byte nonce): the "legacy" set
+ * that every cosign release accepts. Newer keys may use N up to 2^17 (OWASP), which we read too.
+ */
 const SCRYPT = { N: 32768, r: 8, p: 1 };
 
 interface EncryptedKey {
@@ -68,7 +71,7 @@ export function loadPrivateKey(text: string, password?: string, where?: string):
     if (doc.kdf?.name !== 'scrypt' || doc.cipher?.name !== 'nacl/secretbox')
       throw bad(`unsupported key encryption ${doc.kdf?.name}/${doc.cipher?.name}`, where);
     const { N, r, p } = doc.kdf.params;
-    if (![N, r, p].every(Number.isSafeInteger) || N > 1 << 20 || r > 32 || p > 16)
+    if (![N, r, p].every(Number.isSafeInteger) || N > 1 << 17 || r > 16 || p > 4)
       throw bad('the encrypted key has out-of-range scrypt parameters', where);
     const box = xsalsa20poly1305(
       deriveKey(password, Buffer.from(doc.kdf.salt, 'base64'), { N, r, p }),
