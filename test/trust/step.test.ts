@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -112,6 +112,32 @@ describe('sign and attest steps after push', () => {
     }
   });
 
+  it('a key and password from secrets never reach the journal or the logs', async () => {
+    const secretKeys = generateKeys('journal-pass-123');
+    const pipeline = definePipeline('trust-secrets', (p) => {
+      const built = p.step('image', async () => ({ ref: `${registry.host}/vnf/steps:1`, digest: '' }), {
+        stage: 'build',
+      });
+      p.step('sign', sign({ image: built.out, key: secret('COSIGN_KEY'), password: secret('COSIGN_PW') }));
+    });
+    const lines: string[] = [];
+    const result = await runPipeline(pipeline, {
+      cwd: tmp,
+      env: { ...process.env, COSIGN_KEY: secretKeys.privateKeyPem, COSIGN_PW: 'journal-pass-123' },
+      onEvent: (e) => lines.push(JSON.stringify(e)),
+    });
+    expect(result.status).toBe('ok');
+    const journal = listFiles(join(tmp, '.vnfpipe', 'runs'))
+      .map((file) => readFileSync(file, 'utf8'))
+      .join('\n');
+    const body = secretKeys.privateKeyPem.split('\n')[1]!;
+    for (const text of [journal, lines.join('\n')]) {
+      expect(text).toContain('signed');
+      expect(text).not.toContain('journal-pass-123');
+      expect(text).not.toContain(body);
+    }
+  });
+
   it('validates options at plan time', () => {
     const spec = sign({ image: 'x', key: '' });
     expect(() => spec.validate?.(spec.options)).toThrow(VnfpipeError);
@@ -119,3 +145,10 @@ describe('sign and attest steps after push', () => {
     expect(() => nothing.validate?.(nothing.options)).toThrow(/nothing to attest/);
   });
 });
+
+function listFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? listFiles(path) : [path];
+  });
+}
