@@ -1,8 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VnfpipeError } from '../../src/errors.js';
 import type { Digest } from '../../src/oci/digest.js';
@@ -17,6 +18,7 @@ import {
   SIGNATURE_ANNOTATION,
   SIMPLE_SIGNING_MEDIA_TYPE,
   signatureTag,
+  simpleSigningPayload,
 } from '../../src/trust/cosign.js';
 import { generateKeys, loadPrivateKey } from '../../src/trust/keys.js';
 import { attestReference, signReference } from '../../src/trust/sign.js';
@@ -134,6 +136,27 @@ describe('cosign-format signatures and attestations in a registry (distribution 
     expect(referrers.map((r) => r.digest)).toContain(signed.bundle.digest);
     const bundles = await readBundles(client, 'vnf/fw', image);
     expect(bundles[0]?.bundle.content.$case).toBe('messageSignature');
+  });
+
+  it('the attached Sigstore bundles verify with @sigstore/verify (an independent verifier)', async () => {
+    const empty = { certificateAuthorities: [], timestampAuthorities: [], tlogs: [], ctlogs: [] };
+    const verifierFor = (publicKey: KeyObject) =>
+      new Verifier(
+        toTrustMaterial(empty as never, () => ({ publicKey, validFor: () => true })),
+        { tlogThreshold: 0, ctlogThreshold: 0, timestampThreshold: 0 },
+      );
+    const payload = simpleSigningPayload(`${registry.host}/vnf/fw`, image);
+    const bundles = await readBundles(client, 'vnf/fw', image);
+    const message = bundles.find((b) => b.bundle.content.$case === 'messageSignature')!.bundle;
+    expect(() =>
+      verifierFor(createPublicKey(keys.publicKeyPem)).verify(toSignedEntity(message, payload)),
+    ).not.toThrow();
+    expect(() => verifierFor(other.publicKey).verify(toSignedEntity(message, payload))).toThrow();
+    expect(() =>
+      verifierFor(createPublicKey(keys.publicKeyPem)).verify(
+        toSignedEntity(message, Buffer.from('other payload')),
+      ),
+    ).toThrow();
   });
 
   it('verifies the signed image, and refuses another key', async () => {
