@@ -26,6 +26,19 @@ import { verifyImage } from '../../src/trust/verify.js';
 import { layoutDigest, makeBaseLayout } from '../support/images.js';
 import { startRegistry, type TestRegistry } from '../support/registry.js';
 
+/** @sigstore/verify with one trusted key and no transparency log or timestamp requirements. */
+function keyVerifier(publicKey: KeyObject): Verifier {
+  const empty = { certificateAuthorities: [], timestampAuthorities: [], tlogs: [], ctlogs: [] };
+  return new Verifier(
+    toTrustMaterial(empty as never, () => ({ publicKey, validFor: () => true })),
+    {
+      tlogThreshold: 0,
+      ctlogThreshold: 0,
+      timestampThreshold: 0,
+    },
+  );
+}
+
 function openssl(args: string[]): { ok: boolean; output: string } {
   try {
     return { ok: true, output: execFileSync('openssl', args, { encoding: 'utf8', stdio: 'pipe' }) };
@@ -139,12 +152,7 @@ describe('cosign-format signatures and attestations in a registry (distribution 
   });
 
   it('the attached Sigstore bundles verify with @sigstore/verify (an independent verifier)', async () => {
-    const empty = { certificateAuthorities: [], timestampAuthorities: [], tlogs: [], ctlogs: [] };
-    const verifierFor = (publicKey: KeyObject) =>
-      new Verifier(
-        toTrustMaterial(empty as never, () => ({ publicKey, validFor: () => true })),
-        { tlogThreshold: 0, ctlogThreshold: 0, timestampThreshold: 0 },
-      );
+    const verifierFor = keyVerifier;
     const payload = simpleSigningPayload(`${registry.host}/vnf/fw`, image);
     const bundles = await readBundles(client, 'vnf/fw', image);
     const message = bundles.find((b) => b.bundle.content.$case === 'messageSignature')!.bundle;
@@ -248,6 +256,20 @@ describe('cosign-format signatures and attestations in a registry (distribution 
       [PredicateType.cyclonedx]: 1,
     });
 
+    // The DSSE bundles verify with @sigstore/verify too (it computes the PAE itself).
+    const dsse = (await readBundles(client, 'vnf/fw', image)).filter(
+      (b) => b.bundle.content.$case === 'dsseEnvelope',
+    );
+    const mine = dsse.filter((b) => {
+      try {
+        keyVerifier(createPublicKey(keys.publicKeyPem)).verify(toSignedEntity(b.bundle));
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    expect(dsse).toHaveLength(3);
+    expect(mine).toHaveLength(2);
     const envelopes = (await readBundles(client, 'vnf/fw', image)).filter(
       (b) => b.bundle.content.$case === 'dsseEnvelope',
     );
