@@ -4,7 +4,8 @@
  *
  *   build:    compile vfw; build a busybox base and the vfw image natively (no Docker build)
  *   scan:     SBOM (CycloneDX), vulnerabilities against the OSV advisories in pipelines/vfw/advisories, checks
- *   push:     push to a registry on 127.0.0.1 (started for the run unless VNFPIPE_REGISTRY names one)
+ *   push:     push to a registry on 127.0.0.1 (started for the run unless VNFPIPE_REGISTRY names one), then
+ *             sign it (cosign format) and attest its SLSA provenance and CycloneDX SBOM
  *   deploy:   run it on the Docker engine, every network attached before start, management as eth0
  *   verify:   real packets: ping/pong on management, traffic through the data plane, drops, CNF checks
  *   rollback: only when verify fails — back to the last verified revision, verified again
@@ -14,6 +15,7 @@
  */
 import { join } from 'node:path';
 import {
+  attest,
   cnf,
   definePipeline,
   deploy,
@@ -24,10 +26,12 @@ import {
   push,
   rollback,
   scan,
+  sign,
   verify,
 } from 'vnfpipe';
 import { ensureLocalRegistry } from './pipelines/vfw/registry.ts';
 import { vfwRules } from './pipelines/vfw/rules.ts';
+import { ensureSigningKey } from './pipelines/vfw/signing.ts';
 
 const env = process.env;
 const name = env.VFW_NAME ?? 'vfw';
@@ -113,6 +117,21 @@ export default definePipeline('vfw', (p) => {
     },
   );
 
+  // Sign and attest the pushed digest. The key path is known at plan time; the key step makes it exist.
+  const signingKey = p.step('signing-key', async (ctx) => ensureSigningKey(ctx), { stage: 'push' });
+  const key = env.VFW_SIGNING_KEY ?? '.vnfpipe/keys/vfw.key';
+  const signed = p.step('sign', sign({ image: pushed.out, key }), { needs: [signingKey] });
+  const attested = p.step(
+    'attest',
+    attest({
+      image: pushed.out,
+      key,
+      sbom: scanned.out,
+      provenance: { materials: ['pipelines/vfw/src/**'] },
+    }),
+    { needs: [signingKey] },
+  );
+
   const probes = [
     probe.interface({ name: 'eth0', role: 'mgmt', defaultRoute: true }),
     probe.interface({ name: 'eth1', role: 'in', defaultRoute: false }),
@@ -151,6 +170,8 @@ export default definePipeline('vfw', (p) => {
         stopGracePeriod: 5,
       },
     }),
+    // Deploy only what carries its signature and attestations.
+    { needs: [signed, attested] },
   );
   const back = p.step('rollback', rollback({ release: release.out, probes }));
   p.step('verify', verify({ release: release.out, probes }), { onFailure: back });

@@ -25,6 +25,10 @@ export type ErrorCode =
   | 'ENGINE_UNREACHABLE'
   /** Verify's own tooling failed (probe container, probe tool): no verdict on the workload. */
   | 'VERIFY_INFRA'
+  /** An image's signature or attestation is missing or does not verify against the policy. */
+  | 'TRUST_VERIFY_FAILED'
+  /** Signing could not be done (Fulcio or Rekor refused, no identity token). */
+  | 'TRUST_SIGN_FAILED'
   | 'IO';
 
 /** Exit codes shared by every command: 0 ok, 1 a step or check failed, 2 bad input or usage, 130 interrupted. */
@@ -50,6 +54,8 @@ const exitCodeFor: Record<ErrorCode, number> = {
   REGISTRY_UNREACHABLE: EXIT.failed,
   ENGINE_UNREACHABLE: EXIT.failed,
   VERIFY_INFRA: EXIT.failed,
+  TRUST_VERIFY_FAILED: EXIT.failed,
+  TRUST_SIGN_FAILED: EXIT.failed,
   IO: EXIT.failed,
 };
 

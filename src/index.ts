@@ -2,7 +2,7 @@
  * The vnfpipe library API: the pipeline SDK and every step factory. Re-exports only, and only of modules that
  * are cheap to import, because every pipeline file and `vnfpipe plan` load this entry. The engines behind the
  * steps have entries of their own: `vnfpipe/oci`, `vnfpipe/image`, `vnfpipe/registry`, `vnfpipe/scan`,
- * `vnfpipe/deploy`, `vnfpipe/ci`.
+ * `vnfpipe/deploy`, `vnfpipe/ci`, `vnfpipe/trust`.
  */
 
 export type {
@@ -72,6 +72,14 @@ export { push } from './registry/step.js';
 export { importOsv, runScan, scanImage } from './scan/api.js';
 export type { ScanStepOptions } from './scan/step.js';
 export { scan } from './scan/step.js';
+export type {
+  AttestedImage,
+  AttestStepOptions,
+  SignedImageRef,
+  SignStepOptions,
+  TrustStepKey,
+} from './trust/step.js';
+export { attest, sign } from './trust/step.js';
 export { createRenderer } from './ui/index.js';
 export type { CnfCheck, ProbeSpec, ProbeTiming } from './verify/probes.js';
 export { cnf, probe } from './verify/probes.js';

@@ -42,6 +42,7 @@ export interface CiStage {
 const KIND_NEEDS: Record<string, Partial<StageNeeds>> = {
   push: { push: true },
   sign: { sign: true, push: true },
+  attest: { push: true },
   deploy: { deploy: true, docker: true },
   rollback: { deploy: true, docker: true },
   // Verify settles the GitHub Deployment of what it checks, so it acts on the environment too.
@@ -130,7 +131,10 @@ export function analyseStages(plan: Plan, projectDir = '.'): CiStage[] {
 function stageNeeds(steps: readonly PlannedStep[]): StageNeeds {
   const needs: StageNeeds = { push: false, sign: false, deploy: false, docker: false };
   for (const step of steps) {
-    const kind = KIND_NEEDS[step.kind] ?? {};
+    let kind = KIND_NEEDS[step.kind] ?? {};
+    // A `sign` step with a key needs no workload identity: only keyless signing gets `id-token: write`.
+    const options = step.definition.spec.options as { key?: unknown } | undefined;
+    if (step.kind === 'sign' && options?.key !== undefined) kind = { push: true };
     for (const key of Object.keys(kind) as Array<keyof StageNeeds>) needs[key] ||= kind[key] === true;
   }
   return needs;

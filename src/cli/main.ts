@@ -139,6 +139,56 @@ With --stage, outputs of steps in other stages come from the newest earlier run 
       }),
     );
 
+  program
+    .command('keygen')
+    .description(
+      'write a cosign-compatible key pair: <prefix>.key (encrypted with COSIGN_PASSWORD) and <prefix>.pub',
+    )
+    .option('--output-key-prefix <prefix>', 'file name prefix', 'cosign')
+    .option('--force', 'overwrite existing files')
+    .action(handleErrors(async (opts) => (await import('./trust.js')).keygenCommand(opts)));
+
+  program
+    .command('sign')
+    .description("sign an image by digest in cosign's format (sha256-<hex>.sig tag) and as a Sigstore bundle")
+    .argument('<ref>', 'host/repo:tag or host/repo@sha256:…')
+    .option('--key <key>', 'private key: a file or env://VAR (password from COSIGN_PASSWORD)')
+    .option('--keyless', 'sign with a Fulcio certificate for the OIDC identity (SIGSTORE_ID_TOKEN or GitHub)')
+    .option('--fulcio-url <url>', 'Fulcio for --keyless (default: the public instance)')
+    .option('--rekor-url <url>', 'Rekor for --keyless (default: the public instance)')
+    .option('--insecure', 'allow plain HTTP for a registry off loopback')
+    .option('--json', 'print the result as JSON')
+    .action(handleErrors(async (ref, opts) => (await import('./trust.js')).signCommand(ref, opts)));
+
+  program
+    .command('attest')
+    .description('attach a DSSE-signed in-toto attestation to an image (as a Sigstore bundle referrer)')
+    .argument('<ref>', 'host/repo:tag or host/repo@sha256:…')
+    .requiredOption('--predicate <file>', 'the predicate, a JSON file')
+    .requiredOption('--type <type>', 'slsaprovenance or cyclonedx')
+    .requiredOption('--key <key>', 'private key: a file or env://VAR (password from COSIGN_PASSWORD)')
+    .option('--insecure', 'allow plain HTTP for a registry off loopback')
+    .option('--json', 'print the result as JSON')
+    .action(handleErrors(async (ref, opts) => (await import('./trust.js')).attestCommand(ref, opts)));
+
+  program
+    .command('verify-image')
+    .description('check an image carries a signature (and attestations) that verify with a public key')
+    .argument('<ref>', 'host/repo:tag or host/repo@sha256:…')
+    .option('--key <key>', 'public key: a file or env://VAR')
+    .option('--certificate-identity <san>', 'keyless: the signer identity (e-mail or workflow URI)')
+    .option('--certificate-oidc-issuer <url>', 'keyless: the OIDC issuer of that identity')
+    .option('--trusted-root <file>', "keyless: Sigstore's trusted_root.json (or a private deployment's)")
+    .option(
+      '--attestation <type>',
+      'require this attestation (slsaprovenance, cyclonedx; repeatable)',
+      collect,
+    )
+    .option('--insecure', 'allow plain HTTP for a registry off loopback')
+    .option('--json', 'print the result as JSON')
+    .addHelpText('after', '\nExit codes: 0 verified, 1 verification failed, 2 bad input.')
+    .action(handleErrors(async (ref, opts) => (await import('./trust.js')).verifyImageCommand(ref, opts)));
+
   const imageCommand = program
     .command('image')
     .description('build, inspect, list and clean up images without a pipeline');

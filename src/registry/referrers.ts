@@ -46,10 +46,14 @@ async function fallbackIndex(
   }
 }
 
+/** Fallback-index updates under way in this process, by registry/repository@subject. */
+const updating = new Map<string, Promise<void>>();
+
 /**
  * After pushing a manifest with a subject: when the registry did not index it (no `OCI-Subject`), add it
- * to the fallback index. Read-modify-write; concurrent pushers of referrers to one subject may race, as the
- * spec accepts.
+ * to the fallback index. Read-modify-write, serialised per subject within this process (a pipeline's sign
+ * and attest steps attach to one image at once); pushers in other processes may still race, as the spec
+ * accepts.
  */
 export async function recordReferrer(
   client: RegistryClient,
@@ -59,11 +63,23 @@ export async function recordReferrer(
   indexedByRegistry: boolean,
 ): Promise<void> {
   if (indexedByRegistry) return;
-  const current = await fallbackIndex(client, repository, subject);
-  const manifests = (current?.manifests ?? []).filter((d) => d.digest !== referrer.digest);
-  manifests.push(referrer);
-  const index = { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests };
-  await client.putManifest(repository, referrersTag(subject), canonicalJson(index), MediaType.ociIndex);
+  const key = `${client.registry}/${repository}@${subject}`;
+  const previous = updating.get(key) ?? Promise.resolve();
+  const update = previous
+    .catch(() => undefined)
+    .then(async () => {
+      const current = await fallbackIndex(client, repository, subject);
+      const manifests = (current?.manifests ?? []).filter((d) => d.digest !== referrer.digest);
+      manifests.push(referrer);
+      const index = { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests };
+      await client.putManifest(repository, referrersTag(subject), canonicalJson(index), MediaType.ociIndex);
+    });
+  updating.set(key, update);
+  try {
+    await update;
+  } finally {
+    if (updating.get(key) === update) updating.delete(key);
+  }
 }
 
 export interface ListReferrersOptions {
