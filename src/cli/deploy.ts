@@ -10,7 +10,7 @@ export interface HistoryOptions {
 }
 
 export async function historyCommand(name: string, opts: HistoryOptions): Promise<number> {
-  const { checkWorkloadName, ReleaseStore } = await import('../deploy/history.js');
+  const { checkWorkloadName } = await import('../deploy/history.js');
   checkWorkloadName(name, 'vnfpipe history <name>');
   const stateDir = resolve(opts.dir, '.vnfpipe');
   if (opts.target !== 'docker' && opts.target !== 'swarm') {
@@ -18,21 +18,8 @@ export async function historyCommand(name: string, opts: HistoryOptions): Promis
       hint: 'use --target docker or --target swarm',
     });
   }
-  let rows: Array<{
-    revision: number;
-    image: string;
-    status: string;
-    createdAt: string;
-    updatedAt: string;
-    state?: string;
-    note?: string;
-  }>;
-  if (opts.target === 'docker') {
-    const { DockerTarget } = await import('../deploy/docker/target.js');
-    rows = await new DockerTarget(stateDir).history(name);
-  } else {
-    rows = (await new ReleaseStore(stateDir, 'swarm').read(name)).revisions;
-  }
+  const { openTarget } = await import('../deploy/targets.js');
+  const rows = await (await openTarget({ stateDir, env: process.env }, { kind: opts.target })).history(name);
   if (opts.json) {
     process.stdout.write(
       `${JSON.stringify({ name, target: opts.target, revisions: rows.map(({ ...r }) => ({ ...r, workload: undefined })) }, null, 2)}\n`,
@@ -61,8 +48,9 @@ export async function rollbackCommand(name: string, opts: { dir: string; to?: nu
   const { checkWorkloadName } = await import('../deploy/history.js');
   checkWorkloadName(name, 'vnfpipe rollback <name>');
   const stateDir = resolve(opts.dir, '.vnfpipe');
-  const { DockerTarget } = await import('../deploy/docker/target.js');
-  const release = await new DockerTarget(stateDir).rollback(name, {
+  const { openTarget } = await import('../deploy/targets.js');
+  const target = await openTarget({ stateDir, env: process.env }, { kind: 'docker' });
+  const release = await target.rollback(name, {
     ...(opts.to !== undefined ? { to: opts.to } : {}),
     log: (line) => process.stdout.write(`${line}\n`),
   });

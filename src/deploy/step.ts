@@ -7,9 +7,11 @@ import type { ImageRef, Release, VerifyResult } from '../pipeline/kinds.js';
 import type { Input, StepContext, StepSpec } from '../pipeline/model.js';
 import type { SecretRef } from '../pipeline/secret.js';
 import type { ProbeSpec } from '../verify/probes.js';
+import type { DockerDeployOptions } from './docker/target.js';
 import type { GithubOption } from './github.js';
 import type { Workload } from './model.js';
-import type { RollingUpdate } from './swarm/target.js';
+import type { RollingUpdate, SwarmDeployOptions } from './swarm/target.js';
+import type { DeployTarget } from './target.js';
 
 export interface RegistryAuth {
   username: Input<string>;
@@ -120,20 +122,16 @@ async function storedCredentials(ctx: StepContext, image: string) {
   return { username: credentials.username, password: credentials.password };
 }
 
-async function engineFor(ctx: StepContext) {
-  const { DockerEngine, engineEndpoint } = await import('./engine/client.js');
-  return new DockerEngine(engineEndpoint(ctx.env));
-}
-
 export const deploy = {
   /** One container per revision on a Docker engine, every network attached before start. */
   docker: (options: DockerDeployStepOptions): StepSpec<Release, DockerDeployStepOptions> =>
     deployStep('docker', options, async ({ ctx, workload, common }, opts) => {
-      const [{ DockerTarget }, { parseDuration }] = await Promise.all([
-        import('./docker/target.js'),
+      const [{ openTarget }, { parseDuration }] = await Promise.all([
+        import('./targets.js'),
         import('../pipeline/duration.js'),
       ]);
-      return new DockerTarget(ctx.stateDir, await engineFor(ctx)).deploy(workload, {
+      const target = (await openTarget(ctx, { kind: 'docker' })) as DeployTarget<DockerDeployOptions>;
+      return target.deploy(workload, {
         ...common,
         cwd: ctx.cwd,
         ...(opts.strategy ? { strategy: opts.strategy } : {}),
@@ -145,11 +143,9 @@ export const deploy = {
   /** A swarm service; the rolling update's outcome is read from the service, not assumed. */
   swarm: (options: SwarmDeployStepOptions): StepSpec<Release, SwarmDeployStepOptions> =>
     deployStep('swarm', options, async ({ ctx, workload, common }, opts) => {
-      const { SwarmTarget } = await import('./swarm/target.js');
-      return new SwarmTarget(ctx.stateDir, await engineFor(ctx)).deploy(workload, {
-        ...common,
-        ...(opts.update ? { update: opts.update } : {}),
-      });
+      const { openTarget } = await import('./targets.js');
+      const target = (await openTarget(ctx, { kind: 'swarm' })) as DeployTarget<SwarmDeployOptions>;
+      return target.deploy(workload, { ...common, ...(opts.update ? { update: opts.update } : {}) });
     }),
 };
 
@@ -184,10 +180,11 @@ export function rollback(options: RollbackStepOptions): StepSpec<RollbackOutput,
         import('./release-events.js'),
       ]);
       const target = await targetOf(ctx, release);
-      const restored = await target.rollback(release, {
+      const restored = await target.rollback(release.name, {
         ...(opts.to !== undefined ? { to: opts.to } : {}),
         log: (line) => ctx.log(line),
         signal: ctx.signal,
+        cwd: ctx.cwd,
       });
       const what = `rolled back ${release.name} from revision ${release.revision} to ${restored.revision}`;
       ctx.log(what);
@@ -199,7 +196,7 @@ export function rollback(options: RollbackStepOptions): StepSpec<RollbackOutput,
         summary: `${what}, not re-verified (no probes given)`,
       };
       if (opts.probes?.length) {
-        const result = await verifyRelease(ctx, restored, opts.probes);
+        const result = await verifyRelease(ctx, await target.probeRuntime(restored), opts.probes);
         output.verify = result;
         if (!result.passed) {
           throw new VnfpipeError(
