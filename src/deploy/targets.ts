@@ -5,7 +5,8 @@ import type { DeployTarget, TargetAddress, TargetEnvironment } from './target.js
 
 export async function openTarget(on: TargetEnvironment, address: TargetAddress): Promise<DeployTarget> {
   if (address.kind === 'kubernetes') {
-    throw new VnfpipeError('PIPELINE_INVALID', 'the kubernetes target cannot apply yet');
+    const { KubernetesTarget } = await import('./kubernetes/target.js');
+    return KubernetesTarget.connect(address, on.env);
   }
   const { DockerEngine, engineEndpoint } = await import('./engine/client.js');
   const engine = new DockerEngine(engineEndpoint(on.env));

@@ -1,0 +1,144 @@
+/**
+ * Contract tests of the kubernetes target against a loopback API server that scripts the controllers
+ * (support/fake-apiserver.ts says what it simulates and what not). The same scenarios run against a real
+ * cluster in e2e.test.ts when VNFPIPE_E2E_KUBECONFIG is set.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { KubernetesTarget } from '../../../src/deploy/kubernetes/target.js';
+import type { Workload } from '../../../src/deploy/model.js';
+import { VnfpipeError } from '../../../src/errors.js';
+import { FakeApiServer } from './support/fake-apiserver.js';
+
+const GOOD = 'registry.example/vfw@sha256:'.padEnd(28 + 64, 'a');
+const BAD = 'registry.example/vfw@sha256:'.padEnd(28 + 64, 'b');
+const NS = 'cnf';
+
+/** The error `promise` rejects with; a test fails when it resolves. */
+async function failed(promise: Promise<unknown>): Promise<VnfpipeError> {
+  const outcome = await promise.then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  if (!(outcome instanceof VnfpipeError)) throw new Error(`expected a VnfpipeError, got ${String(outcome)}`);
+  return outcome;
+}
+
+function workload(image: string, extra: Partial<Workload> = {}): Workload {
+  return { name: 'vfw', image, replicas: 2, ports: [{ container: 8080 }], ...extra };
+}
+
+describe('kubernetes target (contract, loopback API server)', () => {
+  let api: FakeApiServer;
+  let target: KubernetesTarget;
+  const lines: string[] = [];
+
+  beforeEach(async () => {
+    api = await new FakeApiServer().start();
+    const dir = mkdtempSync(join(tmpdir(), 'vnfpipe-k8s-'));
+    const kubeconfig = join(dir, 'config');
+    writeFileSync(kubeconfig, api.kubeconfig());
+    target = KubernetesTarget.connect({ namespace: NS, kubeconfig }, {}, { pollMs: 1, timeoutMs: 10_000 });
+    lines.length = 0;
+  });
+  afterEach(() => api.stop());
+
+  const log = (line: string) => lines.push(line);
+
+  it('applies every object with server-side apply as vnfpipe, waits for the rollout, records the revision', async () => {
+    const release = await target.deploy(workload(GOOD), { log });
+    expect(release).toMatchObject({ target: 'kubernetes', name: 'vfw', revision: 1, image: GOOD });
+    const applies = api.applies();
+    expect(applies.map((r) => r.path)).toEqual([
+      `/api/v1/namespaces/${NS}/serviceaccounts/vfw`,
+      `/api/v1/namespaces/${NS}/services/vfw`,
+      `/apis/policy/v1/namespaces/${NS}/poddisruptionbudgets/vfw`,
+      `/apis/apps/v1/namespaces/${NS}/deployments/vfw`,
+    ]);
+    for (const r of applies) {
+      expect(r.contentType).toBe('application/apply-patch+yaml');
+      expect(r.query.get('fieldManager')).toBe('vnfpipe');
+    }
+    expect(lines).toContain('Deployment cnf/vfw: waiting for the controller to see the new spec');
+    expect(lines.at(-1)).toBe('Deployment cnf/vfw rolled out revision 1');
+    expect((await target.history('vfw')).map((r) => [r.revision, r.status, r.state])).toEqual([
+      [1, 'deployed', 'serving'],
+    ]);
+    const secret = api.get('v1', 'Secret', NS, 'vnfpipe.vfw.v1');
+    expect(secret?.type).toBe('vnfpipe.io/release.v1');
+    expect(secret?.metadata.labels['io.vnfpipe.workload']).toBe('vfw');
+    const record = JSON.parse(Buffer.from(secret?.data.release, 'base64').toString());
+    expect(record.manifest.map((o: { kind: string }) => o.kind)).toEqual([
+      'ServiceAccount',
+      'Service',
+      'PodDisruptionBudget',
+      'Deployment',
+    ]);
+  });
+
+  it('prunes what an earlier revision owned and this one no longer renders', async () => {
+    await target.promote(await target.deploy(workload(GOOD)));
+    await target.deploy(workload(GOOD, { replicas: 1, ports: [], env: { V: '2' } }), { log });
+    expect(api.get('v1', 'Service', NS, 'vfw')).toBeUndefined();
+    expect(api.get('policy/v1', 'PodDisruptionBudget', NS, 'vfw')).toBeUndefined();
+    expect(lines).toContain('pruning Service cnf/vfw, no longer rendered');
+  });
+
+  it('on ProgressDeadlineExceeded re-applies the last verified revision, waits for it, and says so', async () => {
+    api.script = (image) => (image === BAD ? { outcome: 'deadline' } : { outcome: 'healthy' });
+    await target.promote(await target.deploy(workload(GOOD)));
+    const error = await failed(target.deploy(workload(BAD), { log }));
+    expect(error.message).toMatch(
+      /the rollout of Deployment cnf\/vfw failed: ProgressDeadlineExceeded: .*timed out progressing.*; rolled back to revision 1/,
+    );
+    const live = api.get('apps/v1', 'Deployment', NS, 'vfw');
+    expect(live?.spec.template.spec.containers[0].image).toBe(GOOD);
+    expect(live?.metadata.annotations['io.vnfpipe.revision']).toBe('1');
+    expect(lines).toContain('Deployment cnf/vfw rolled out revision 1');
+    expect((await target.history('vfw')).map((r) => [r.revision, r.status])).toEqual([
+      [1, 'verified'],
+      [2, 'rolled-back'],
+    ]);
+  });
+
+  it('names the image and the reason of an ImagePullBackOff', async () => {
+    api.script = () => ({ outcome: 'image-pull', message: 'pull access denied, repository does not exist' });
+    const error = await failed(target.deploy(workload(BAD)));
+    expect(error.message).toContain(
+      `cannot pull image ${BAD} (ImagePullBackOff: pull access denied, repository does not exist)`,
+    );
+    expect((await target.history('vfw')).map((r) => r.status)).toEqual(['failed']);
+  });
+
+  it('shows the last log lines of a crash loop', async () => {
+    api.script = () => ({ outcome: 'crashloop', logs: 'loading rules\nfatal: no such interface net1\n' });
+    const error = await failed(target.deploy(workload(BAD)));
+    expect(error.message).toMatch(
+      /keeps crashing \(CrashLoopBackOff\); its last lines:\nloading rules\nfatal: no such interface net1/,
+    );
+  });
+
+  it('reports a conflict with another field manager, and takes the field over only with forceConflicts', async () => {
+    await target.deploy(workload(GOOD));
+    const live = api.get('apps/v1', 'Deployment', NS, 'vfw')!;
+    api.own({ ...live, spec: { ...live.spec, replicas: 5 } }, 'kubectl-scale', ['spec.replicas']);
+    const error = await failed(target.deploy(workload(GOOD, { env: { V: '2' } })));
+    expect(error.message).toBe('applying Deployment cnf/vfw conflicts with another field manager');
+    expect(error.hint).toMatch(
+      /conflict with "kubectl-scale" using apps\/v1: \.spec\.replicas.*forceConflicts: true/,
+    );
+    const forced = await target.deploy(workload(GOOD, { env: { V: '2' } }), { forceConflicts: true });
+    expect(forced.revision).toBe(3);
+    expect(api.applies().at(-1)?.query.get('force')).toBe('true');
+    expect(api.get('apps/v1', 'Deployment', NS, 'vfw')?.spec.replicas).toBe(2);
+  });
+
+  it('never puts the kubeconfig token in an error', async () => {
+    await api.stop();
+    const error = await failed(target.deploy(workload(GOOD)));
+    expect(JSON.stringify({ m: error.message, h: error.hint })).not.toContain('secret-token-do-not-print');
+    expect(error.message).toMatch(/cannot/);
+  });
+});
