@@ -105,7 +105,10 @@ With --stage, outputs of steps in other stages come from the newest earlier run 
     .description('list the revisions of a deployed workload')
     .argument('<name>', 'the workload name')
     .option('-d, --dir <dir>', 'project directory holding .vnfpipe', '.')
-    .option('-t, --target <target>', 'docker or swarm', 'docker')
+    .option('-t, --target <target>', 'docker, swarm or kubernetes', 'docker')
+    .option('-n, --namespace <namespace>', 'kubernetes: the namespace of the workload')
+    .option('--context <context>', 'kubernetes: the kubeconfig context (default: the current one)')
+    .option('--kubeconfig <file>', 'kubernetes: the kubeconfig file (default: KUBECONFIG, ~/.kube/config)')
     .option('--json', 'print as JSON')
     .action(
       handleErrors(async (name, opts) => {
@@ -116,9 +119,17 @@ With --stage, outputs of steps in other stages come from the newest earlier run 
 
   program
     .command('rollback')
-    .description('return a workload (docker target) to its last verified revision, or to --to N')
+    .description('return a workload to its last verified revision, or to --to N (waits until it serves)')
     .argument('<name>', 'the workload name')
     .option('-d, --dir <dir>', 'project directory holding .vnfpipe', '.')
+    .option(
+      '-t, --target <target>',
+      'docker or kubernetes (a swarm service: docker service rollback)',
+      'docker',
+    )
+    .option('-n, --namespace <namespace>', 'kubernetes: the namespace of the workload')
+    .option('--context <context>', 'kubernetes: the kubeconfig context (default: the current one)')
+    .option('--kubeconfig <file>', 'kubernetes: the kubeconfig file (default: KUBECONFIG, ~/.kube/config)')
     .option('--to <revision>', 'the revision to return to', intArg('--to'))
     .action(
       handleErrors(async (name, opts) => {

@@ -3,9 +3,11 @@
  * (support/fake-apiserver.ts says what it simulates and what not). The same scenarios run against a real
  * cluster in e2e.test.ts when VNFPIPE_E2E_KUBECONFIG is set.
  */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { KubernetesTarget } from '../../../src/deploy/kubernetes/target.js';
 import type { Workload } from '../../../src/deploy/model.js';
@@ -15,6 +17,8 @@ import { FakeApiServer } from './support/fake-apiserver.js';
 const GOOD = 'registry.example/vfw@sha256:'.padEnd(28 + 64, 'a');
 const BAD = 'registry.example/vfw@sha256:'.padEnd(28 + 64, 'b');
 const NS = 'cnf';
+/** The killed run is a real process: it runs the built target (npm run build first). */
+const DIST = fileURLToPath(new URL('../../../dist', import.meta.url));
 
 /** The error `promise` rejects with; a test fails when it resolves. */
 async function failed(promise: Promise<unknown>): Promise<VnfpipeError> {
@@ -140,5 +144,69 @@ describe('kubernetes target (contract, loopback API server)', () => {
     const error = await failed(target.deploy(workload(GOOD)));
     expect(JSON.stringify({ m: error.message, h: error.hint })).not.toContain('secret-token-do-not-print');
     expect(error.message).toMatch(/cannot/);
+  });
+});
+
+describe('kubernetes target: a run killed mid-apply', () => {
+  let api: FakeApiServer;
+  let kubeconfig: string;
+  beforeEach(async () => {
+    api = await new FakeApiServer().start();
+    kubeconfig = join(mkdtempSync(join(tmpdir(), 'vnfpipe-k8s-kill-')), 'config');
+    writeFileSync(kubeconfig, api.kubeconfig());
+  });
+  afterEach(() => api.stop());
+
+  /** Runs a deploy of `image` in another process and SIGKILLs it while its Deployment apply is in flight. */
+  async function killedDeploy(image: string) {
+    api.hold = (r) => r.method === 'PATCH' && r.path.endsWith('/deployments/vfw');
+    const script = `
+      const { KubernetesTarget } = await import(${JSON.stringify(pathToFileURL(join(DIST, 'deploy/kubernetes/target.js')).href)});
+      const target = KubernetesTarget.connect({ namespace: ${JSON.stringify(NS)}, kubeconfig: process.argv[1] }, {}, { pollMs: 1 });
+      await target.deploy(JSON.parse(process.argv[2]));`;
+    const child = spawn(
+      process.execPath,
+      ['--input-type=module', '-e', script, kubeconfig, JSON.stringify(workload(image))],
+      {
+        stdio: 'ignore',
+      },
+    );
+    const exited = new Promise((r) => child.once('exit', r));
+    await api.held;
+    child.kill('SIGKILL');
+    await exited;
+    api.hold = () => false;
+  }
+
+  it('leaves a pending revision that the next deploy marks abandoned, and deploys past', async () => {
+    const target = KubernetesTarget.connect({ namespace: NS, kubeconfig }, {}, { pollMs: 1 });
+    await target.promote(await target.deploy(workload(GOOD)));
+    await killedDeploy(BAD);
+    expect((await target.history('vfw')).map((r) => [r.revision, r.status])).toEqual([
+      [1, 'verified'],
+      [2, 'pending'],
+    ]);
+    const lines: string[] = [];
+    const release = await target.deploy(workload(GOOD, { env: { V: '3' } }), { log: (l) => lines.push(l) });
+    expect(release.revision).toBe(3);
+    expect(lines[0]).toBe('revision 2 was left pending by an interrupted run; marking it abandoned');
+    expect((await target.history('vfw')).map((r) => [r.revision, r.status, r.state])).toEqual([
+      [1, 'verified', '-'],
+      [2, 'abandoned', '-'],
+      [3, 'deployed', 'serving'],
+    ]);
+  });
+
+  it('rolls back past the pending revision to the last verified one', async () => {
+    const target = KubernetesTarget.connect({ namespace: NS, kubeconfig }, {}, { pollMs: 1 });
+    await target.promote(await target.deploy(workload(GOOD)));
+    await killedDeploy(BAD);
+    const restored = await target.rollback('vfw');
+    expect(restored.revision).toBe(1);
+    expect(api.get('apps/v1', 'Deployment', NS, 'vfw')?.spec.template.spec.containers[0].image).toBe(GOOD);
+    expect((await target.history('vfw')).map((r) => [r.revision, r.status])).toEqual([
+      [1, 'deployed'],
+      [2, 'abandoned'],
+    ]);
   });
 });

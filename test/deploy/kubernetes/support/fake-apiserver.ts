@@ -13,7 +13,8 @@
  *   generation's status, the next ones the script's end state (observed generation, replicas, conditions) and sets its pods and
  *   events: healthy, ProgressDeadlineExceeded, ImagePullBackOff, CrashLoopBackOff (with previous logs),
  *   FailedScheduling for a resource;
- * - nodes with allocatable resources, pod logs (`/log`).
+ * - nodes with allocatable resources, pod logs (`/log`);
+ * - a request left unanswered (`hold`), for a client killed mid-apply.
  *
  * What it does not: authentication and RBAC (any bearer token), watches, resourceVersion conflicts, field
  * ownership of unseeded fields, list/merge semantics of apply (an apply replaces what it sends), admission
@@ -65,6 +66,12 @@ export class FakeApiServer {
   readonly requests: RequestRecord[] = [];
   /** The script for a workload's rollout, chosen by the image the apply sets. */
   script: (image: string) => RolloutScript = () => ({ outcome: 'healthy' });
+  /** Requests this answers never (a client killed while waiting for them); `held` resolves at the first. */
+  hold: (record: RequestRecord) => boolean = () => false;
+  private onHeld?: () => void;
+  readonly held = new Promise<void>((resolve) => {
+    this.onHeld = resolve;
+  });
   private readonly owners = new Map<string, Map<string, string>>();
   private readonly reads = new Map<string, number>();
   private readonly logs = new Map<string, string>();
@@ -76,6 +83,12 @@ export class FakeApiServer {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
+        const url = new URL(req.url ?? '/', 'http://x');
+        const record = { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams };
+        if (this.hold(record)) {
+          this.onHeld?.();
+          return;
+        }
         const { status, body } = this.handle(req, Buffer.concat(chunks).toString('utf8'));
         res.writeHead(status, {
           'content-type': typeof body === 'string' ? 'text/plain' : 'application/json',
