@@ -43,6 +43,7 @@ Examples:
   vnfpipe run --json | jq .            machine-readable events (NDJSON)
   vnfpipe runs                         recent runs from .vnfpipe/runs
   vnfpipe history vfw                  revisions of a deployed workload
+  vnfpipe render -o k8s/               the kubernetes deploy steps' objects as YAML
   vnfpipe ci github --check            is the committed workflow what the pipeline generates?
 
 Exit codes: 0 ok, 1 a step or check failed, 2 bad input or usage, 130 interrupted.`,
@@ -83,6 +84,22 @@ With --stage, outputs of steps in other stages come from the newest earlier run 
       handleErrors(async (opts) => {
         const { planCommand } = await import('./plan.js');
         return planCommand(opts);
+      }),
+    );
+
+  program
+    .command('render')
+    .description(
+      'write the objects of the kubernetes deploy steps as YAML (one file per workload, apply order)',
+    )
+    .option('-f, --file <file>', 'pipeline file', 'vnfpipe.config.ts')
+    .option('--step <id>', 'only this deploy step')
+    .option('-o, --out <dir>', 'write <workload>.yaml files into this directory (default: standard output)')
+    .option('--image <ref>', "the image for steps whose image is another step's output (pinned by digest)")
+    .action(
+      handleErrors(async (opts) => {
+        const { renderCommand } = await import('./render.js');
+        return renderCommand(opts);
       }),
     );
 
