@@ -20,6 +20,7 @@ import type {
 } from '../target.js';
 import { describe, KubeCluster } from './cluster.js';
 import { NETWORKS_ANNOTATION } from './networks.js';
+import { preflight } from './preflight.js';
 import { KubernetesProbeRuntime } from './probe-runtime.js';
 import { renderKubernetes } from './render.js';
 import { type KubeRevision, RevisionStore } from './revisions.js';
@@ -38,6 +39,8 @@ export interface KubernetesDeployOptions {
   pollMs?: number;
   /** Re-apply the last verified revision when the rollout fails (default true). */
   rollbackOnFailure?: boolean;
+  /** Check that the nodes and the namespace quota can hold the pods before applying (default true). */
+  preflight?: boolean;
 }
 
 const REVISION_ANNOTATION = 'io.vnfpipe.revision';
@@ -80,6 +83,8 @@ export class KubernetesTarget implements DeployTarget<KubernetesDeployOptions> {
     const opts = { ...this.defaults, ...options };
     const log = opts.log ?? (() => {});
     const manifest = this.render(workload, opts);
+    const workloadObject = manifest.find(isWorkloadObject);
+    if (workloadObject && opts.preflight !== false) await preflight(this.cluster, workloadObject, log);
     await this.revisions.repair(workload.name, log);
     const history = await this.revisions.list(workload.name);
     let revision = (history.at(-1)?.revision ?? 0) + 1;

@@ -210,3 +210,65 @@ describe('kubernetes target: a run killed mid-apply', () => {
     ]);
   });
 });
+
+describe('kubernetes target: preflight', () => {
+  let api: FakeApiServer;
+  let target: KubernetesTarget;
+  beforeEach(async () => {
+    api = await new FakeApiServer().start();
+    const kubeconfig = join(mkdtempSync(join(tmpdir(), 'vnfpipe-k8s-pre-')), 'config');
+    writeFileSync(kubeconfig, api.kubeconfig());
+    target = KubernetesTarget.connect({ namespace: NS, kubeconfig }, {}, { pollMs: 1 });
+  });
+  afterEach(() => api.stop());
+
+  const hungry = () =>
+    workload(GOOD, { resources: { cpus: 2, memory: '1Gi', hugepages: { size: '2Mi', pages: 512 } } });
+
+  it('refuses a VNF whose hugepages fit no node before applying anything, naming each node’s shortfall', async () => {
+    api.addNode('w1', { cpu: '8', memory: '16Gi', 'hugepages-2Mi': '1Gi' });
+    api.addNode('w2', { cpu: '8', memory: '16Gi', 'hugepages-2Mi': '2Gi' });
+    api.addPod('telco', 'upf-0', 'w2', { cpu: '2', memory: '1Gi', 'hugepages-2Mi': '1536Mi' });
+    api.addNode('w3', { cpu: '8', memory: '16Gi', 'hugepages-2Mi': '4Gi' });
+    api.store.get('v1|nodes||w3')!.spec = {
+      taints: [{ key: 'dedicated', value: 'ran', effect: 'NoSchedule' }],
+    };
+    // What the scheduler would say after an apply: the refusal comes first, with the same reason.
+    api.script = () => ({
+      outcome: 'unschedulable',
+      message: '0/3 nodes are available: 2 Insufficient hugepages-2Mi.',
+    });
+    const error = await failed(target.deploy(hungry()));
+    expect(error.message).toBe('the cluster cannot run 2 pods of vfw: room for 1');
+    expect(error.where).toMatch(/before any apply/);
+    expect(error.hint?.split('\n')).toEqual([
+      'node w2: hugepages-2Mi 512Mi free of 2Gi, a pod needs 1Gi',
+      'node w3: untolerated taint dedicated=ran:NoSchedule',
+    ]);
+    expect(api.requests.filter((r) => r.method !== 'GET')).toEqual([]);
+  });
+
+  it('deploys when the nodes have room, counting what other pods already take', async () => {
+    api.addNode('w1', { cpu: '4', memory: '8Gi', 'hugepages-2Mi': '2Gi' });
+    api.addPod('telco', 'upf-0', 'w1', { cpu: '2', 'hugepages-2Mi': '1Gi' });
+    api.addNode('w2', { cpu: '4', memory: '8Gi', 'hugepages-2Mi': '1Gi' });
+    expect((await target.deploy(hungry())).revision).toBe(1);
+  });
+
+  it('refuses what the namespace quota cannot hold', async () => {
+    api.addNode('w1', { cpu: '16', memory: '32Gi', 'hugepages-2Mi': '8Gi' });
+    api.own(
+      {
+        apiVersion: 'v1',
+        kind: 'ResourceQuota',
+        metadata: { name: 'cnf-quota', namespace: NS },
+        status: { hard: { 'requests.cpu': '6' }, used: { 'requests.cpu': '3' } },
+      },
+      'admin',
+      [],
+    );
+    const error = await failed(target.deploy(hungry()));
+    expect(error.message).toBe(`namespace ${NS}'s quota cannot hold vfw`);
+    expect(error.hint).toBe('quota cnf-quota: requests.cpu 3 left, 2 pods need 4');
+  });
+});

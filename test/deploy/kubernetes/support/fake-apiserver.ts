@@ -13,7 +13,7 @@
  *   generation's status, the next ones the script's end state (observed generation, replicas, conditions) and sets its pods and
  *   events: healthy, ProgressDeadlineExceeded, ImagePullBackOff, CrashLoopBackOff (with previous logs),
  *   FailedScheduling for a resource;
- * - nodes with allocatable resources, pod logs (`/log`);
+ * - nodes with allocatable resources (`addNode`), pods placed on them (`addPod`), pod logs (`/log`);
  * - a request left unanswered (`hold`), for a client killed mid-apply.
  *
  * What it does not: authentication and RBAC (any bearer token), watches, resourceVersion conflicts, field
@@ -36,6 +36,7 @@ const RESOURCES: Record<string, Array<[string, string, boolean]>> = {
     ['secrets', 'Secret', true],
     ['pods', 'Pod', true],
     ['events', 'Event', true],
+    ['resourcequotas', 'ResourceQuota', true],
   ],
   'apps/v1': [
     ['deployments', 'Deployment', true],
@@ -125,6 +126,17 @@ export class FakeApiServer {
       kind: 'Node',
       metadata: { name },
       status: { allocatable, capacity: allocatable },
+    });
+  }
+
+  /** A pod of someone else's on `node`, requesting `requests`. */
+  addPod(namespace: string, name: string, node: string, requests: Record<string, string>): void {
+    this.put('v1', 'pods', namespace, name, {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name, namespace },
+      spec: { nodeName: node, containers: [{ name: 'c', image: 'x', resources: { requests } }] },
+      status: { phase: 'Running' },
     });
   }
 
