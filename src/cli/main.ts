@@ -80,6 +80,10 @@ With --stage, outputs of steps in other stages come from the newest earlier run 
     .option('-f, --file <file>', 'pipeline file', 'vnfpipe.config.ts')
     .option('--no-cache', 'plan as if the cache were empty')
     .option('--json', 'print the plan as JSON')
+    .option(
+      '--preflight',
+      'check that the cluster can hold each kubernetes deploy step (reads nodes and quotas)',
+    )
     .action(
       handleErrors(async (opts) => {
         const { planCommand } = await import('./plan.js');

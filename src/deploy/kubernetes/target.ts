@@ -122,6 +122,12 @@ export class KubernetesTarget implements DeployTarget<KubernetesDeployOptions> {
     return this.release(workload.name, revision, workload.image, manifest, previous?.revision);
   }
 
+  /** The preflight alone (for `vnfpipe plan --preflight`): throws when the VNF cannot fit. */
+  async preflight(workload: Workload, options: KubernetesDeployOptions & { log?: Log } = {}): Promise<void> {
+    const workloadObject = this.render(workload, { ...this.defaults, ...options }).find(isWorkloadObject);
+    if (workloadObject) await preflight(this.cluster, workloadObject, options.log ?? (() => {}));
+  }
+
   async promote(release: Release, _log?: Log): Promise<void> {
     for (const r of await this.revisions.list(release.name)) {
       if (r.revision !== release.revision && r.status === 'verified')
