@@ -14,14 +14,17 @@
  *   events: healthy, ProgressDeadlineExceeded, ImagePullBackOff, CrashLoopBackOff (with previous logs),
  *   FailedScheduling for a resource;
  * - nodes with allocatable resources (`addNode`), pods placed on them (`addPod`), pod logs (`/log`);
- * - a request left unanswered (`hold`), for a client killed mid-apply.
+ * - a request left unanswered (`hold`), for a client killed mid-apply;
+ * - the pods/exec subresource over a websocket (v4.channel.k8s.io: stdout, stderr, the final Status with
+ *   the exit code), answering as `exec` scripts.
  *
  * What it does not: authentication and RBAC (any bearer token), watches, resourceVersion conflicts, field
  * ownership of unseeded fields, list/merge semantics of apply (an apply replaces what it sends), admission
- * and schema validation, garbage collection of pods, the exec subresource (a websocket).
+ * and schema validation, garbage collection of pods, stdin and TTYs on exec, the v5 exec protocol.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { WebSocketServer } from 'ws';
 
 // biome-ignore lint/suspicious/noExplicitAny: objects of any kind, read loosely as the API server would
 type Obj = Record<string, any>;
@@ -76,6 +79,11 @@ export class FakeApiServer {
   private readonly owners = new Map<string, Map<string, string>>();
   private readonly reads = new Map<string, number>();
   private readonly logs = new Map<string, string>();
+  /** What a command run through the exec subresource answers: by pod and argv. */
+  exec: (pod: Obj, command: string[]) => { stdout?: string; stderr?: string; exitCode: number } = () => ({
+    exitCode: 0,
+  });
+  readonly execs: Array<{ pod: string; command: string[] }> = [];
   private server?: Server;
   url = '';
 
@@ -95,6 +103,41 @@ export class FakeApiServer {
           'content-type': typeof body === 'string' ? 'text/plain' : 'application/json',
         });
         res.end(typeof body === 'string' ? body : JSON.stringify(body));
+      });
+    });
+    const sockets = new WebSocketServer({
+      noServer: true,
+      handleProtocols: (protocols) => (protocols.has('v4.channel.k8s.io') ? 'v4.channel.k8s.io' : false),
+    });
+    this.server.on('upgrade', (req, socket, head) => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      const match = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/exec$/.exec(url.pathname);
+      const pod = match ? this.store.get(`v1|pods|${match[1]}|${match[2]}`) : undefined;
+      if (!pod) {
+        socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
+        return;
+      }
+      sockets.handleUpgrade(req, socket, head, (ws) => {
+        const command = url.searchParams.getAll('command');
+        this.execs.push({ pod: pod.metadata.name, command });
+        const result = this.exec(pod, command);
+        // v4 channel protocol: one byte of stream number, then the data; 3 carries the final Status.
+        const frame = (channel: number, text: string) =>
+          Buffer.concat([Buffer.from([channel]), Buffer.from(text)]);
+        if (result.stdout) ws.send(frame(1, result.stdout));
+        if (result.stderr) ws.send(frame(2, result.stderr));
+        const status =
+          result.exitCode === 0
+            ? { metadata: {}, status: 'Success' }
+            : {
+                metadata: {},
+                status: 'Failure',
+                reason: 'NonZeroExitCode',
+                message: `command terminated with non-zero exit code: exit status ${result.exitCode}`,
+                details: { causes: [{ reason: 'ExitCode', message: String(result.exitCode) }] },
+              };
+        ws.send(frame(3, JSON.stringify(status)));
+        ws.close();
       });
     });
     await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
