@@ -155,7 +155,10 @@ export async function podProblem(cluster: KubeCluster, object: WorkloadObject): 
       event.reason === 'FailedCreatePodSandBox' &&
       /multus|network-attachment|NetworkAttachmentDefinition/i.test(message)
     ) {
-      const nad = /network-attachment-definitions?\S*\s*\\?"?([\w.-]+)/i.exec(message)?.[1];
+      // Multus names the missing definition as `network-attachment-definition (<name>)` or `"<name>" not found`.
+      const nad =
+        /network-attachment-definition \(([^)]+)\)/i.exec(message)?.[1] ??
+        /"([\w.-]+)" not found/.exec(message)?.[1];
       return `Multus cannot attach pod ${event.involvedObject?.name}'s networks${nad ? ` (NetworkAttachmentDefinition ${nad})` : ''}: ${message}`;
     }
   }

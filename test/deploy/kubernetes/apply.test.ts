@@ -124,6 +124,27 @@ describe('kubernetes target (contract, loopback API server)', () => {
     );
   });
 
+  it('names the NetworkAttachmentDefinition Multus cannot find', async () => {
+    api.script = () => ({
+      outcome: 'sandbox',
+      message:
+        'Failed to create pod sandbox: plugin type="multus" name="multus-cni-network" failed (add): Multus: error in getting k8s network for pod: cannot find a network-attachment-definition (vfw-1-in) in namespace (cnf): network-attachments-definition.k8s.cni.cncf.io "vfw-1-in" not found',
+    });
+    const error = await failed(target.deploy(workload(BAD)));
+    expect(error.message).toMatch(
+      /Multus cannot attach pod vfw-1-\d's networks \(NetworkAttachmentDefinition vfw-1-in\)/,
+    );
+  });
+
+  it('says which resource the scheduler lacks', async () => {
+    api.script = () => ({
+      outcome: 'unschedulable',
+      message: '0/3 nodes are available: 1 Insufficient intel.com/sriov_netdevice, 2 Insufficient cpu.',
+    });
+    const error = await failed(target.deploy(workload(BAD)));
+    expect(error.message).toMatch(/cannot be scheduled: no node has enough intel.com\/sriov_netdevice, cpu/);
+  });
+
   it('reports a conflict with another field manager, and takes the field over only with forceConflicts', async () => {
     await target.deploy(workload(GOOD));
     const live = api.get('apps/v1', 'Deployment', NS, 'vfw')!;

@@ -12,7 +12,7 @@
  * - a scripted controller: after an apply changes a workload, the first read returns the previous
  *   generation's status, the next ones the script's end state (observed generation, replicas, conditions) and sets its pods and
  *   events: healthy, ProgressDeadlineExceeded, ImagePullBackOff, CrashLoopBackOff (with previous logs),
- *   FailedScheduling for a resource;
+ *   FailedScheduling for a resource, FailedCreatePodSandBox (a Multus error);
  * - nodes with allocatable resources (`addNode`), pods placed on them (`addPod`), pod logs (`/log`);
  * - a request left unanswered (`hold`), for a client killed mid-apply;
  * - the pods/exec subresource over a websocket (v4.channel.k8s.io: stdout, stderr, the final Status with
@@ -55,7 +55,8 @@ export type RolloutScript =
   | { outcome: 'deadline' }
   | { outcome: 'image-pull'; message?: string }
   | { outcome: 'crashloop'; logs: string }
-  | { outcome: 'unschedulable'; message: string };
+  | { outcome: 'unschedulable'; message: string }
+  | { outcome: 'sandbox'; message: string };
 
 export interface RequestRecord {
   method: string;
@@ -416,13 +417,13 @@ export class FakeApiServer {
         },
       });
       if (script.outcome === 'crashloop') this.logs.set(`${namespace}/${name}`, script.logs);
-      if (script.outcome === 'unschedulable') {
+      if (script.outcome === 'unschedulable' || script.outcome === 'sandbox') {
         this.put('v1', 'events', namespace, `${name}.sched`, {
           apiVersion: 'v1',
           kind: 'Event',
           metadata: { name: `${name}.sched`, namespace },
           type: 'Warning',
-          reason: 'FailedScheduling',
+          reason: script.outcome === 'sandbox' ? 'FailedCreatePodSandBox' : 'FailedScheduling',
           message: script.message,
           involvedObject: { kind: 'Pod', name },
         });
