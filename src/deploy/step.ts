@@ -2,7 +2,6 @@
  * Pipeline steps for deployments: `deploy.docker(…)` and `rollback(…)`. The modules that talk to the
  * engine load inside `run`, so declaring a deploy in a pipeline costs nothing at start-up.
  */
-import { resolve } from 'node:path';
 import { VnfpipeError } from '../errors.js';
 import type { ImageRef, Release, VerifyResult } from '../pipeline/kinds.js';
 import type { Input, StepContext, StepSpec } from '../pipeline/model.js';
@@ -192,7 +191,7 @@ export const deploy = {
         kind: 'kubernetes',
         namespace: opts.namespace,
         ...(opts.context ? { context: opts.context } : {}),
-        ...(opts.kubeconfig ? { kubeconfig: resolve(ctx.cwd, opts.kubeconfig) } : {}),
+        ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}),
       })) as DeployTarget<KubernetesDeployOptions>;
       return target.deploy(workload, {
         ...common,

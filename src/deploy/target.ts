@@ -70,4 +70,6 @@ export type TargetAddress =
 export interface TargetEnvironment {
   stateDir: string;
   env: NodeJS.ProcessEnv;
+  /** What a relative kubeconfig path is relative to (the project); default the current directory. */
+  cwd?: string;
 }

@@ -1,12 +1,20 @@
 /** The one factory for deploy targets: by address, or for the target a release lives on. */
+import { resolve } from 'node:path';
 import { VnfpipeError } from '../errors.js';
 import type { Release } from '../pipeline/kinds.js';
 import type { DeployTarget, TargetAddress, TargetEnvironment } from './target.js';
 
 export async function openTarget(on: TargetEnvironment, address: TargetAddress): Promise<DeployTarget> {
   if (address.kind === 'kubernetes') {
-    const { KubernetesTarget } = await import('./kubernetes/target.js');
-    return KubernetesTarget.connect(address, on.env);
+    const [{ KubernetesTarget }, { KubeCluster }] = await Promise.all([
+      import('./kubernetes/target.js'),
+      import('./kubernetes/cluster.js'),
+    ]);
+    const { kind: _, ...where } = address;
+    // Releases keep the path as the pipeline gave it, so a CI job with another checkout path finds it.
+    const kubeconfig = where.kubeconfig ? resolve(on.cwd ?? '.', where.kubeconfig) : undefined;
+    const cluster = KubeCluster.connect({ ...where, ...(kubeconfig ? { kubeconfig } : {}) }, on.env);
+    return new KubernetesTarget(cluster, where);
   }
   const { DockerEngine, engineEndpoint } = await import('./engine/client.js');
   const engine = new DockerEngine(engineEndpoint(on.env));

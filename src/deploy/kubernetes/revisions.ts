@@ -90,8 +90,9 @@ export class RevisionStore {
   }
 
   /**
-   * Pending revisions whose run is gone (its process dead on this host, or on another host: a pending
-   * record from another machine is only left alone while that run could still be applying).
+   * Marks abandoned the pending revisions whose run is gone: its process dead on this host. A pending record
+   * from another host is taken as abandoned too (vnfpipe cannot see that process); two runs still never share
+   * a revision number, as creating the Secret claims it.
    */
   async repair(name: string, log: (line: string) => void): Promise<void> {
     for (const r of await this.list(name)) {
