@@ -63,7 +63,9 @@ describe('a kubernetes pipeline: deploy, verify through exec, roll back on failu
     expect(first.steps.verify?.error).toBeUndefined();
     expect(first.exitCode).toBe(0);
     // The release names the kubeconfig as the pipeline did: a later CI job resolves it in its own checkout.
-    expect(first.outputs.deploy).toMatchObject({ kubernetes: { namespace: 'vnf', kubeconfig: 'kubeconfig' } });
+    expect(first.outputs.deploy).toMatchObject({
+      kubernetes: { namespace: 'vnf', kubeconfig: 'kubeconfig' },
+    });
     expect(api.execs[0]).toMatchObject({ pod: 'vfw-1-0', command: ['cat', '/etc/vfw/rules.conf'] });
 
     const second = await run(FAULTY);
