@@ -111,9 +111,12 @@ function deployStep<O extends { workload: unknown; auth?: RegistryAuth; github?:
     async run(ctx, resolved) {
       const opts = resolved as unknown as O & { workload: Workload };
       const workload = { ...opts.workload, image: pinnedImage(opts.workload.image as string | ImageRef) };
+      // A cluster pulls with its own pull secrets; the engine targets pull with vnfpipe's credentials.
       const auth = opts.auth
         ? { username: String(opts.auth.username), password: String(opts.auth.password) }
-        : await storedCredentials(ctx, workload.image);
+        : target === 'kubernetes'
+          ? undefined
+          : await storedCredentials(ctx, workload.image);
       const common = {
         ...(auth ? { auth } : {}),
         runId: ctx.runId,

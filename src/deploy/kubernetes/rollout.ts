@@ -64,7 +64,7 @@ export async function waitForRollout(
 ): Promise<void> {
   const { namespace = '', name } = object.metadata;
   let lastProgress = '';
-  let waited = 0;
+  const deadline = Date.now() + options.timeoutMs;
   for (;;) {
     options.signal?.throwIfAborted();
     const live = await cluster.read<LiveWorkload>(object.apiVersion, object.kind, namespace, name);
@@ -76,13 +76,12 @@ export async function waitForRollout(
     if (state.failed) throw rolloutError(object, state.failed);
     if (state.progress !== lastProgress) options.log(`${describe(object)}: ${state.progress}`);
     lastProgress = state.progress;
-    if (waited >= options.timeoutMs)
+    if (Date.now() >= deadline)
       throw rolloutError(
         object,
         `not rolled out after ${Math.round(options.timeoutMs / 1000)}s (${state.progress})`,
       );
     await new Promise((r) => setTimeout(r, options.pollMs));
-    waited += options.pollMs;
   }
 }
 
