@@ -72,7 +72,8 @@ export class KubernetesProbeRuntime implements ProbeRuntime {
         name: string;
         ips?: string[];
       }>;
-      const found = statuses.find((s) => s.name === role || s.name.endsWith(`/${role}`))?.ips?.[0];
+      const nad = this.release.networks[role];
+      const found = statuses.find((s) => s.name === nad || s.name.endsWith(`/${nad}`))?.ips?.[0];
       if (found) return found;
     }
     throw infraError(

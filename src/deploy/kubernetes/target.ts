@@ -279,7 +279,10 @@ export class KubernetesTarget implements DeployTarget<KubernetesDeployOptions> {
       image,
       ...(previous !== undefined ? { previous } : {}),
       instances: workload ? [`${workload.kind}/${name}`] : [],
-      networks: Object.fromEntries(selections.map((s) => [s.name, s.name])),
+      // Role → NetworkAttachmentDefinition (`<name>-<position>-<role>`); the management role is the pod network.
+      networks: Object.fromEntries(
+        selections.map((s) => [s.name.replace(new RegExp(`^${name}-\\d+-`), ''), s.name]),
+      ),
       endpoint: this.cluster.server,
       kubernetes: this.address,
     };

@@ -82,6 +82,22 @@ describe('kubernetes target (contract, loopback API server)', () => {
     ]);
   });
 
+  it("maps each data role to its attachment, and the probe runtime finds the pod's address on it", async () => {
+    const release = await target.deploy(
+      workload(GOOD, {
+        replicas: 1,
+        networks: [
+          { role: 'mgmt' },
+          { role: 'in', driver: 'macvlan', parent: 'ens1f0', subnet: '10.10.1.0/24', ip: '10.10.1.10' },
+        ],
+      }),
+    );
+    expect(release.networks).toEqual({ in: 'vfw-1-in' });
+    const runtime = await target.probeRuntime(release);
+    expect(await runtime.address('in')).toBe('10.10.1.10');
+    expect(await runtime.address('mgmt')).toBe('10.244.0.10');
+  });
+
   it('prunes what an earlier revision owned and this one no longer renders', async () => {
     await target.promote(await target.deploy(workload(GOOD)));
     await target.deploy(workload(GOOD, { replicas: 1, ports: [], env: { V: '2' } }), { log });

@@ -9,6 +9,7 @@
  *   the spec changed;
  * - field ownership only for fields a test seeds (`own`): applying a different value for a field another
  *   manager owns answers 409 Conflict with the API server's message form, unless `force`;
+ * - Multus' `network-status` annotation on pods of workloads that request attachments;
  * - a scripted controller: after an apply changes a workload, the first read returns the previous
  *   generation's status, the next ones the script's end state (observed generation, replicas, conditions) and sets its pods and
  *   events: healthy, ProgressDeadlineExceeded, ImagePullBackOff, CrashLoopBackOff (with previous logs),
@@ -398,7 +399,12 @@ export class FakeApiServer {
       this.put('v1', 'pods', namespace, name, {
         apiVersion: 'v1',
         kind: 'Pod',
-        metadata: { name, namespace, labels: { ...workload.spec.template.metadata.labels } },
+        metadata: {
+          name,
+          namespace,
+          labels: { ...workload.spec.template.metadata.labels },
+          annotations: networkStatus(workload, namespace, i),
+        },
         spec: { containers: [{ name: container.name, image: container.image }] },
         status: {
           phase: script.outcome === 'unschedulable' ? 'Pending' : 'Running',
@@ -430,6 +436,21 @@ export class FakeApiServer {
       }
     }
   }
+}
+
+/** What Multus reports on a pod: the pod network, then each requested attachment with its static ips. */
+function networkStatus(workload: Obj, namespace: string, index: number): Record<string, string> {
+  const requested = workload.spec.template.metadata.annotations?.['k8s.v1.cni.cncf.io/networks'];
+  if (!requested) return {};
+  const status = [
+    { name: 'kindnet', interface: 'eth0', ips: [`10.244.0.${10 + index}`], default: true },
+    ...(JSON.parse(requested) as Array<{ name: string; interface?: string; ips?: string[] }>).map((n) => ({
+      name: `${namespace}/${n.name}`,
+      interface: n.interface,
+      ips: (n.ips ?? []).map((ip) => ip.split('/')[0]),
+    })),
+  ];
+  return { 'k8s.v1.cni.cncf.io/network-status': JSON.stringify(status) };
 }
 
 function at(object: Obj, path: string): unknown {
