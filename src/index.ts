@@ -18,7 +18,9 @@ export type {
 } from './deploy/model.js';
 export { validateWorkload } from './deploy/model.js';
 export type {
+  DeployStepSpec,
   DockerDeployStepOptions,
+  KubernetesDeployStepOptions,
   RegistryAuth,
   RollbackOutput,
   RollbackStepOptions,

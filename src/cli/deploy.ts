@@ -3,36 +3,46 @@ import { resolve } from 'node:path';
 import { VnfpipeError } from '../errors.js';
 import { printTable } from './table.js';
 
-export interface HistoryOptions {
+export interface TargetOptions {
   dir: string;
   target: string;
+  namespace?: string;
+  context?: string;
+  kubeconfig?: string;
+}
+
+export interface HistoryOptions extends TargetOptions {
   json?: boolean;
 }
 
-export async function historyCommand(name: string, opts: HistoryOptions): Promise<number> {
-  const { checkWorkloadName, ReleaseStore } = await import('../deploy/history.js');
-  checkWorkloadName(name, 'vnfpipe history <name>');
-  const stateDir = resolve(opts.dir, '.vnfpipe');
-  if (opts.target !== 'docker' && opts.target !== 'swarm') {
+/** The target the command names, opened through the one factory. */
+async function openNamed(opts: TargetOptions, allowed: string[]) {
+  if (!allowed.includes(opts.target)) {
     throw new VnfpipeError('USAGE', `unknown target '${opts.target}'`, {
-      hint: 'use --target docker or --target swarm',
+      hint: `use --target ${allowed.join(', --target ')}`,
     });
   }
-  let rows: Array<{
-    revision: number;
-    image: string;
-    status: string;
-    createdAt: string;
-    updatedAt: string;
-    state?: string;
-    note?: string;
-  }>;
-  if (opts.target === 'docker') {
-    const { DockerTarget } = await import('../deploy/docker/target.js');
-    rows = await new DockerTarget(stateDir).history(name);
-  } else {
-    rows = (await new ReleaseStore(stateDir, 'swarm').read(name)).revisions;
+  const { openTarget } = await import('../deploy/targets.js');
+  const on = { stateDir: resolve(opts.dir, '.vnfpipe'), env: process.env };
+  if (opts.target !== 'kubernetes') return openTarget(on, { kind: opts.target as 'docker' | 'swarm' });
+  if (!opts.namespace) {
+    throw new VnfpipeError('USAGE', '--target kubernetes needs --namespace', {
+      hint: 'the namespace the deploy step applied to',
+    });
   }
+  return openTarget(on, {
+    kind: 'kubernetes',
+    namespace: opts.namespace,
+    ...(opts.context ? { context: opts.context } : {}),
+    ...(opts.kubeconfig ? { kubeconfig: resolve(opts.kubeconfig) } : {}),
+  });
+}
+
+export async function historyCommand(name: string, opts: HistoryOptions): Promise<number> {
+  const { checkWorkloadName } = await import('../deploy/history.js');
+  checkWorkloadName(name, 'vnfpipe history <name>');
+  const stateDir = resolve(opts.dir, '.vnfpipe');
+  const rows = await (await openNamed(opts, ['docker', 'swarm', 'kubernetes'])).history(name);
   if (opts.json) {
     process.stdout.write(
       `${JSON.stringify({ name, target: opts.target, revisions: rows.map(({ ...r }) => ({ ...r, workload: undefined })) }, null, 2)}\n`,
@@ -40,7 +50,8 @@ export async function historyCommand(name: string, opts: HistoryOptions): Promis
     return 0;
   }
   if (rows.length === 0) {
-    process.stdout.write(`no revisions of ${name} recorded in ${stateDir}\n`);
+    const where = opts.target === 'kubernetes' ? `namespace ${opts.namespace}` : stateDir;
+    process.stdout.write(`no revisions of ${name} recorded in ${where}\n`);
     return 0;
   }
   const table = [['REV', 'STATUS', 'STATE', 'IMAGE', 'DEPLOYED', 'NOTE']];
@@ -57,12 +68,11 @@ export async function historyCommand(name: string, opts: HistoryOptions): Promis
   return 0;
 }
 
-export async function rollbackCommand(name: string, opts: { dir: string; to?: number }): Promise<number> {
+export async function rollbackCommand(name: string, opts: TargetOptions & { to?: number }): Promise<number> {
   const { checkWorkloadName } = await import('../deploy/history.js');
   checkWorkloadName(name, 'vnfpipe rollback <name>');
-  const stateDir = resolve(opts.dir, '.vnfpipe');
-  const { DockerTarget } = await import('../deploy/docker/target.js');
-  const release = await new DockerTarget(stateDir).rollback(name, {
+  const target = await openNamed({ ...opts, target: opts.target ?? 'docker' }, ['docker', 'kubernetes']);
+  const release = await target.rollback(name, {
     ...(opts.to !== undefined ? { to: opts.to } : {}),
     log: (line) => process.stdout.write(`${line}\n`),
   });

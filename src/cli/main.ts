@@ -43,6 +43,7 @@ Examples:
   vnfpipe run --json | jq .            machine-readable events (NDJSON)
   vnfpipe runs                         recent runs from .vnfpipe/runs
   vnfpipe history vfw                  revisions of a deployed workload
+  vnfpipe render -o k8s/               the kubernetes deploy steps' objects as YAML
   vnfpipe ci github --check            is the committed workflow what the pipeline generates?
 
 Exit codes: 0 ok, 1 a step or check failed, 2 bad input or usage, 130 interrupted.`,
@@ -79,10 +80,30 @@ With --stage, outputs of steps in other stages come from the newest earlier run 
     .option('-f, --file <file>', 'pipeline file', 'vnfpipe.config.ts')
     .option('--no-cache', 'plan as if the cache were empty')
     .option('--json', 'print the plan as JSON')
+    .option(
+      '--preflight',
+      'check that the cluster can hold each kubernetes deploy step (reads nodes and quotas)',
+    )
     .action(
       handleErrors(async (opts) => {
         const { planCommand } = await import('./plan.js');
         return planCommand(opts);
+      }),
+    );
+
+  program
+    .command('render')
+    .description(
+      'write the objects of the kubernetes deploy steps as YAML (one file per workload, apply order)',
+    )
+    .option('-f, --file <file>', 'pipeline file', 'vnfpipe.config.ts')
+    .option('--step <id>', 'only this deploy step')
+    .option('-o, --out <dir>', 'write <workload>.yaml files into this directory (default: standard output)')
+    .option('--image <ref>', "the image for steps whose image is another step's output (pinned by digest)")
+    .action(
+      handleErrors(async (opts) => {
+        const { renderCommand } = await import('./render.js');
+        return renderCommand(opts);
       }),
     );
 
@@ -105,7 +126,10 @@ With --stage, outputs of steps in other stages come from the newest earlier run 
     .description('list the revisions of a deployed workload')
     .argument('<name>', 'the workload name')
     .option('-d, --dir <dir>', 'project directory holding .vnfpipe', '.')
-    .option('-t, --target <target>', 'docker or swarm', 'docker')
+    .option('-t, --target <target>', 'docker, swarm or kubernetes', 'docker')
+    .option('-n, --namespace <namespace>', 'kubernetes: the namespace of the workload')
+    .option('--context <context>', 'kubernetes: the kubeconfig context (default: the current one)')
+    .option('--kubeconfig <file>', 'kubernetes: the kubeconfig file (default: KUBECONFIG, ~/.kube/config)')
     .option('--json', 'print as JSON')
     .action(
       handleErrors(async (name, opts) => {
@@ -116,9 +140,17 @@ With --stage, outputs of steps in other stages come from the newest earlier run 
 
   program
     .command('rollback')
-    .description('return a workload (docker target) to its last verified revision, or to --to N')
+    .description('return a workload to its last verified revision, or to --to N (waits until it serves)')
     .argument('<name>', 'the workload name')
     .option('-d, --dir <dir>', 'project directory holding .vnfpipe', '.')
+    .option(
+      '-t, --target <target>',
+      'docker or kubernetes (a swarm service: docker service rollback)',
+      'docker',
+    )
+    .option('-n, --namespace <namespace>', 'kubernetes: the namespace of the workload')
+    .option('--context <context>', 'kubernetes: the kubeconfig context (default: the current one)')
+    .option('--kubeconfig <file>', 'kubernetes: the kubeconfig file (default: KUBECONFIG, ~/.kube/config)')
     .option('--to <revision>', 'the revision to return to', intArg('--to'))
     .action(
       handleErrors(async (name, opts) => {

@@ -2,9 +2,19 @@ import { explainPlan } from '../pipeline/explain.js';
 import { loadPipeline } from '../pipeline/loader.js';
 import { createStyle, wantsColor } from '../ui/style.js';
 
-export async function planCommand(opts: { file: string; cache: boolean; json?: boolean }): Promise<number> {
+export async function planCommand(opts: {
+  file: string;
+  cache: boolean;
+  json?: boolean;
+  preflight?: boolean;
+}): Promise<number> {
   const { pipeline, cwd } = await loadPipeline(opts.file);
   const plan = await explainPlan(pipeline, { cwd, noCache: !opts.cache });
+  if (opts.preflight) {
+    const { preflightKubernetesSteps } = await import('./preflight.js');
+    const refused = await preflightKubernetesSteps(pipeline, cwd);
+    if (refused) return 1;
+  }
   if (opts.json) {
     process.stdout.write(`${JSON.stringify(plan, null, 2)}\n`);
     return 0;

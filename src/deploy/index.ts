@@ -1,5 +1,6 @@
 /** Deploy targets and the engine client, for scripts that drive deployments without a pipeline. */
 
+export type { ExecResult, ProbeHandle, ProbeRuntime } from '../verify/runtime.js';
 export type { DockerDeployOptions, UpdateStrategy } from './docker/target.js';
 export { DockerTarget, defaultStrategy } from './docker/target.js';
 export type { EngineEndpoint } from './engine/client.js';
@@ -19,6 +20,18 @@ export {
   toYaml,
   unwaived,
 } from './kubernetes/index.js';
+export type { KubernetesDeployOptions } from './kubernetes/target.js';
+export { KubernetesTarget } from './kubernetes/target.js';
 export * from './model.js';
 export type { RollingUpdate, SwarmDeployOptions } from './swarm/target.js';
 export { SwarmTarget } from './swarm/target.js';
+export type {
+  CommonDeployOptions,
+  DeployTarget,
+  HistoryRow,
+  KubernetesAddress,
+  RollbackOptions,
+  TargetAddress,
+  TargetStatus,
+} from './target.js';
+export { addressOf, openTarget, targetOf } from './targets.js';

@@ -7,9 +7,13 @@ import type { ImageRef, Release, VerifyResult } from '../pipeline/kinds.js';
 import type { Input, StepContext, StepSpec } from '../pipeline/model.js';
 import type { SecretRef } from '../pipeline/secret.js';
 import type { ProbeSpec } from '../verify/probes.js';
+import type { DockerDeployOptions } from './docker/target.js';
 import type { GithubOption } from './github.js';
+import type { KubernetesDeployOptions } from './kubernetes/target.js';
+import type { WorkloadKind } from './kubernetes/types.js';
 import type { Workload } from './model.js';
-import type { RollingUpdate } from './swarm/target.js';
+import type { RollingUpdate, SwarmDeployOptions } from './swarm/target.js';
+import type { DeployTarget } from './target.js';
 
 export interface RegistryAuth {
   username: Input<string>;
@@ -50,6 +54,29 @@ export interface SwarmDeployStepOptions {
   github?: GithubOption;
 }
 
+/** A deploy step says its target, so `vnfpipe render` and `plan` can find the kubernetes ones. */
+export type DeployStepSpec<O> = StepSpec<Release, O> & { readonly deployTarget: Release['target'] };
+
+export interface KubernetesDeployStepOptions {
+  /** The workload; its image may be an output of a push step (pinned by digest). */
+  workload: Omit<Workload, 'image'> & { image: Input<string> | Input<ImageRef> };
+  namespace: string;
+  /** The kubeconfig context (default: the current one). */
+  context?: string;
+  /** The kubeconfig file, relative to the project (default: KUBECONFIG, ~/.kube/config, in-cluster). */
+  kubeconfig?: string;
+  /** Deployment (default), StatefulSet or DaemonSet. */
+  kind?: WorkloadKind;
+  /** Apply the Namespace object too (default false). */
+  createNamespace?: boolean;
+  /** Take over fields another field manager owns instead of failing (default false). */
+  forceConflicts?: boolean;
+  /** How long the rollout may take, e.g. `5m` (default 5m). */
+  rolloutTimeout?: string;
+  /** Record a GitHub Deployment (default: inside GitHub Actions). */
+  github?: GithubOption;
+}
+
 interface TargetContext {
   ctx: StepContext;
   workload: Workload;
@@ -63,25 +90,33 @@ interface TargetContext {
 
 /** What the deploy steps share: validation, the pinned image, credentials, logging. */
 function deployStep<O extends { workload: unknown; auth?: RegistryAuth; github?: GithubOption }>(
-  target: 'docker' | 'swarm',
+  target: Release['target'],
   options: O,
   deployWith: (on: TargetContext, opts: O) => Promise<Release>,
-): StepSpec<Release, O> {
+): DeployStepSpec<O> {
   return {
     kind: 'deploy',
+    deployTarget: target,
     stage: 'deploy',
     options,
     validate(opts) {
       if (!opts?.workload || typeof opts.workload !== 'object') {
         throw new VnfpipeError('PIPELINE_INVALID', `deploy.${target}: 'workload' is required`);
       }
+      const namespace = (opts as { namespace?: unknown }).namespace;
+      if (target === 'kubernetes' && (typeof namespace !== 'string' || namespace === '')) {
+        throw new VnfpipeError('PIPELINE_INVALID', "deploy.kubernetes: 'namespace' is required");
+      }
     },
     async run(ctx, resolved) {
       const opts = resolved as unknown as O & { workload: Workload };
       const workload = { ...opts.workload, image: pinnedImage(opts.workload.image as string | ImageRef) };
+      // A cluster pulls with its own pull secrets; the engine targets pull with vnfpipe's credentials.
       const auth = opts.auth
         ? { username: String(opts.auth.username), password: String(opts.auth.password) }
-        : await storedCredentials(ctx, workload.image);
+        : target === 'kubernetes'
+          ? undefined
+          : await storedCredentials(ctx, workload.image);
       const common = {
         ...(auth ? { auth } : {}),
         runId: ctx.runId,
@@ -120,20 +155,16 @@ async function storedCredentials(ctx: StepContext, image: string) {
   return { username: credentials.username, password: credentials.password };
 }
 
-async function engineFor(ctx: StepContext) {
-  const { DockerEngine, engineEndpoint } = await import('./engine/client.js');
-  return new DockerEngine(engineEndpoint(ctx.env));
-}
-
 export const deploy = {
   /** One container per revision on a Docker engine, every network attached before start. */
-  docker: (options: DockerDeployStepOptions): StepSpec<Release, DockerDeployStepOptions> =>
+  docker: (options: DockerDeployStepOptions): DeployStepSpec<DockerDeployStepOptions> =>
     deployStep('docker', options, async ({ ctx, workload, common }, opts) => {
-      const [{ DockerTarget }, { parseDuration }] = await Promise.all([
-        import('./docker/target.js'),
+      const [{ openTarget }, { parseDuration }] = await Promise.all([
+        import('./targets.js'),
         import('../pipeline/duration.js'),
       ]);
-      return new DockerTarget(ctx.stateDir, await engineFor(ctx)).deploy(workload, {
+      const target = (await openTarget(ctx, { kind: 'docker' })) as DeployTarget<DockerDeployOptions>;
+      return target.deploy(workload, {
         ...common,
         cwd: ctx.cwd,
         ...(opts.strategy ? { strategy: opts.strategy } : {}),
@@ -143,12 +174,36 @@ export const deploy = {
       });
     }),
   /** A swarm service; the rolling update's outcome is read from the service, not assumed. */
-  swarm: (options: SwarmDeployStepOptions): StepSpec<Release, SwarmDeployStepOptions> =>
+  swarm: (options: SwarmDeployStepOptions): DeployStepSpec<SwarmDeployStepOptions> =>
     deployStep('swarm', options, async ({ ctx, workload, common }, opts) => {
-      const { SwarmTarget } = await import('./swarm/target.js');
-      return new SwarmTarget(ctx.stateDir, await engineFor(ctx)).deploy(workload, {
+      const { openTarget } = await import('./targets.js');
+      const target = (await openTarget(ctx, { kind: 'swarm' })) as DeployTarget<SwarmDeployOptions>;
+      return target.deploy(workload, { ...common, ...(opts.update ? { update: opts.update } : {}) });
+    }),
+  /**
+   * Server-side apply of the rendered objects to a cluster, the rollout waited for; revisions are kept in
+   * Secrets in the namespace. The image must be pinned by digest (a push step's output is).
+   */
+  kubernetes: (options: KubernetesDeployStepOptions): DeployStepSpec<KubernetesDeployStepOptions> =>
+    deployStep('kubernetes', options, async ({ ctx, workload, common }, opts) => {
+      const [{ openTarget }, { parseDuration }] = await Promise.all([
+        import('./targets.js'),
+        import('../pipeline/duration.js'),
+      ]);
+      const target = (await openTarget(ctx, {
+        kind: 'kubernetes',
+        namespace: opts.namespace,
+        ...(opts.context ? { context: opts.context } : {}),
+        ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}),
+      })) as DeployTarget<KubernetesDeployOptions>;
+      return target.deploy(workload, {
         ...common,
-        ...(opts.update ? { update: opts.update } : {}),
+        ...(opts.kind ? { kind: opts.kind } : {}),
+        ...(opts.createNamespace ? { createNamespace: true } : {}),
+        ...(opts.forceConflicts ? { forceConflicts: true } : {}),
+        ...(opts.rolloutTimeout
+          ? { timeoutMs: parseDuration(opts.rolloutTimeout as never, 'rolloutTimeout') }
+          : {}),
       });
     }),
 };
@@ -184,10 +239,11 @@ export function rollback(options: RollbackStepOptions): StepSpec<RollbackOutput,
         import('./release-events.js'),
       ]);
       const target = await targetOf(ctx, release);
-      const restored = await target.rollback(release, {
+      const restored = await target.rollback(release.name, {
         ...(opts.to !== undefined ? { to: opts.to } : {}),
         log: (line) => ctx.log(line),
         signal: ctx.signal,
+        cwd: ctx.cwd,
       });
       const what = `rolled back ${release.name} from revision ${release.revision} to ${restored.revision}`;
       ctx.log(what);
@@ -199,7 +255,7 @@ export function rollback(options: RollbackStepOptions): StepSpec<RollbackOutput,
         summary: `${what}, not re-verified (no probes given)`,
       };
       if (opts.probes?.length) {
-        const result = await verifyRelease(ctx, restored, opts.probes);
+        const result = await verifyRelease(ctx, await target.probeRuntime(restored), opts.probes);
         output.verify = result;
         if (!result.passed) {
           throw new VnfpipeError(

@@ -52,8 +52,10 @@ export interface Release {
   instances: string[];
   /** The target's network name for each role (`mgmt` → `vfw-0-mgmt`). */
   networks: Record<string, string>;
-  /** The engine endpoint it was deployed through (DOCKER_HOST form). */
+  /** The engine endpoint it was deployed through (DOCKER_HOST form), or the cluster's API server. */
   endpoint: string;
+  /** Where a kubernetes release lives (namespace, and the kubeconfig file and context it was applied with). */
+  kubernetes?: { namespace: string; context?: string; kubeconfig?: string };
   /** The GitHub Deployment recording this release, when one was recorded. */
   github?: { id: number; owner: string; repo: string; ref: string; environment: string; logUrl?: string };
 }

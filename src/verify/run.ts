@@ -6,11 +6,11 @@
 import { isInfrastructureFailure } from '../errors.js';
 import { parseDuration } from '../pipeline/duration.js';
 import type { VerifyResult } from '../pipeline/kinds.js';
-import type { DockerProbeRuntime } from './docker-runtime.js';
 import { cnfCheck } from './probes/cnf.js';
 import { interfaceCheck } from './probes/interface.js';
 import { tcpConnect, trafficCheck, udpExchange, viaProbeContainer } from './probes/network.js';
 import { type ProbeSpec, probeName } from './probes.js';
+import type { ProbeRuntime } from './runtime.js';
 
 export interface ProbeOutcome {
   passed: boolean;
@@ -24,7 +24,7 @@ export interface RunProbesOptions {
 }
 
 export async function runProbes(
-  runtime: DockerProbeRuntime,
+  runtime: ProbeRuntime,
   probes: ProbeSpec[],
   options: RunProbesOptions = {},
 ): Promise<VerifyResult> {
@@ -57,11 +57,7 @@ export async function runProbes(
   return { passed: results.every((r) => r.passed), probes: results };
 }
 
-async function runOne(
-  runtime: DockerProbeRuntime,
-  spec: ProbeSpec,
-  timeoutMs: number,
-): Promise<ProbeOutcome> {
+async function runOne(runtime: ProbeRuntime, spec: ProbeSpec, timeoutMs: number): Promise<ProbeOutcome> {
   switch (spec.kind) {
     case 'tcp': {
       const host = spec.host ?? (await runtime.address(spec.role));

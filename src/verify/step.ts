@@ -28,15 +28,20 @@ export function verify(options: VerifyStepOptions): StepSpec<VerifyOutput, Verif
     },
     async run(ctx, opts) {
       const release = opts.release as Release;
-      const [{ verifyRelease, verifySummary }, { emitReleaseEvent }] = await Promise.all([
+      const [{ verifyRelease, verifySummary }, { emitReleaseEvent }, { targetOf }] = await Promise.all([
         import('./verify.js'),
         import('../deploy/release-events.js'),
+        import('../deploy/targets.js'),
       ]);
-      const result = await verifyRelease(ctx, release, opts.probes as ProbeSpec[]).catch(async (error) => {
-        if (isInfrastructureFailure(error))
-          await emitReleaseEvent(ctx, { type: 'verify.error', release, error: messageOf(error) });
-        throw error;
-      });
+      const target = await targetOf(ctx, release);
+      const result = await target
+        .probeRuntime(release)
+        .then((runtime) => verifyRelease(ctx, runtime, opts.probes as ProbeSpec[]))
+        .catch(async (error) => {
+          if (isInfrastructureFailure(error))
+            await emitReleaseEvent(ctx, { type: 'verify.error', release, error: messageOf(error) });
+          throw error;
+        });
       await emitReleaseEvent(ctx, { type: result.passed ? 'verify.passed' : 'verify.failed', release });
       if (!result.passed) {
         const failed = result.probes.filter((p) => !p.passed);
@@ -46,10 +51,7 @@ export function verify(options: VerifyStepOptions): StepSpec<VerifyOutput, Verif
           { where: `${release.name} revision ${release.revision}` },
         );
       }
-      if (opts.promote !== false) {
-        const { targetOf } = await import('../deploy/targets.js');
-        await (await targetOf(ctx, release)).promote(release, (line) => ctx.log(line));
-      }
+      if (opts.promote !== false) await target.promote(release, (line) => ctx.log(line));
       return { ...result, summary: verifySummary(release, result) };
     },
   };

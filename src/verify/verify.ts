@@ -1,22 +1,18 @@
 /** Verifies a release with probes, logging each result with its evidence. */
-import { DockerEngine, engineEndpoint } from '../deploy/engine/client.js';
 import type { Release, VerifyResult } from '../pipeline/kinds.js';
 import type { StepContext } from '../pipeline/model.js';
-import { DockerProbeRuntime, removeVerifyLeftovers } from './docker-runtime.js';
 import type { ProbeSpec } from './probes.js';
 import { runProbes } from './run.js';
-import { probeBinary } from './tool.js';
+import type { ProbeRuntime } from './runtime.js';
 
+/** Runs `probes` through the runtime the release's target supplied. */
 export async function verifyRelease(
   ctx: StepContext,
-  release: Release,
+  runtime: ProbeRuntime,
   probes: ProbeSpec[],
 ): Promise<VerifyResult> {
-  const engine = new DockerEngine(engineEndpoint(ctx.env));
-  const { targetOf } = await import('../deploy/targets.js');
-  const reachable = await (await targetOf(ctx, release)).probeable(release);
-  await removeVerifyLeftovers(engine, release.name, (line) => ctx.log(line));
-  const runtime = new DockerProbeRuntime(engine, reachable, await probeBinary(ctx.stateDir));
+  const { release } = runtime;
+  await runtime.removeLeftovers((line) => ctx.log(line));
   ctx.log(`verifying ${release.name} revision ${release.revision} with ${probes.length} probes`);
   return runProbes(runtime, probes, {
     signal: ctx.signal,

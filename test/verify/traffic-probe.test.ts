@@ -3,9 +3,9 @@
  * (the real path is covered by vnf-pipeline.test.ts with the Docker engine).
  */
 import { describe, expect, it } from 'vitest';
-import type { DockerProbeRuntime } from '../../src/verify/docker-runtime.js';
 import { trafficCheck } from '../../src/verify/probes/network.js';
 import { probe } from '../../src/verify/probes.js';
+import type { ProbeRuntime } from '../../src/verify/runtime.js';
 
 function runtime(sender: { exitCode: number; stdout: string; stderr: string }, sinkOutput: string) {
   const stopped: string[] = [];
@@ -26,7 +26,7 @@ function runtime(sender: { exitCode: number; stdout: string; stderr: string }, s
       };
     },
   };
-  return { runtime: fake as unknown as DockerProbeRuntime, stopped };
+  return { runtime: fake as unknown as ProbeRuntime, stopped };
 }
 
 const spec = (expect: 'delivered' | 'dropped') =>

@@ -7,10 +7,12 @@
 import { VnfpipeError } from '../../errors.js';
 import { parseRegistryReference } from '../../oci/reference.js';
 import type { Release } from '../../pipeline/kinds.js';
+import { probeBinary } from '../../verify/tool.js';
 import { DockerEngine, EngineError } from '../engine/client.js';
 import { lastVerified, ReleaseStore, type Revision, specHash } from '../history.js';
 import { LABEL } from '../labels.js';
 import { validateWorkload, type Workload } from '../model.js';
+import type { DeployTarget, RollbackOptions, TargetStatus } from '../target.js';
 import {
   containerLogs,
   ensureNetwork,
@@ -26,6 +28,7 @@ import {
 import { deliverFiles } from './files.js';
 import { checkFreeHugepages } from './host.js';
 import { workloadIdentity } from './identity.js';
+import { DockerProbeRuntime } from './probe-runtime.js';
 import { containerPlan, dockerProblems, orderedNetworks } from './spec.js';
 
 export type UpdateStrategy = 'start-first' | 'recreate';
@@ -49,11 +52,12 @@ export interface DockerDeployOptions {
 
 const containerName = (name: string, revision: number) => `${name}-r${revision}`;
 
-export class DockerTarget {
+export class DockerTarget implements DeployTarget<DockerDeployOptions> {
+  readonly kind = 'docker';
   readonly store: ReleaseStore;
 
   constructor(
-    stateDir: string,
+    private readonly stateDir: string,
     readonly engine: DockerEngine = new DockerEngine(),
   ) {
     this.store = new ReleaseStore(stateDir, 'docker');
@@ -154,10 +158,7 @@ export class DockerTarget {
    * Returns to an earlier revision: `to`, or the newest one that passed verify. The revisions after it are
    * removed and marked rolled back; the target revision's container is restarted (or recreated).
    */
-  async rollback(
-    name: string,
-    options: { to?: number; log?: (line: string) => void; signal?: AbortSignal; cwd?: string } = {},
-  ): Promise<Release> {
+  async rollback(name: string, options: RollbackOptions = {}): Promise<Release> {
     const log = options.log ?? (() => {});
     return this.store.withLock(name, async () => {
       const history = await this.store.read(name);
@@ -216,6 +217,15 @@ export class DockerTarget {
       rows.push({ ...entry, state: container ? container.State.Status : 'removed' });
     }
     return rows;
+  }
+
+  async status(name: string): Promise<TargetStatus> {
+    const running = await this.running(name);
+    return running ? { revision: running.revision, state: 'running' } : { state: 'not running' };
+  }
+
+  async probeRuntime(release: Release): Promise<DockerProbeRuntime> {
+    return new DockerProbeRuntime(this.engine, release, await probeBinary(this.stateDir));
   }
 
   /** Removes every container of the workload (with its volumes) and the networks vnfpipe created for it. */

@@ -6,10 +6,13 @@
 import { VnfpipeError } from '../../errors.js';
 import { parseRegistryReference } from '../../oci/reference.js';
 import type { Release } from '../../pipeline/kinds.js';
+import { probeBinary } from '../../verify/tool.js';
+import { DockerProbeRuntime } from '../docker/probe-runtime.js';
 import { DockerEngine, registryAuthHeader } from '../engine/client.js';
 import { ReleaseStore, specHash } from '../history.js';
 import { LABEL } from '../labels.js';
 import { networkName, parseSize, validateWorkload, type Workload } from '../model.js';
+import type { DeployTarget, HistoryRow, RollbackOptions, TargetStatus } from '../target.js';
 
 export interface RollingUpdate {
   /** Tasks updated at once (default 1). */
@@ -51,11 +54,12 @@ interface TaskInfo {
 
 const TERMINAL_UPDATE = new Set(['completed', 'rollback_completed', 'paused', 'rollback_paused']);
 
-export class SwarmTarget {
+export class SwarmTarget implements DeployTarget<SwarmDeployOptions> {
+  readonly kind = 'swarm';
   readonly store: ReleaseStore;
 
   constructor(
-    stateDir: string,
+    private readonly stateDir: string,
     readonly engine: DockerEngine = new DockerEngine(),
   ) {
     this.store = new ReleaseStore(stateDir, 'swarm');
@@ -169,10 +173,13 @@ export class SwarmTarget {
    * Returns the service to its previous spec (the swarm keeps one), as `docker service rollback` does, and
    * records the revision it is back on.
    */
-  async rollback(
-    name: string,
-    options: { timeoutMs?: number; log?: (line: string) => void; signal?: AbortSignal } = {},
-  ): Promise<Release> {
+  async rollback(name: string, options: RollbackOptions & { timeoutMs?: number } = {}): Promise<Release> {
+    if (options.to !== undefined) {
+      throw new VnfpipeError(
+        'PIPELINE_INVALID',
+        'a swarm service rolls back to its previous spec only: drop `to`',
+      );
+    }
     const log = options.log ?? (() => {});
     return this.store.withLock(name, async () => {
       const service = await this.service(name);
@@ -214,6 +221,43 @@ export class SwarmTarget {
       }
       await this.store.update(release.name, release.revision, 'verified');
     });
+  }
+
+  async history(name: string): Promise<HistoryRow[]> {
+    const service = await this.service(name);
+    const serving = Number(service?.Spec.Labels?.[LABEL.revision] ?? 0);
+    return (await this.store.read(name)).revisions.map((r) => ({
+      ...r,
+      state: !service ? 'removed' : r.revision === serving ? 'serving' : '-',
+    }));
+  }
+
+  async status(name: string): Promise<TargetStatus> {
+    const service = await this.service(name);
+    if (!service) return { state: 'no service' };
+    return {
+      revision: Number(service.Spec.Labels?.[LABEL.revision] ?? 0),
+      state: service.UpdateStatus?.State ?? 'running',
+    };
+  }
+
+  /** Probes reach the service through its running task containers on this engine's node. */
+  async probeRuntime(release: Release): Promise<DockerProbeRuntime> {
+    const instances = await this.taskContainers(release.name);
+    if (instances.length === 0) {
+      throw new VnfpipeError(
+        'STEP_FAILED',
+        `service ${release.name} has no running task on this node to probe`,
+        {
+          where: release.endpoint,
+        },
+      );
+    }
+    return new DockerProbeRuntime(this.engine, { ...release, instances }, await probeBinary(this.stateDir));
+  }
+
+  destroy(workload: Workload): Promise<void> {
+    return this.remove(workload);
   }
 
   /** Containers of the service's running tasks on this engine's node, for probes. */

@@ -1,10 +1,11 @@
 /** The interface probe: names, addresses and the default route, seen from the workload's network namespace. */
-import type { DockerProbeRuntime } from '../docker-runtime.js';
+
 import type { ProbeSpec } from '../probes.js';
 import type { ProbeOutcome } from '../run.js';
+import type { ProbeRuntime } from '../runtime.js';
 
 export async function interfaceCheck(
-  runtime: DockerProbeRuntime,
+  runtime: ProbeRuntime,
   spec: Extract<ProbeSpec, { kind: 'interface' }>,
 ): Promise<ProbeOutcome> {
   const probe = await runtime.probeContainer({
@@ -37,6 +38,6 @@ export async function interfaceCheck(
 }
 
 /** The workload's address on a role's network, as a prefix test for an interface check. */
-export async function roleSubnetPrefix(runtime: DockerProbeRuntime, role: string): Promise<string> {
+export async function roleSubnetPrefix(runtime: ProbeRuntime, role: string): Promise<string> {
   return `${await runtime.address(role)}/`;
 }

@@ -1,9 +1,9 @@
 /** Network probes: TCP connect, UDP request/response, and traffic through the workload's data plane. */
 import { createSocket } from 'node:dgram';
 import { createConnection } from 'node:net';
-import type { DockerProbeRuntime } from '../docker-runtime.js';
 import type { ProbeSpec } from '../probes.js';
 import type { ProbeOutcome } from '../run.js';
+import type { ProbeRuntime } from '../runtime.js';
 
 export function tcpConnect(host: string, port: number, timeoutMs: number): Promise<ProbeOutcome> {
   return new Promise((resolve) => {
@@ -43,7 +43,7 @@ export function udpExchange(
 }
 
 export async function viaProbeContainer(
-  runtime: DockerProbeRuntime,
+  runtime: ProbeRuntime,
   role: string | undefined,
   args: string[],
   expect: string,
@@ -67,7 +67,7 @@ export async function viaProbeContainer(
 }
 
 export async function trafficCheck(
-  runtime: DockerProbeRuntime,
+  runtime: ProbeRuntime,
   spec: Extract<ProbeSpec, { kind: 'traffic' }>,
 ): Promise<ProbeOutcome> {
   const image = spec.image ?? (await runtime.image());

@@ -1,10 +1,23 @@
 /**
- * What probes need from a Docker-engine deployment: addresses per role, exec, process lists, logs, and
+ * The docker and swarm targets' probe runtime: what probes need from a Docker-engine deployment: addresses per role, exec, process lists, logs, and
  * short-lived probe containers (with vnfprobe copied in) on the workload's networks.
  */
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
+import { VnfpipeError } from '../../errors.js';
+import { isAlive } from '../../pipeline/journal.js';
+import type { Release } from '../../pipeline/kinds.js';
+import {
+  type CanaryResult,
+  type ExecResult,
+  infraError,
+  type ProbeHandle,
+  type ProbeRuntime,
+} from '../../verify/runtime.js';
+import { type DockerEngine, demultiplex } from '../engine/client.js';
+import { LABEL } from '../labels.js';
+import { canaryRun } from './canary.js';
 import {
   containerLogs,
   inspectContainer,
@@ -12,12 +25,7 @@ import {
   putArchive,
   removeContainer,
   tarOf,
-} from '../deploy/docker/engine-ops.js';
-import { type DockerEngine, demultiplex } from '../deploy/engine/client.js';
-import { LABEL } from '../deploy/labels.js';
-import { isVnfpipeError, messageOf, VnfpipeError } from '../errors.js';
-import { isAlive } from '../pipeline/journal.js';
-import type { Release } from '../pipeline/kinds.js';
+} from './engine-ops.js';
 
 /** Labels on verify's own containers: the workload they are for, and the process that owns them. */
 export const VERIFY_LABEL = {
@@ -59,23 +67,8 @@ export async function removeVerifyLeftovers(
   }
 }
 
-/** A failure of verify's own tooling: no verdict on the workload, so no rollback. */
-export function infraError(what: string, workload: string, cause: unknown): VnfpipeError {
-  if (isVnfpipeError(cause) && cause.infrastructure) return cause;
-  return new VnfpipeError('VERIFY_INFRA', `${what}: ${messageOf(cause).split('\n')[0]}`, {
-    where: `verify of ${workload}`,
-    hint: 'a failure of the verify tooling, not a verdict on the workload (so nothing is rolled back): fix the cause and verify again',
-    cause,
-  });
-}
-
-export interface ExecResult {
-  exitCode: number;
-  stdout: string;
-  stderr: string;
-}
-
-export class DockerProbeRuntime {
+/** Probes against containers on a Docker engine (the docker target's, or a swarm's local tasks). */
+export class DockerProbeRuntime implements ProbeRuntime {
   constructor(
     readonly engine: DockerEngine,
     readonly release: Release,
@@ -150,6 +143,14 @@ export class DockerProbeRuntime {
     return containerLogs(this.engine, container, tail);
   }
 
+  canary(check: 'sigterm' | 'startup-time'): Promise<CanaryResult> {
+    return canaryRun(this, check);
+  }
+
+  removeLeftovers(log: (line: string) => void): Promise<void> {
+    return removeVerifyLeftovers(this.engine, this.release.name, log);
+  }
+
   /**
    * Runs vnfprobe in a throwaway container attached to a network of the workload (or sharing the
    * workload's network namespace) and returns its output when it exits, or a handle when `detach`.
@@ -161,12 +162,7 @@ export class DockerProbeRuntime {
     ip?: string;
     /** Join the workload's own network namespace (to look at its interfaces). */
     shareWith?: string;
-  }): Promise<{
-    name: string;
-    wait(timeoutMs: number): Promise<ExecResult>;
-    remove(): Promise<void>;
-    stop(): Promise<void>;
-  }> {
+  }): Promise<ProbeHandle> {
     const name = `vnfprobe-${this.release.name}-${randomBytes(3).toString('hex')}`;
     const networkMode = options.shareWith ? `container:${options.shareWith}` : (options.network ?? 'none');
     const remove = () => removeContainer(this.engine, name);
