@@ -19,6 +19,7 @@ export type {
 export { validateWorkload } from './deploy/model.js';
 export type {
   DeployStepSpec,
+  DeployTrust,
   DockerDeployStepOptions,
   KubernetesDeployStepOptions,
   RegistryAuth,

@@ -20,6 +20,17 @@ export interface RegistryAuth {
   password: SecretRef | Input<string>;
 }
 
+/**
+ * Deploy only what verifies: the image must carry a signature by `key` (a PEM public key file, relative to the
+ * project) or a keyless signature of `keyless.identity`, plus the `attestations` named; else nothing is deployed.
+ */
+export interface DeployTrust {
+  key?: string;
+  keyless?: { identity: string; issuer: string; trustedRoot: string };
+  /** Predicate types that must be attested with `key`: `slsaprovenance`, `cyclonedx` or a type URI. */
+  attestations?: string[];
+}
+
 export interface DockerDeployStepOptions {
   /** The workload; its image may be an output of a push step (pinned by digest). */
   workload: Omit<Workload, 'image'> & { image: Input<string> | Input<ImageRef> };
@@ -31,6 +42,8 @@ export interface DockerDeployStepOptions {
   readyTimeout?: string;
   /** Record a GitHub Deployment (default: inside GitHub Actions). */
   github?: GithubOption;
+  /** Verify the image's signature (and attestations) before anything is deployed. */
+  trust?: DeployTrust;
 }
 
 /** `registry/repo:tag` + digest → `registry/repo@sha256:…`, the form every revision is pinned by. */
@@ -52,6 +65,8 @@ export interface SwarmDeployStepOptions {
   auth?: RegistryAuth;
   /** Record a GitHub Deployment (default: inside GitHub Actions). */
   github?: GithubOption;
+  /** Verify the image's signature (and attestations) before anything is deployed. */
+  trust?: DeployTrust;
 }
 
 /** A deploy step says its target, so `vnfpipe render` and `plan` can find the kubernetes ones. */
@@ -75,6 +90,8 @@ export interface KubernetesDeployStepOptions {
   rolloutTimeout?: string;
   /** Record a GitHub Deployment (default: inside GitHub Actions). */
   github?: GithubOption;
+  /** Verify the image's signature (and attestations) before anything is deployed. */
+  trust?: DeployTrust;
 }
 
 interface TargetContext {
@@ -89,7 +106,9 @@ interface TargetContext {
 }
 
 /** What the deploy steps share: validation, the pinned image, credentials, logging. */
-function deployStep<O extends { workload: unknown; auth?: RegistryAuth; github?: GithubOption }>(
+function deployStep<
+  O extends { workload: unknown; auth?: RegistryAuth; github?: GithubOption; trust?: DeployTrust },
+>(
   target: Release['target'],
   options: O,
   deployWith: (on: TargetContext, opts: O) => Promise<Release>,
@@ -107,6 +126,13 @@ function deployStep<O extends { workload: unknown; auth?: RegistryAuth; github?:
       if (target === 'kubernetes' && (typeof namespace !== 'string' || namespace === '')) {
         throw new VnfpipeError('PIPELINE_INVALID', "deploy.kubernetes: 'namespace' is required");
       }
+      const trust = opts.trust;
+      if (trust !== undefined && (typeof trust !== 'object' || !trust || !trust.key === !trust.keyless)) {
+        throw new VnfpipeError(
+          'PIPELINE_INVALID',
+          `deploy.${target}: 'trust' names either a public key file ('key') or a keyless identity ('keyless')`,
+        );
+      }
     },
     async run(ctx, resolved) {
       const opts = resolved as unknown as O & { workload: Workload };
@@ -117,6 +143,7 @@ function deployStep<O extends { workload: unknown; auth?: RegistryAuth; github?:
         : target === 'kubernetes'
           ? undefined
           : await storedCredentials(ctx, workload.image);
+      if (opts.trust) workload.image = await verifiedImage(ctx, workload.image, opts.trust, auth);
       const common = {
         ...(auth ? { auth } : {}),
         runId: ctx.runId,
@@ -139,6 +166,53 @@ function deployStep<O extends { workload: unknown; auth?: RegistryAuth; github?:
       return { ...release, ...recorded };
     },
   };
+}
+
+/** The image pinned to the digest whose signature verified: what runs is what was verified. */
+async function verifiedImage(
+  ctx: StepContext,
+  image: string,
+  trust: DeployTrust,
+  auth: { username: string; password: string } | undefined,
+): Promise<string> {
+  if (image.startsWith('oci:')) {
+    throw new VnfpipeError(
+      'USAGE',
+      'trust checks signatures in a registry; this image comes from an OCI layout',
+      {
+        where: image,
+        hint: 'push the image and deploy the push step’s output, or drop `trust` for layout deploys',
+      },
+    );
+  }
+  const [{ readFile }, { resolve }, { verifyImage }] = await Promise.all([
+    import('node:fs/promises'),
+    import('node:path'),
+    import('../trust/verify.js'),
+  ]);
+  const keyFile = trust.key ? resolve(ctx.cwd, trust.key) : undefined;
+  const key = keyFile
+    ? await readFile(keyFile, 'utf8').catch((error: unknown) => {
+        throw new VnfpipeError('USAGE', 'cannot read the trust key', { where: keyFile, cause: error });
+      })
+    : undefined;
+  const verified = await verifyImage(image, {
+    ...(key !== undefined ? { key } : {}),
+    ...(trust.keyless
+      ? { keyless: { ...trust.keyless, trustedRoot: resolve(ctx.cwd, trust.keyless.trustedRoot) } }
+      : {}),
+    ...(trust.attestations?.length ? { attestations: trust.attestations } : {}),
+    client: {
+      env: ctx.env,
+      signal: ctx.signal,
+      ...(auth ? { credentials: { kind: 'basic' as const, ...auth } } : {}),
+    },
+  });
+  const attested = Object.keys(verified.attestations);
+  ctx.log(
+    `verified ${verified.reference}: ${verified.signatures} signature(s)${attested.length ? `, attested ${attested.join(', ')}` : ''}`,
+  );
+  return verified.reference;
 }
 
 /**
