@@ -120,6 +120,8 @@ export default definePipeline('vfw', (p) => {
   // Sign and attest the pushed digest. The key path is known at plan time; the key step makes it exist.
   const signingKey = p.step('signing-key', async (ctx) => ensureSigningKey(ctx), { stage: 'push' });
   const key = env.VFW_SIGNING_KEY ?? '.vnfpipe/keys/vfw.key';
+  // The deploy verifies with the public half: the throwaway key's, or VFW_PUBLIC_KEY beside your own key.
+  const publicKey = env.VFW_PUBLIC_KEY ?? (env.VFW_SIGNING_KEY ? undefined : '.vnfpipe/keys/vfw.pub');
   const signed = p.step('sign', sign({ image: pushed.out, key }), { needs: [signingKey] });
   const attested = p.step(
     'attest',
@@ -169,8 +171,9 @@ export default definePipeline('vfw', (p) => {
         security: { capabilities: ['NET_ADMIN'], dropCapabilities: ['MKNOD'] },
         stopGracePeriod: 5,
       },
+      // Deploy only what carries its signature and attestations, verified again at deploy time.
+      ...(publicKey ? { trust: { key: publicKey, attestations: ['slsaprovenance', 'cyclonedx'] } } : {}),
     }),
-    // Deploy only what carries its signature and attestations.
     { needs: [signed, attested] },
   );
   const back = p.step('rollback', rollback({ release: release.out, probes }));
