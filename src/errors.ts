@@ -25,6 +25,8 @@ export type ErrorCode =
   | 'ENGINE_UNREACHABLE'
   /** Verify's own tooling failed (probe container, probe tool): no verdict on the workload. */
   | 'VERIFY_INFRA'
+  /** An ETSI SOL006 VNFD that cannot be read or has no workload meaning (missing VDU, dangling reference). */
+  | 'VNFD_INVALID'
   | 'IO';
 
 /** Exit codes shared by every command: 0 ok, 1 a step or check failed, 2 bad input or usage, 130 interrupted. */
@@ -50,6 +52,7 @@ const exitCodeFor: Record<ErrorCode, number> = {
   REGISTRY_UNREACHABLE: EXIT.failed,
   ENGINE_UNREACHABLE: EXIT.failed,
   VERIFY_INFRA: EXIT.failed,
+  VNFD_INVALID: EXIT.usage,
   IO: EXIT.failed,
 };
 
