@@ -6,6 +6,8 @@
  */
 import type { NetworkAttachment, Workload } from '../deploy/model.js';
 import { parseSize } from '../deploy/model.js';
+import { pinnedImage } from '../deploy/step.js';
+import type { ImageRef } from '../pipeline/kinds.js';
 import { isOutputRef } from '../pipeline/output.js';
 import type { JsonObject } from './document.js';
 import { LABEL, VNFD_LABELS } from './labels.js';
@@ -162,7 +164,8 @@ function exportOne(w: ExportableWorkload, report: Report): JsonObject {
 }
 
 /** The image as a sw-image-desc; a digest-pinned reference carries its digest as the sha-256 checksum. */
-function imageDesc(image: unknown, report: Report): JsonObject {
+function imageDesc(given: unknown, report: Report): JsonObject {
+  const image = isImageRef(given) ? pinnedImage(given) : given;
   if (typeof image !== 'string') {
     const from = isOutputRef(image) ? String(image) : 'a step output';
     report('image', `the image is ${from}, known only when the pipeline runs: the checksum is a placeholder`);
@@ -264,4 +267,15 @@ function fixedAddress(ip: string): JsonObject {
       },
     ],
   };
+}
+
+function isImageRef(value: unknown): value is ImageRef {
+  const ref = value as ImageRef;
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !isOutputRef(value) &&
+    typeof ref.ref === 'string' &&
+    typeof ref.digest === 'string'
+  );
 }
