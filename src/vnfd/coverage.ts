@@ -66,6 +66,8 @@ const REASONS: Record<string, string> = {
   'externally-managed': 'no externally managed links in the workload model',
   dependencies: 'no start-order dependencies in the workload model',
   'mciop-profile': 'no MCIO packages in the workload model',
+  'requested-cpu-resources': 'the workload model has a CPU limit, not a request',
+  'requested-memory-resources': 'the workload model has a memory limit, not a request',
   'extended-resource-requests': 'no device-plugin requests in the workload model',
   'requested-ephemeral-storage-resources': 'no ephemeral storage quota in the workload model',
   'ephemeral-storage-resource-limit': 'no ephemeral storage quota in the workload model',

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { validateWorkload, type Workload } from '../../src/deploy/model.js';
 import { importVnfdFile } from '../../src/vnfd/import.js';
-import { VFW_JSON, VFW_YAML, yanglint } from './support.js';
+import { VFW_JSON, VFW_YAML, vfwDocument, writeTemp, yanglint } from './support.js';
 
 const ROOT = "/etsi-nfv-descriptors:nfv/vnfd[id='vfw-vnfd']";
 
@@ -93,5 +93,38 @@ describe('SOL006 VNFD import', () => {
         `${ROOT}/df[id='large']`,
       ].sort(),
     );
+  });
+});
+
+describe('SOL006 v4 container VDUs', () => {
+  it('maps os-container-desc limits (milli-CPU, MB) and huge-page-resources', () => {
+    const doc = vfwDocument();
+    const v = doc['etsi-nfv-descriptors:nfv'].vnfd[0]!;
+    delete v['virtual-compute-desc'];
+    const vdu = v.vdu[0];
+    delete vdu['virtual-compute-desc'];
+    delete vdu['sw-image-desc'];
+    vdu['os-container-desc'] = ['fw-container'];
+    v['os-container-desc'] = [
+      {
+        id: 'fw-container',
+        name: 'fw',
+        'requested-cpu-resources': 500,
+        'cpu-resource-limit': 1500,
+        'memory-resource-limit': '256',
+        'huge-page-resources': [{ 'hugepage-size': 2, 'requested-size': 128, 'size-unit': 'MiB' }],
+        'sw-image-desc': 'fw-image',
+      },
+    ];
+    const file = writeTemp('container.json', doc);
+    expect(yanglint(file)).toEqual({ status: 0, errors: '' });
+    const { workload, unmapped } = importVnfdFile(file);
+    expect(workload.image).toBe(expected.image);
+    expect(workload.resources).toEqual({ cpus: 1.5, memory: '256M', hugepages: { size: '2Mi', pages: 64 } });
+    expect(workload.networks).toEqual(expected.networks);
+    expect(unmapped).toContainEqual({
+      path: `${ROOT}/os-container-desc[id='fw-container']/requested-cpu-resources`,
+      reason: 'the workload model has a CPU limit, not a request',
+    });
   });
 });
