@@ -294,8 +294,8 @@ class Importer {
     const image =
       typeof desc.image === 'string' ? desc.image : `${String(desc.name)}:${String(desc.version)}`;
     // A container image's sha-256 checksum is its manifest digest: pin the reference with it.
-    if (!image.includes('@') && digest && desc['container-format'] === 'docker')
-      return `${image}@sha256:${digest}`;
+    const pinned = image.includes('@') || image.startsWith('sha256:');
+    if (!pinned && digest && desc['container-format'] === 'docker') return `${image}@sha256:${digest}`;
     return image;
   }
 
@@ -496,8 +496,8 @@ class Importer {
         this.cov.use(`${linkPath}/id`);
         this.cov.use(`${linkPath}/connectivity-type`);
         this.cov.use(`${linkPath}/flavour`);
-        // The link's id names the network, so VDUs imported from one VNFD share their internal links.
-        net.name = linkId;
+        // The network keeps its default name (`<workload>-<position>-<role>`): engines that order interfaces
+        // by network name then keep the int-cpd order. Name it in the pipeline to share it between VDUs.
         const profile = profiles.find((p) => p.id === linkId);
         if (profile) this.linkProfile(profile, `${dfPath}/virtual-link-profile[id='${linkId}']`, net);
       } else if (ext) {

@@ -55,7 +55,6 @@ describe('SOL006 VNFD export', () => {
     expect(back.resources).toEqual({ cpus: 2, memory: '307Mi' });
     expect(back.networks?.[0]).toEqual({
       role: 'mgmt',
-      name: 'vrouter-mgmt',
       subnet: '172.30.0.0/24',
       ip: '172.30.0.5',
     });

@@ -21,9 +21,9 @@ const expected: Workload = {
   },
   resources: { cpus: 2, cpuset: '0-1', memory: '512Mi', hugepages: { size: '2Mi', pages: 64 } },
   networks: [
-    { role: 'mgmt', name: 'mgmt-vl', subnet: '10.10.0.0/24', gateway: '10.10.0.1', ip: '10.10.0.10' },
+    { role: 'mgmt', subnet: '10.10.0.0/24', gateway: '10.10.0.1', ip: '10.10.0.10' },
     { role: 'data-in', name: 'north', external: true },
-    { role: 'data-out', name: 'data-vl', subnet: '10.20.0.0/24', ip: '10.20.0.10' },
+    { role: 'data-out', subnet: '10.20.0.0/24', ip: '10.20.0.10' },
   ],
 };
 
