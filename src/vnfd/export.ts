@@ -30,9 +30,25 @@ export type ExportableWorkload = Omit<Workload, 'image'> & { image: unknown };
 
 export function exportVnfd(workloads: readonly ExportableWorkload[]): VnfdExport {
   const unexported: UnexportedField[] = [];
-  const vnfds = workloads.map((w) =>
-    exportOne(w, (field, reason) => unexported.push({ field: `${w.name}: ${field}`, reason })),
-  );
+  const ids = new Set<string>();
+  const vnfds = workloads.map((w) => {
+    const report: Report = (field, reason) => unexported.push({ field: `${w.name}: ${field}`, reason });
+    const vnfd = exportOne(w, report);
+    // VNFDs are a list keyed by id: two workloads of one VNFD (two flavours) need two ids.
+    const id = String(vnfd.id);
+    if (ids.has(id)) {
+      const flavour = String((vnfd.df as JsonObject[])[0]!.id);
+      let unique = `${id}-${flavour}`;
+      for (let n = 2; ids.has(unique); n++) unique = `${id}-${flavour}-${n}`;
+      report(
+        'labels.org.etsi.nfv.vnfd.id',
+        `VNFD id '${id}' is taken by an earlier workload: written as '${unique}'`,
+      );
+      vnfd.id = unique;
+    }
+    ids.add(String(vnfd.id));
+    return vnfd;
+  });
   return { document: { [`${NFV}:nfv`]: { vnfd: vnfds } }, unexported };
 }
 

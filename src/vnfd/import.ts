@@ -455,6 +455,11 @@ class Importer {
           this.where(`${extPath}/int-cpd/cpd`),
         );
       }
+      const cpd = list(vdu['int-cpd']).find((c) => c.id === cpdId);
+      if (typeof cpd?.['int-virtual-link-desc'] === 'string') {
+        this.cov.explain(extPath, 'exposes a cpd on an internal virtual link: the link’s network is used');
+        continue;
+      }
       exposed.set(cpdId, String(ext.id));
       this.cov.use(`${extPath}/id`);
       this.cov.use(`${extPath}/int-cpd`);

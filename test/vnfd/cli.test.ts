@@ -75,6 +75,17 @@ export default definePipeline('vfw', (p) => {
     expect(yanglint(out)).toEqual({ status: 0, errors: '' });
     expect(importVnfdFile(out).workload).toEqual(importVnfdFile(VFW_JSON, { flavour: 'large' }).workload);
 
+    // Both flavours' workloads in one document: the second VNFD gets an id of its own.
+    const all = await project.cli(['vnfd', 'export', '-f', 'pipelines/vfw.ts', '-o', 'all.json']);
+    expect(all.code).toBe(0);
+    expect(all.stderr).toContain(
+      "VNFD id 'vfw-vnfd' is taken by an earlier workload: written as 'vfw-vnfd-large'",
+    );
+    expect(yanglint(join(project.dir, 'all.json'))).toEqual({ status: 0, errors: '' });
+    expect(importVnfdFile(join(project.dir, 'all.json'), { vnfd: 'vfw-vnfd' }).workload).toEqual(
+      importVnfdFile(VFW_JSON).workload,
+    );
+
     const unknown = await project.cli(['vnfd', 'export', '-f', 'pipelines/vfw.ts', '--step', 'nope']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('deploy steps: fw-small, fw-large');
