@@ -13,6 +13,8 @@ export type JsonObject = { [key: string]: Json };
 
 export interface LocatedVnfd {
   vnfd: JsonObject;
+  /** What else the document holds (other VNFDs, an NSD, …): reported with the unmapped elements. */
+  besides: Array<{ path: string; reason: string }>;
   /** YANG data path of the vnfd node: `/etsi-nfv-vnfd:vnfd` or `/etsi-nfv-descriptors:nfv/vnfd[id='x']`. */
   path: string;
   file: string;
@@ -77,13 +79,19 @@ export function readVnfdFile(file: string, select?: string): LocatedVnfd {
  */
 export function locateVnfd(doc: Json, file: string, select?: string): LocatedVnfd {
   if (!isObject(doc)) throw vnfdError('the document is not an object', file);
+  const besides = (top: string, inside?: JsonObject, parent = '') =>
+    Object.keys(inside ?? doc)
+      .filter((key) => key !== top)
+      .map((key) => ({ path: `${parent}/${key}`, reason: 'not part of the VNFD' }));
   for (const [key, value] of Object.entries(doc)) {
     const name = localName(key);
-    if (name === 'vnfd' && isObject(value)) return { vnfd: value, path: `/${key}`, file };
-    if (name === 'vnfd' && Array.isArray(value)) return pick(value, `/${key}`, file, select);
+    if (name === 'vnfd' && isObject(value))
+      return { vnfd: value, path: `/${key}`, file, besides: besides(key) };
+    if (name === 'vnfd' && Array.isArray(value)) return pick(value, `/${key}`, file, select, besides(key));
     if (name === 'nfv' && isObject(value)) {
       const list = value.vnfd;
-      if (Array.isArray(list)) return pick(list, `/${key}/vnfd`, file, select);
+      const others = [...besides(key), ...besides('vnfd', value, `/${key}`)];
+      if (Array.isArray(list)) return pick(list, `/${key}/vnfd`, file, select, others);
       throw vnfdError('no vnfd list', `${file} /${key}`);
     }
   }
@@ -94,7 +102,13 @@ export function locateVnfd(doc: Json, file: string, select?: string): LocatedVnf
   );
 }
 
-function pick(list: Json[], path: string, file: string, select?: string): LocatedVnfd {
+function pick(
+  list: Json[],
+  path: string,
+  file: string,
+  select: string | undefined,
+  besides: LocatedVnfd['besides'],
+): LocatedVnfd {
   const vnfds = list.filter(isObject);
   const ids = vnfds.map((v) => String(v.id));
   const chosen =
@@ -106,5 +120,11 @@ function pick(list: Json[], path: string, file: string, select?: string): Locate
       `pick one of: ${ids.join(', ') || '(none)'}`,
     );
   }
-  return { vnfd: chosen, path: `${path}[id='${String(chosen.id)}']`, file };
+  const others = vnfds
+    .filter((v) => v !== chosen)
+    .map((v) => ({
+      path: `${path}[id='${String(v.id)}']`,
+      reason: `another VNFD (imported: '${String(chosen.id)}')`,
+    }));
+  return { vnfd: chosen, path: `${path}[id='${String(chosen.id)}']`, file, besides: [...besides, ...others] };
 }

@@ -82,11 +82,13 @@ class Importer {
   private readonly vnfd: JsonObject;
   private readonly root: string;
   private readonly file: string;
+  private readonly besides: UnmappedElement[];
 
   constructor(located: LocatedVnfd) {
     this.vnfd = located.vnfd;
     this.root = located.path;
     this.file = located.file;
+    this.besides = located.besides;
   }
 
   private where(path: string): string {
@@ -159,7 +161,12 @@ class Importer {
       if (!isVnfpipeError(error)) throw error;
       throw vnfdError(`the imported workload is not valid: ${error.message}`, this.where(vduPath));
     }
-    return { workload, flavour: dfId, vdu: vduId, unmapped: this.cov.unmapped(this.vnfd, this.root) };
+    return {
+      workload,
+      flavour: dfId,
+      vdu: vduId,
+      unmapped: [...this.besides, ...this.cov.unmapped(this.vnfd, this.root)],
+    };
   }
 
   private pickVdu(vdus: JsonObject[], profiles: JsonObject[], dfPath: string, wanted?: string): JsonObject {

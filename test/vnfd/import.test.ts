@@ -128,3 +128,26 @@ describe('SOL006 v4 container VDUs', () => {
     });
   });
 });
+
+describe('documents with more than one descriptor', () => {
+  it('imports the VNFD asked for and reports the other descriptors; without a choice it exits 2', () => {
+    const doc = vfwDocument();
+    const nfv = doc['etsi-nfv-descriptors:nfv'];
+    nfv.vnfd.push({ ...nfv.vnfd[0], id: 'vlb-vnfd' });
+    Object.assign(nfv, { nsd: [{ id: 'edge-ns' }] });
+    const file = writeTemp('two.json', doc);
+    const { workload, unmapped } = importVnfdFile(file, { vnfd: 'vfw-vnfd' });
+    expect(workload).toEqual(expected);
+    expect(unmapped).toContainEqual({
+      path: "/etsi-nfv-descriptors:nfv/vnfd[id='vlb-vnfd']",
+      reason: "another VNFD (imported: 'vfw-vnfd')",
+    });
+    expect(unmapped).toContainEqual({
+      path: '/etsi-nfv-descriptors:nfv/nsd',
+      reason: 'not part of the VNFD',
+    });
+    expect(() => importVnfdFile(file)).toThrow(
+      expect.objectContaining({ code: 'VNFD_INVALID', exitCode: 2, hint: 'pick one of: vfw-vnfd, vlb-vnfd' }),
+    );
+  });
+});
