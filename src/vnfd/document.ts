@@ -4,8 +4,8 @@
  * every later message can name the node.
  */
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { extname } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { VnfpipeError } from '../errors.js';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -37,6 +37,15 @@ export function identity(value: Json | undefined): string | undefined {
 
 export function vnfdError(message: string, where: string, hint?: string): VnfpipeError {
   return new VnfpipeError('VNFD_INVALID', message, hint ? { where, hint } : { where });
+}
+
+/**
+ * The YAML parser, loaded on first use: every pipeline file imports this module through `vnfpipe`, and
+ * most never read YAML. `vnfd.workload()` is synchronous, hence require (yaml ships CommonJS for Node).
+ */
+function parseYaml(text: string): unknown {
+  const yaml = createRequire(import.meta.url)('yaml') as typeof import('yaml');
+  return yaml.parse(text);
 }
 
 export function parseVnfdText(text: string, file: string): Json {
