@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Workload } from '../../src/deploy/model.js';
+import type { ImageRef } from '../../src/pipeline/kinds.js';
+import { outputRef } from '../../src/pipeline/output.js';
 import { locateVnfd } from '../../src/vnfd/document.js';
 import { exportVnfd } from '../../src/vnfd/export.js';
 import { importVnfd, importVnfdFile } from '../../src/vnfd/import.js';
@@ -61,11 +63,25 @@ describe('SOL006 VNFD export', () => {
   });
 
   it('a workload whose image is a step output exports with a placeholder and says so', () => {
-    const { unexported } = exportVnfd([
-      { name: 'late', image: { not: 'a string' }, networks: [{ role: 'mgmt' }] },
+    const image = outputRef<ImageRef>('push');
+    const { document, unexported } = exportVnfd([{ name: 'late', image, networks: [{ role: 'mgmt' }] }]);
+    expect(unexported.find((u) => u.field === 'late: image')?.reason).toBe(
+      'the image is push.out, known only when the pipeline runs: the checksum is a placeholder',
+    );
+    expect(yanglint(writeTemp('late.json', document))).toEqual({ status: 0, errors: '' });
+  });
+
+  it('an image given as an ImageRef is written pinned by its digest', () => {
+    const digest = `sha256:${'b'.repeat(64)}`;
+    const { document } = exportVnfd([
+      {
+        name: 'pinned',
+        image: { ref: 'registry.example.net/vnf/x:1.0', digest },
+        networks: [{ role: 'mgmt' }],
+      },
     ]);
-    expect(unexported.find((u) => u.field === 'late: image')?.reason).toMatch(
-      /known only when the pipeline runs/,
+    expect(importVnfd(locateVnfd(document, 'pinned.json')).workload.image).toBe(
+      `registry.example.net/vnf/x@${digest}`,
     );
   });
 });
