@@ -151,3 +151,32 @@ describe('documents with more than one descriptor', () => {
     );
   });
 });
+
+describe('choices the mapping cannot make alone', () => {
+  it('dynamic CPU pinning leaves the CPUs to the target and says so', () => {
+    const doc = vfwDocument();
+    const vnfd = doc['etsi-nfv-descriptors:nfv'].vnfd[0]!;
+    vnfd['virtual-compute-desc'][0]['virtual-cpu'].pinning = { policy: 'dynamic' };
+    const { workload, unmapped } = importVnfdFile(writeTemp('dynamic.json', doc));
+    expect(workload.resources?.cpuset).toBeUndefined();
+    expect(workload.resources?.cpus).toBe(2);
+    expect(unmapped).toContainEqual({
+      path: `${ROOT}/virtual-compute-desc[id='fw-compute']/virtual-cpu/pinning`,
+      reason: 'dynamic pinning: the target’s scheduler places the CPUs',
+    });
+  });
+
+  it('two VDUs in the flavour need --vdu; the other VDU is then reported', () => {
+    const doc = vfwDocument();
+    const vnfd = doc['etsi-nfv-descriptors:nfv'].vnfd[0]!;
+    vnfd.vdu.push({ ...vnfd.vdu[0], id: 'lb', name: 'balancer' });
+    vnfd.df[0]['vdu-profile'].push({ id: 'lb', 'min-number-of-instances': 1 });
+    const file = writeTemp('two-vdus.json', doc);
+    expect(() => importVnfdFile(file)).toThrow(
+      expect.objectContaining({ message: '2 VDUs in the flavour: choose one', hint: 'pass --vdu (fw, lb)' }),
+    );
+    const { workload, unmapped } = importVnfdFile(file, { vdu: 'fw' });
+    expect(workload.name).toBe('fw');
+    expect(unmapped).toContainEqual({ path: `${ROOT}/vdu[id='lb']`, reason: "another VDU (imported: 'fw')" });
+  });
+});
