@@ -21,6 +21,15 @@ describe('SOL006 VNFD export', () => {
     });
   }
 
+  it('yanglint does refuse a VNFD that breaks the schema (the check above can fail)', () => {
+    const { document } = exportVnfd([importVnfdFile(VFW_JSON).workload]);
+    const vnfd = (document['etsi-nfv-descriptors:nfv'] as { vnfd: Array<Record<string, unknown>> }).vnfd[0]!;
+    delete vnfd.provider;
+    const result = yanglint(writeTemp('broken.json', document));
+    expect(result.status).not.toBe(0);
+    expect(result.errors).toContain('Mandatory node "provider" instance does not exist');
+  });
+
   it('exports a hand-written workload, listing what SOL006 cannot carry', () => {
     const workload: Workload = {
       name: 'vrouter',
