@@ -29,6 +29,8 @@ export type ErrorCode =
   | 'TRUST_VERIFY_FAILED'
   /** Signing could not be done (Fulcio or Rekor refused, no identity token). */
   | 'TRUST_SIGN_FAILED'
+  /** An ETSI SOL006 VNFD that cannot be read or has no workload meaning (missing VDU, dangling reference). */
+  | 'VNFD_INVALID'
   | 'IO';
 
 /** Exit codes shared by every command: 0 ok, 1 a step or check failed, 2 bad input or usage, 130 interrupted. */
@@ -56,6 +58,7 @@ const exitCodeFor: Record<ErrorCode, number> = {
   VERIFY_INFRA: EXIT.failed,
   TRUST_VERIFY_FAILED: EXIT.failed,
   TRUST_SIGN_FAILED: EXIT.failed,
+  VNFD_INVALID: EXIT.usage,
   IO: EXIT.failed,
 };
 

@@ -88,3 +88,12 @@ export type { CnfCheck, ProbeSpec, ProbeTiming } from './verify/probes.js';
 export { cnf, probe } from './verify/probes.js';
 export type { VerifyOutput, VerifyStepOptions } from './verify/step.js';
 export { verify } from './verify/step.js';
+export type {
+  ExportableWorkload,
+  UnexportedField,
+  UnmappedElement,
+  VnfdExport,
+  VnfdImport,
+  VnfdImportOptions,
+} from './vnfd/index.js';
+export { exportVnfd, importVnfdFile, VNFD_LABEL, vnfd } from './vnfd/index.js';

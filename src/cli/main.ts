@@ -44,6 +44,7 @@ Examples:
   vnfpipe runs                         recent runs from .vnfpipe/runs
   vnfpipe history vfw                  revisions of a deployed workload
   vnfpipe render -o k8s/               the kubernetes deploy steps' objects as YAML
+  vnfpipe vnfd import vfw-vnfd.yaml --flavour small -o vfw.workload.json
   vnfpipe ci github --check            is the committed workflow what the pipeline generates?
 
 Exit codes: 0 ok, 1 a step or check failed, 2 bad input or usage, 130 interrupted.`,
@@ -423,6 +424,26 @@ Example:
       .argument('<image>')
       .option('--artifact-type <type>', 'only this type'),
   ).action(handleErrors(async (ref, opts) => (await import('./registry.js')).artifactLsCommand(ref, opts)));
+
+  const vnfdCommand = program
+    .command('vnfd')
+    .description('ETSI SOL006 VNF descriptors: import a VDU as a workload, export workloads as VNFDs');
+  vnfdCommand
+    .command('import')
+    .description('map one VDU of a SOL006 VNFD (JSON or YAML) to a workload; unmapped elements go to stderr')
+    .argument('<file>', 'the VNFD file')
+    .option('--flavour <id>', 'deployment flavour (df); default: the first')
+    .option('--vdu <id>', 'VDU; default: the only VDU of the flavour')
+    .option('--vnfd <id>', 'VNFD id, when the file holds several')
+    .option('-o, --output <file>', 'write the workload JSON here instead of stdout')
+    .action(handleErrors(async (file, opts) => (await import('./vnfd.js')).vnfdImportCommand(file, opts)));
+  vnfdCommand
+    .command('export')
+    .description("write the workloads of the pipeline's deploy steps as SOL006 VNFDs (RFC 7951 JSON)")
+    .option('-f, --file <file>', 'pipeline file', 'vnfpipe.config.ts')
+    .option('--step <id...>', 'only these deploy steps')
+    .option('-o, --output <file>', 'write here instead of stdout (.yaml/.yml: YAML)')
+    .action(handleErrors(async (opts) => (await import('./vnfd.js')).vnfdExportCommand(opts)));
 
   const ci = program
     .command('ci')
