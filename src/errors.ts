@@ -25,6 +25,10 @@ export type ErrorCode =
   | 'ENGINE_UNREACHABLE'
   /** Verify's own tooling failed (probe container, probe tool): no verdict on the workload. */
   | 'VERIFY_INFRA'
+  /** A build step (a Dockerfile or DSL `RUN`) failed in BuildKit. */
+  | 'BUILD_FAILED'
+  /** A build the builder refuses: Dockerfile syntax, unknown stage, missing base image. */
+  | 'BUILD_INVALID'
   | 'IO';
 
 /** Exit codes shared by every command: 0 ok, 1 a step or check failed, 2 bad input or usage, 130 interrupted. */
@@ -50,6 +54,8 @@ const exitCodeFor: Record<ErrorCode, number> = {
   REGISTRY_UNREACHABLE: EXIT.failed,
   ENGINE_UNREACHABLE: EXIT.failed,
   VERIFY_INFRA: EXIT.failed,
+  BUILD_FAILED: EXIT.failed,
+  BUILD_INVALID: EXIT.usage,
   IO: EXIT.failed,
 };
 
