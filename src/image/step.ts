@@ -11,6 +11,7 @@ import {
   type StepContext,
   type StepSpec,
 } from '../pipeline/model.js';
+import { dockerfileStep } from './dockerfile-step.js';
 import type { FileMapping, ImageConfigSpec, ImageRef, InlineFile, LayerSpec, Ownership } from './types.js';
 
 /** A layer as a pipeline writes it: a LayerSpec plus outputs of other steps it waits for. */
@@ -94,6 +95,8 @@ export const image = {
   layer(spec: LayerInput): LayerInput {
     return spec;
   },
+  /** Builds a Dockerfile with BuildKit into an OCI layout; the same ImageRef output as `build`. */
+  dockerfile: dockerfileStep,
   /** Builds an image with the native builder into an OCI layout; the output is an ImageRef. */
   build(options: ImageBuildOptions): StepSpec<ImageRef, ImageBuildOptions> {
     return {
