@@ -5,17 +5,14 @@
  * and the tag removed. The build cache stays in BuildKit, so a warm rebuild exports the same image.
  */
 import { randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { basename, dirname, join, resolve } from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { DockerEngine } from '../deploy/engine/client.js';
+import { stat } from 'node:fs/promises';
+import { basename, dirname, resolve } from 'node:path';
+import type { DockerEngine } from '../deploy/engine/client.js';
 import { VnfpipeError } from '../errors.js';
-import { importDockerArchive } from '../oci/docker-archive.js';
 import { OciLayout } from '../oci/layout.js';
 import { type BuildkitAddress, parseBuildkitAddress } from './address.js';
 import { BuildkitClient } from './client.js';
+import { engineOf, exportFromEngine, untag } from './engine-image.js';
 import { openEngineSession } from './session.js';
 import { type SolveListener, solve } from './solve.js';
 
@@ -75,11 +72,7 @@ export async function buildDockerfile(options: DockerfileBuildOptions): Promise<
     throw error;
   });
   const tag = `vnfpipe-build/${randomUUID()}:latest`;
-  const engine = new DockerEngine(
-    address.socketPath
-      ? { socketPath: address.socketPath, display: address.display }
-      : { host: address.host!, port: address.port!, display: address.display },
-  );
+  const engine = engineOf(address);
   try {
     await client.require({ exporter: 'moby' });
     const attrs: Record<string, string> = { filename: basename(dockerfile) };
@@ -103,9 +96,7 @@ export async function buildDockerfile(options: DockerfileBuildOptions): Promise<
   } finally {
     session.close();
     client.close();
-    await engine
-      .call({ method: 'DELETE', path: `/images/${encodeURIComponent(tag)}`, accept: [404, 409] })
-      .catch(() => {});
+    await untag(engine, tag);
   }
 }
 
@@ -114,28 +105,20 @@ async function requireFile(path: string, what: string): Promise<void> {
   if (!info?.isFile()) throw new VnfpipeError('USAGE', `${what} not found`, { where: path });
 }
 
-/** Copies the engine's image into the layout through a docker archive. */
+/** Copies the engine's image into the layout and tags it `name`. */
 async function intoLayout(
   engine: DockerEngine,
   tag: string,
   layoutDir: string,
   name: string,
 ): Promise<DockerfileBuildResult> {
-  const scratch = await mkdtemp(join(tmpdir(), 'vnfpipe-bk-'));
-  try {
-    const archive = join(scratch, 'image.tar');
-    const res = await engine.raw({ path: `/images/${encodeURIComponent(tag)}/get` });
-    await pipeline(res, createWriteStream(archive));
-    const layout = await OciLayout.openOrCreate(resolve(layoutDir));
-    const imported = await importDockerArchive(`docker-archive:${archive}:${tag}`, layout);
-    await layout.tag(name, imported.descriptor);
-    return {
-      ref: `oci:${resolve(layoutDir)}:${name}`,
-      digest: imported.descriptor.digest,
-      layout: resolve(layoutDir),
-      mediaType: imported.descriptor.mediaType,
-    };
-  } finally {
-    await rm(scratch, { recursive: true, force: true });
-  }
+  const layout = await OciLayout.openOrCreate(resolve(layoutDir));
+  const imported = await exportFromEngine(engine, tag, layout);
+  await layout.tag(name, imported.descriptor);
+  return {
+    ref: `oci:${resolve(layoutDir)}:${name}`,
+    digest: imported.descriptor.digest,
+    layout: resolve(layoutDir),
+    mediaType: imported.descriptor.mediaType,
+  };
 }
