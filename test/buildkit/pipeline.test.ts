@@ -4,7 +4,8 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { busyboxInDocker } from '../support/engine-images.js';
+import { BASE_REF } from '../support/base-image.js';
+import { busyboxInDocker, busyboxLayout, docker } from '../support/engine-images.js';
 import { makeProject } from '../support/project.js';
 
 const TOKEN = 'pipeline-secret-9f8e7d6c';
@@ -61,5 +62,44 @@ export default definePipeline('bk', (p) => {
       encoding: 'utf8',
     });
     expect(JSON.parse(out).config.Cmd).toEqual(['cat', '/flavour', '/etc/app.conf']);
+  });
+});
+
+describe('image.build mixing native layers with image.run', () => {
+  it('builds files, a RUN with a secret and cache mount, then more files, and the image runs', async () => {
+    const word = `w${Date.now().toString(36)}`;
+    const project = makeProject({
+      'files/greet.sh': '#!/bin/sh\ncat /etc/greeting /ran.txt\n',
+      'vnfpipe.config.ts': `import { definePipeline, image, secret } from 'vnfpipe';
+export default definePipeline('mixed', (p) => {
+  p.step('img', image.build({
+    from: ${JSON.stringify(`oci:${busyboxLayout()}:${BASE_REF}`)},
+    layers: [
+      image.content({ '/etc/greeting': 'hello from a file layer\\n' }),
+      image.run('test "$(cat /run/secrets/tok)" = "$EXPECTED" && echo "ran ${word}" > /ran.txt', {
+        env: { EXPECTED: 'mixed-secret-1234' },
+        mounts: [{ type: 'secret', id: 'tok', value: secret('TOK') }, { type: 'cache', target: '/var/cache/x' }],
+      }),
+      image.files({ 'files/greet.sh': '/usr/local/bin/greet' }, { mode: 0o755 }),
+    ],
+    cmd: ['/usr/local/bin/greet'],
+  }));
+});
+`,
+    });
+    const result = await project.cli(['run'], { env: { TOK: 'mixed-secret-1234' } });
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    const layout = join(project.dir, '.vnfpipe', 'oci');
+    const tag = `vnfpipe-test/bk-mixed:${word}`;
+    execFileSync('skopeo', ['copy', '-q', `oci:${layout}:img`, `docker-daemon:${tag}`], { stdio: 'ignore' });
+    try {
+      expect(docker('run', '--rm', tag)).toBe(`hello from a file layer\nran ${word}`);
+    } finally {
+      docker('image', 'rm', tag);
+    }
+    const refs = JSON.parse(readFileSync(join(layout, 'index.json'), 'utf8')).manifests.map(
+      (m: { annotations: Record<string, string> }) => m.annotations['org.opencontainers.image.ref.name'],
+    );
+    expect(refs).toEqual(['img']);
   });
 });

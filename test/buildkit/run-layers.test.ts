@@ -86,3 +86,14 @@ describe('run layers on BuildKit', () => {
     expect(() => readFileSync(join(bundle, 'rootfs', 'cache', 'x'))).toThrow();
   });
 });
+
+describe('the native builder and run layers', () => {
+  it('refuses a run layer and points to BuildKit', async () => {
+    const { buildImage } = await import('../../src/image/builder.js');
+    const { image } = await import('../../src/image/step.js');
+    const dir = mkdtempSync(join(tmpdir(), 'vnfpipe-bk-native-'));
+    await expect(
+      buildImage({ context: dir, layout: join(dir, 'oci'), name: 'x', layers: [image.run('true')] }),
+    ).rejects.toMatchObject({ code: 'USAGE', hint: expect.stringContaining('BuildKit') });
+  });
+});
