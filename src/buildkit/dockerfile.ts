@@ -12,6 +12,7 @@ import { VnfpipeError } from '../errors.js';
 import { OciLayout } from '../oci/layout.js';
 import { type BuildkitAddress, parseBuildkitAddress } from './address.js';
 import { BuildkitClient } from './client.js';
+import { credentialsFrom } from './credentials.js';
 import { engineOf, exportFromEngine, untag } from './engine-image.js';
 import { openEngineSession } from './session.js';
 import { type SolveListener, solve } from './solve.js';
@@ -67,6 +68,7 @@ export async function buildDockerfile(options: DockerfileBuildOptions): Promise<
   const session = await openEngineSession(address, {
     dirs: { context, dockerfile: dirname(dockerfile) },
     secrets,
+    credentials: credentialsFrom(),
   }).catch((error) => {
     client.close();
     throw error;

@@ -14,6 +14,7 @@ import { canonicalJson, type ImageManifest } from '../oci/manifest.js';
 import { MediaType } from '../oci/media-types.js';
 import { type BuildkitAddress, parseBuildkitAddress } from './address.js';
 import { BuildkitClient } from './client.js';
+import { credentialsFrom } from './credentials.js';
 import { engineOf, exportFromEngine, untag } from './engine-image.js';
 import { compileRuns, type RunStep } from './llb.js';
 import { openEngineSession } from './session.js';
@@ -79,7 +80,7 @@ export async function buildRunLayers(options: RunLayersOptions): Promise<Descrip
       },
       options.runs,
     );
-    const session = await openEngineSession(address, { secrets });
+    const session = await openEngineSession(address, { secrets, credentials: credentialsFrom() });
     try {
       await solve(
         client,
