@@ -34,6 +34,7 @@ export interface DockerfileBuildOptions {
   /** Default: `BUILDKIT_HOST`, else the Docker engine. */
   address?: BuildkitAddress;
   listener?: SolveListener;
+  signal?: AbortSignal;
 }
 
 export interface DockerfileBuildResult {
@@ -93,6 +94,7 @@ export async function buildDockerfile(options: DockerfileBuildOptions): Promise<
       },
       options.listener,
       mask,
+      options.signal,
     );
     return await intoLayout(engine, tag, options.layout, options.name);
   } finally {

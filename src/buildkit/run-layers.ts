@@ -32,6 +32,7 @@ export interface RunLayersOptions {
   log?: (line: string) => void;
   /** `created` of the new history entries (ISO time), like the native builder's epoch. */
   created?: string;
+  signal?: AbortSignal;
 }
 
 /** Returns the new image's manifest descriptor (written into the layout, not tagged). */
@@ -87,6 +88,7 @@ export async function buildRunLayers(options: RunLayersOptions): Promise<Descrip
         { Definition: definition, Session: session.id, Exporter: 'moby', ExporterAttrs: { name: resultTag } },
         options.listener,
         mask,
+        options.signal,
       );
     } finally {
       session.close();

@@ -52,6 +52,7 @@ export async function solve(
   request: SolveInit,
   listener: SolveListener = {},
   mask: readonly string[] = [],
+  signal?: AbortSignal,
 ): Promise<Record<string, string>> {
   const ref = randomUUID();
   const vertexes = new Map<string, VertexTrack>();
@@ -122,10 +123,17 @@ export async function solve(
   });
 
   try {
-    const answer = await client.control.solve(create(SolveRequestSchema, { ...request, Ref: ref }));
+    // Cancelling the Solve call makes BuildKit stop the build (Ctrl-C, a step timeout).
+    const answer = await client.control.solve(create(SolveRequestSchema, { ...request, Ref: ref }), {
+      ...(signal ? { signal } : {}),
+    });
     await status;
     return answer.ExporterResponse;
   } catch (error) {
+    if (signal?.aborted) {
+      abort.abort();
+      throw new VnfpipeError('CANCELLED', 'the build was cancelled', { where: client.address.display });
+    }
     // The failing vertex's last logs may still be in flight on the status stream: give it a moment.
     await Promise.race([status, new Promise((r) => setTimeout(r, 2000).unref())]);
     abort.abort();

@@ -80,6 +80,7 @@ async function runDockerfile(ctx: StepContext, options: ResolvedOptions): Promis
     ...(options.secrets ? { secrets: options.secrets } : {}),
     layout,
     name: options.name ?? ctx.stepId,
+    signal: ctx.signal,
     address: parseBuildkitAddress(options.buildkitHost ?? ctx.env.BUILDKIT_HOST, ctx.env),
     listener: {
       onVertex: (v) => {

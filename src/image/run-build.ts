@@ -86,6 +86,7 @@ export async function buildWithRuns(
           runs,
           secrets,
           address,
+          ...(options.signal ? { signal: options.signal } : {}),
           ...(options.onLog
             ? { log: options.onLog, listener: { onLog: (l) => options.onLog!(l.line) } }
             : {}),

@@ -105,3 +105,22 @@ describe('Dockerfile build through BuildKit', () => {
     }
   });
 });
+
+describe('cancelling a Dockerfile build', () => {
+  it('stops BuildKit when the signal aborts during a RUN', async () => {
+    const context = project({ Dockerfile: `FROM ${base}\nRUN echo started-${Math.random()} && sleep 600\n` });
+    const abort = new AbortController();
+    const build = buildDockerfile({
+      context,
+      layout: join(context, 'oci'),
+      name: 'x',
+      signal: abort.signal,
+      listener: {
+        onLog: (l) => {
+          if (l.line.startsWith('started-')) abort.abort();
+        },
+      },
+    });
+    await expect(build).rejects.toMatchObject({ code: 'CANCELLED' });
+  });
+});
