@@ -8,9 +8,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { DockerEngine } from '../deploy/engine/client.js';
+import { parseImageConfig } from '../oci/config.js';
+import type { Descriptor } from '../oci/descriptor.js';
+import type { Digest } from '../oci/digest.js';
 import { type ImportedImage, importDockerArchive } from '../oci/docker-archive.js';
 import type { OciLayout } from '../oci/layout.js';
+import { canonicalJson, type ImageManifest } from '../oci/manifest.js';
+import { MediaType } from '../oci/media-types.js';
+import type { Platform } from '../oci/platform.js';
 import type { BuildkitAddress } from './address.js';
+
+// Image configs are small documents; a bigger one is not read into memory.
+const MAX_CONFIG_BYTES = 8 * 1024 * 1024;
 
 export function engineOf(address: Extract<BuildkitAddress, { kind: 'engine' }>): DockerEngine {
   return new DockerEngine(
@@ -35,6 +44,46 @@ export async function exportFromEngine(
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
+}
+
+/**
+ * A warm rebuild gives an image whose config and layers the layout already holds (the engine's image id is
+ * the config's digest; imported uncompressed layers are named by their diff-id): the manifest is written
+ * from those blobs without streaming the image out of the engine again.
+ */
+async function fromLayoutBlobs(
+  engine: DockerEngine,
+  tag: string,
+  layout: OciLayout,
+): Promise<ImportedImage | undefined> {
+  const info = await engine.json<{ Id: Digest; RootFS?: { Layers?: Digest[] } }>({
+    path: `/images/${encodeURIComponent(tag)}/json`,
+  });
+  const diffIds = info.RootFS?.Layers ?? [];
+  if (!(await layout.hasBlob(info.Id))) return undefined;
+  for (const diffId of diffIds) if (!(await layout.hasBlob(diffId))) return undefined;
+  const config = parseImageConfig(await layout.readBlob(info.Id, MAX_CONFIG_BYTES), `${tag} (${info.Id})`);
+  if (config.rootfs.diff_ids.join() !== diffIds.join()) return undefined;
+  const layers: Descriptor[] = [];
+  for (const diffId of diffIds) {
+    layers.push({ mediaType: MediaType.ociLayer, digest: diffId, size: await layout.blobSize(diffId) });
+  }
+  const configSize = await layout.blobSize(info.Id);
+  const manifest: ImageManifest = {
+    schemaVersion: 2,
+    mediaType: MediaType.ociManifest,
+    config: { mediaType: MediaType.ociConfig, digest: info.Id, size: configSize },
+    layers,
+  };
+  const written = await layout.writeBlob(canonicalJson(manifest), MediaType.ociManifest);
+  const platform: Platform = { os: config.os, architecture: config.architecture };
+  if (config.variant) platform.variant = config.variant;
+  return {
+    descriptor: { mediaType: MediaType.ociManifest, digest: written.digest, size: written.size, platform },
+    manifest,
+    config,
+    where: tag,
+  };
 }
 
 /** Removes a temporary tag (the image stays while something else refers to it). */

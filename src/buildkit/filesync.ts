@@ -19,7 +19,8 @@ import {
 /** Go's os.FileMode type bits, which fsutil puts on the wire. */
 const GO_MODE_DIR = 0x80000000;
 const GO_MODE_SYMLINK = 0x08000000;
-const CHUNK = 32 * 1024;
+// Larger than fsutil's own 32 KiB: fewer messages for big contexts, well under gRPC's 4 MiB message limit.
+const CHUNK = 1024 * 1024;
 
 export interface SyncFilter {
   include?: readonly string[];

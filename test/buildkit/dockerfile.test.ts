@@ -124,3 +124,19 @@ describe('cancelling a Dockerfile build', () => {
     await expect(build).rejects.toMatchObject({ code: 'CANCELLED' });
   });
 });
+
+describe('rebuilding into the same layout', () => {
+  it('gives the same image when BuildKit answers from its cache', async () => {
+    const context = project({
+      Dockerfile: `FROM ${base}\nCOPY data.txt /data.txt\nRUN wc -c /data.txt > /size\n`,
+      'data.txt': `${'x'.repeat(100_000)}\n`,
+    });
+    const layout = join(context, 'oci');
+    const first = await buildDockerfile({ context, layout, name: 'one' });
+    const second = await buildDockerfile({ context, layout, name: 'two' });
+    expect(second.digest).toBe(first.digest);
+    const bundle = join(mkdtempSync(join(tmpdir(), 'vnfpipe-bk-warm-')), 'b');
+    execFileSync('umoci', ['unpack', '--rootless', '--image', `${layout}:two`, bundle], { stdio: 'ignore' });
+    expect(readFileSync(join(bundle, 'rootfs', 'size'), 'utf8')).toBe('100001 /data.txt\n');
+  });
+});
