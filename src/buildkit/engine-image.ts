@@ -35,6 +35,8 @@ export async function exportFromEngine(
   tag: string,
   layout: OciLayout,
 ): Promise<ImportedImage> {
+  const known = await fromLayoutBlobs(engine, tag, layout);
+  if (known) return known;
   const scratch = await mkdtemp(join(tmpdir(), 'vnfpipe-bk-'));
   try {
     const archive = join(scratch, 'image.tar');

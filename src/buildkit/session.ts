@@ -3,7 +3,7 @@
  * session is an upgraded `/session` socket on which we are the HTTP/2 *server*; the methods we serve are
  * announced in headers. Health must answer (it is polled and a failure ends the session).
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import http2 from 'node:http2';
 import type { Socket } from 'node:net';
 import { Code, ConnectError, type ConnectRouter } from '@connectrpc/connect';
@@ -23,6 +23,11 @@ export interface SessionOptions {
   secrets?: ReadonlyMap<string, Uint8Array>;
   /** Registry host → credentials, for pulls the daemon makes on our behalf. */
   credentials?: (host: string) => Promise<{ username: string; secret: string } | undefined>;
+  /**
+   * Names what the directories are across builds: BuildKit keeps the last copy of a local directory per
+   * shared key and then asks only for changed files. Default: derived from the directories' paths.
+   */
+  sharedKey?: string;
 }
 
 export interface BuildkitSession {
@@ -89,6 +94,14 @@ const METHODS = [
   '/moby.filesync.v1.Auth/Credentials',
 ];
 
+function sharedKeyOf(dirs: Record<string, string> | undefined): string {
+  const text = Object.entries(dirs ?? {})
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([name, path]) => `${name}=${path}`)
+    .join('\n');
+  return createHash('sha256').update(text).digest('hex');
+}
+
 /** Opens a session on the engine; pass its id as the Solve's `Session`. */
 export async function openEngineSession(
   address: Extract<BuildkitAddress, { kind: 'engine' }>,
@@ -99,7 +112,7 @@ export async function openEngineSession(
   const socket: Socket = await upgradeEngineSocket(address, '/session', {
     'X-Docker-Expose-Session-Uuid': id,
     'X-Docker-Expose-Session-Name': name,
-    'X-Docker-Expose-Session-Sharedkey': id,
+    'X-Docker-Expose-Session-Sharedkey': options.sharedKey ?? sharedKeyOf(options.dirs),
     'X-Docker-Expose-Session-Grpc-Method': METHODS,
   });
   const server = http2.createServer(connectNodeAdapter({ routes: routes(options) }));
