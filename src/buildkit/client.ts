@@ -9,7 +9,7 @@ import { type Client, ConnectError, createClient } from '@connectrpc/connect';
 import { createGrpcTransport } from '@connectrpc/connect-node';
 import { VnfpipeError } from '../errors.js';
 import type { BuildkitAddress } from './address.js';
-import { Control } from './gen/github.com/moby/buildkit/api/services/control/control_pb.js';
+import { Control, type UsageRecord } from './gen/github.com/moby/buildkit/api/services/control/control_pb.js';
 import { upgradeEngineSocket } from './hijack.js';
 
 /** What the server is and can do, probed once per client. */
@@ -23,6 +23,26 @@ export interface BuildkitServerInfo {
 }
 
 type SessionManager = NonNullable<Parameters<typeof createGrpcTransport>[0]['sessionManager']>;
+
+export interface CacheRecord {
+  id: string;
+  size: number;
+  inUse: boolean;
+  shared: boolean;
+  type: string;
+  description: string;
+}
+
+function cacheRecord(record: UsageRecord): CacheRecord {
+  return {
+    id: record.ID,
+    size: Number(record.Size),
+    inUse: record.InUse,
+    shared: record.Shared,
+    type: record.RecordType,
+    description: record.Description,
+  };
+}
 
 class SocketSessionManager implements SessionManager {
   readonly authority = 'http://buildkit';
@@ -89,6 +109,35 @@ export class BuildkitClient {
         { where: this.address.display, hint: `it offers: ${info.exporters.join(', ')}` },
       );
     }
+  }
+
+  /** Build cache records (BuildKit's `du`), optionally filtered (`type==regular`, `id==…`). */
+  async diskUsage(filter: string[] = []): Promise<CacheRecord[]> {
+    try {
+      const answer = await this.control.diskUsage({ filter });
+      return answer.record.map(cacheRecord);
+    } catch (error) {
+      throw this.failure(error);
+    }
+  }
+
+  /** Removes unused build cache matching the filter; returns what was removed. */
+  async prune(
+    options: { filter?: string[]; all?: boolean; keepBytes?: number } = {},
+  ): Promise<CacheRecord[]> {
+    const removed: CacheRecord[] = [];
+    try {
+      for await (const record of this.control.prune({
+        filter: options.filter ?? [],
+        all: options.all ?? false,
+        keepBytes: BigInt(options.keepBytes ?? 0),
+      })) {
+        removed.push(cacheRecord(record));
+      }
+    } catch (error) {
+      throw this.failure(error);
+    }
+    return removed;
   }
 
   failure(error: unknown): VnfpipeError {

@@ -1,7 +1,12 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseBuildkitAddress } from '../../src/buildkit/address.js';
 import { BuildkitClient } from '../../src/buildkit/client.js';
+import { buildDockerfile } from '../../src/buildkit/dockerfile.js';
 import { VnfpipeError } from '../../src/errors.js';
+import { busyboxInDocker } from '../support/engine-images.js';
 
 describe('BuildKit address', () => {
   it('reads engine, unix and tcp forms', () => {
@@ -40,6 +45,25 @@ describe('BuildKit client against the engine', () => {
       await expect(client.require({ exporter: 'oci' })).rejects.toThrow(/no 'oci' exporter/);
       const usage = await client.control.diskUsage({});
       expect(Array.isArray(usage.record)).toBe(true);
+    } finally {
+      client.close();
+    }
+  });
+
+  it('lists build cache records and prunes only what a filter matches', async () => {
+    // A build leaves cache behind.
+    const context = mkdtempSync(join(tmpdir(), 'vnfpipe-bk-du-'));
+    writeFileSync(join(context, 'Dockerfile'), `FROM ${busyboxInDocker()}\nRUN echo cache > /c\n`);
+    await buildDockerfile({ context, layout: join(context, 'oci'), name: 'du' });
+    const client = await BuildkitClient.connect(parseBuildkitAddress('docker://', {}));
+    try {
+      const records = await client.diskUsage();
+      expect(records.length).toBeGreaterThan(0);
+      expect(records[0]).toMatchObject({ id: expect.any(String), size: expect.any(Number) });
+      const one = records[0]!;
+      expect((await client.diskUsage([`id==${one.id}`])).map((r) => r.id)).toEqual([one.id]);
+      // A filter that matches nothing removes nothing (the engine's cache is shared with other work).
+      expect(await client.prune({ filter: ['id==vnfpipe-no-such-record'] })).toEqual([]);
     } finally {
       client.close();
     }
