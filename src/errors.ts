@@ -31,6 +31,10 @@ export type ErrorCode =
   | 'TRUST_SIGN_FAILED'
   /** An ETSI SOL006 VNFD that cannot be read or has no workload meaning (missing VDU, dangling reference). */
   | 'VNFD_INVALID'
+  /** A build step (a Dockerfile or DSL `RUN`) failed in BuildKit. */
+  | 'BUILD_FAILED'
+  /** A build the builder refuses: Dockerfile syntax, unknown stage, missing base image. */
+  | 'BUILD_INVALID'
   | 'IO';
 
 /** Exit codes shared by every command: 0 ok, 1 a step or check failed, 2 bad input or usage, 130 interrupted. */
@@ -59,6 +63,8 @@ const exitCodeFor: Record<ErrorCode, number> = {
   TRUST_VERIFY_FAILED: EXIT.failed,
   TRUST_SIGN_FAILED: EXIT.failed,
   VNFD_INVALID: EXIT.usage,
+  BUILD_FAILED: EXIT.failed,
+  BUILD_INVALID: EXIT.usage,
   IO: EXIT.failed,
 };
 

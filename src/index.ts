@@ -31,6 +31,7 @@ export { deploy, pinnedImage, rollback } from './deploy/step.js';
 export type { RollingUpdate } from './deploy/swarm/target.js';
 export type { ErrorCode, ErrorDetails } from './errors.js';
 export { EXIT, isVnfpipeError, VnfpipeError } from './errors.js';
+export type { DockerfileStepOptions } from './image/dockerfile-step.js';
 // Step factories (their engines load when a step runs).
 export type { BaseInput, ImageBuildOptions, ImagePlatformInput, LayerInput } from './image/step.js';
 export { image } from './image/step.js';

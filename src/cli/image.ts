@@ -10,10 +10,11 @@ import type { ImageConfig } from '../oci/config.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import type { ImageIndex, ImageManifest } from '../oci/manifest.js';
 import type { RegistryReference } from '../oci/reference.js';
+import type { DockerfileCommandOptions } from './image-dockerfile.js';
 import { printTable } from './table.js';
 
-export interface ImageBuildCommandOptions {
-  from: string;
+export interface ImageBuildCommandOptions extends Partial<Omit<DockerfileCommandOptions, 'tag' | 'label'>> {
+  from?: string;
   layer?: string[];
   entrypoint?: string;
   cmd?: string;
@@ -63,6 +64,14 @@ function layerMapping(spec: string): Record<string, string> {
 }
 
 export async function imageBuildCommand(opts: ImageBuildCommandOptions): Promise<number> {
+  if (opts.dockerfile !== undefined) {
+    if (opts.from !== undefined || opts.layer?.length) {
+      throw new VnfpipeError('USAGE', '--dockerfile builds with BuildKit: --from and --layer do not apply');
+    }
+    const { dockerfileBuildCommand } = await import('./image-dockerfile.js');
+    return dockerfileBuildCommand({ ...opts, dockerfile: opts.dockerfile });
+  }
+  if (opts.from === undefined) throw new VnfpipeError('USAGE', 'image build needs --from or --dockerfile');
   const [{ buildImage, resolveEpoch }, { parseReference }] = await Promise.all([
     import('../image/index.js'),
     import('../oci/reference.js'),

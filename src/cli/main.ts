@@ -228,9 +228,9 @@ With --stage, outputs of steps in other stages come from the newest earlier run 
   imageCommand
     .command('build')
     .description(
-      'build an image natively: a base plus layers of host files, with config (like crane append/mutate)',
+      'build an image natively: a base plus layers of host files, with config (like crane append/mutate); or a Dockerfile through BuildKit',
     )
-    .requiredOption(
+    .option(
       '--from <ref>',
       'scratch, oci:<dir>[:ref], docker-archive:<file>[:ref] (docker save) or a registry image',
     )
@@ -253,11 +253,29 @@ With --stage, outputs of steps in other stages come from the newest earlier run 
     .requiredOption('-t, --tag <ref>', 'oci:<dir>:<ref>, or host/repo:tag to push after the build')
     .option('--creds <user:password>', 'registry credentials for --tag or --from')
     .option('--insecure', 'allow plain HTTP for a registry off loopback')
-    .option('--json', 'print the result as JSON')
+    .option(
+      '--json',
+      'print the result as JSON (with --dockerfile: BuildKit vertexes and logs as NDJSON events)',
+    )
+    .option('-f, --dockerfile <file>', 'build this Dockerfile with BuildKit instead of --from/--layer')
+    .option('--context <dir>', 'build context of --dockerfile (default: the current directory)')
+    .option('--build-arg <KEY=VALUE>', 'Dockerfile ARG value (repeatable)', collect)
+    .option('--target <stage>', 'Dockerfile stage to build')
+    .option('--secret <id=ID,src=FILE|env=VAR>', 'secret for RUN --mount=type=secret (repeatable)', collect)
+    .option('--no-cache', 'rebuild every Dockerfile step')
+    .option(
+      '--buildkit-host <address>',
+      'docker:// (default, or BUILDKIT_HOST), unix://PATH or tcp://HOST:PORT',
+    )
+    .option('--tlscacert <file>', 'CA certificate of a tcp:// buildkitd')
+    .option('--tlscert <file>', 'client certificate for a tcp:// buildkitd')
+    .option('--tlskey <file>', 'client key for a tcp:// buildkitd')
     .addHelpText(
       'after',
       `
 Example:
+  vnfpipe image build --dockerfile Dockerfile --build-arg VERSION=1.2 --secret id=token,env=TOKEN \\
+    --tag oci:out/images:vfw
   vnfpipe image build --from oci:base:latest --layer out/vfw:/usr/local/bin/vfw \\
     --entrypoint '["/usr/local/bin/vfw"]' --cmd '-c /etc/vfw/rules.conf' --tag oci:out/images:vfw`,
     )

@@ -225,6 +225,13 @@ async function removeIfEmpty(layout: OciLayout, ownMarker: string): Promise<void
 
 /** Builds the image(s) and tags the result in the layout. */
 export async function buildImage(options: BuildOptions): Promise<ImageRef> {
+  const layers = [...(options.layers ?? []), ...(options.platforms ?? []).flatMap((p) => p.layers ?? [])];
+  const run = layers.findIndex((layer) => 'run' in layer && layer.run !== undefined);
+  if (run !== -1) {
+    throw new VnfpipeError('USAGE', `layer ${run} runs a command: the native builder only assembles files`, {
+      hint: 'run layers build through BuildKit: use image.build in a pipeline (it hands them to BuildKit) or a Dockerfile with image build --dockerfile',
+    });
+  }
   if (!REF_NAME.test(options.name)) {
     throw new VnfpipeError('USAGE', `invalid image name ${JSON.stringify(options.name)}`, {
       hint: 'letters, digits and . _ - : / + @',

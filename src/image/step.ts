@@ -11,12 +11,30 @@ import {
   type StepContext,
   type StepSpec,
 } from '../pipeline/model.js';
+import type { SecretRef } from '../pipeline/secret.js';
+import { dockerfileStep } from './dockerfile-step.js';
 import type { FileMapping, ImageConfigSpec, ImageRef, InlineFile, LayerSpec, Ownership } from './types.js';
 
 /** A layer as a pipeline writes it: a LayerSpec plus outputs of other steps it waits for. */
 export interface LayerInput extends LayerSpec {
   /** Outputs this layer's files come from (e.g. a compile step's `out`): wires the dependency. */
   after?: Array<Input<unknown>>;
+  /** A command run in the image so far, built by BuildKit (see `image.run`). */
+  run?: RunLayerInput;
+}
+
+/** Mounts of a run layer; a secret mount's value comes from `secret('NAME')`. */
+export type RunMountInput =
+  | { type: 'secret'; id: string; value: SecretRef; target?: string; required?: boolean }
+  | { type: 'cache'; target: string; id?: string; sharing?: 'shared' | 'private' | 'locked' }
+  | { type: 'tmpfs'; target: string };
+
+export interface RunLayerInput {
+  command: string | string[];
+  mounts?: RunMountInput[];
+  env?: Record<string, string>;
+  workdir?: string;
+  user?: string;
 }
 
 /** A base image: `scratch`, `oci:<dir>[:ref]`, `docker-archive:<file>[:ref]`, or another image step's output. */
@@ -90,10 +108,24 @@ export const image = {
   delete(paths: string[], options: { opaque?: string[]; name?: string } = {}): LayerInput {
     return { ...options, delete: paths };
   },
+  /**
+   * A command run in the image built so far, like a Dockerfile RUN: `image.run('apt-get install -y frr',
+   * { mounts: [{ type: 'cache', target: '/var/cache/apt' }] })`. Built by BuildKit (BUILDKIT_HOST, default
+   * the Docker engine's); file layers before and after it stay with the native builder.
+   */
+  run(
+    command: string | string[],
+    options: Omit<RunLayerInput, 'command'> & { name?: string } = {},
+  ): LayerInput {
+    const { name, ...rest } = options;
+    return { ...(name ? { name } : {}), run: { command, ...rest } };
+  },
   /** Any layer, spelled out. */
   layer(spec: LayerInput): LayerInput {
     return spec;
   },
+  /** Builds a Dockerfile with BuildKit into an OCI layout; the same ImageRef output as `build`. */
+  dockerfile: dockerfileStep,
   /** Builds an image with the native builder into an OCI layout; the output is an ImageRef. */
   build(options: ImageBuildOptions): StepSpec<ImageRef, ImageBuildOptions> {
     return {
@@ -123,6 +155,14 @@ function validateLayers(layers: unknown, where: string): void {
     const files = (layer as LayerSpec).files;
     if (files !== undefined && (typeof files !== 'object' || files === null)) {
       throw invalidOption(`${where}[${i}].files`, 'must map host paths to image paths');
+    }
+    const run = (layer as LayerInput).run;
+    if (run !== undefined) {
+      const command = run?.command;
+      const valid =
+        (typeof command === 'string' && command.trim() !== '') ||
+        (Array.isArray(command) && command.length > 0 && command.every((a) => typeof a === 'string'));
+      if (!valid) throw invalidOption(`${where}[${i}].run`, 'must be a command line or an argument vector');
     }
   });
 }
@@ -229,6 +269,28 @@ async function runBuild(ctx: StepContext, options: ResolvedBuild): Promise<Image
     ? [(await import('../registry/base.js')).createRegistryBaseResolver({ env: ctx.env })]
     : [];
   const reported = new Map<string, number>();
+  if (layers?.some((layer) => layer.run !== undefined)) {
+    const { buildWithRuns } = await import('./run-build.js');
+    const result = await buildWithRuns({
+      ...config,
+      context: resolve(ctx.cwd, context ?? '.'),
+      layout: layout ? resolve(ctx.cwd, layout) : join(ctx.stateDir, 'oci'),
+      cacheDir: cache === false ? undefined : join(ctx.stateDir, 'cache', 'layers'),
+      name: name ?? ctx.stepId,
+      from: anchored(baseName(from), ctx.cwd, resolve),
+      layers: stripAfter(layers) as never,
+      platform,
+      compressionLevel,
+      workers,
+      sourceDateEpoch: resolveEpoch(undefined, ctx.env),
+      resolvers,
+      signal: ctx.signal,
+      onLog: (line) => ctx.log(line, 'info'),
+      processEnv: ctx.env,
+    });
+    ctx.log(`image ${result.ref}@${result.digest}`, 'info');
+    return projectRelative(result, ctx.cwd, relative, isAbsolute);
+  }
   const result = await buildImage({
     ...config,
     context: resolve(ctx.cwd, context ?? '.'),

@@ -1,0 +1,99 @@
+// Dockerfile builds through vnfpipe's own BuildKit client on the reference workload (../shared/bench), as
+// ratios to `docker build` on the same engine measured in the same run: cold (--no-cache, fresh context
+// copy) and warm. Both do the same work in the same BuildKit; ours also copies the result into an OCI layout
+// (`/images/get`), which docker build does not, so that copy is reported on its own line too.
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const needsAnchors = true;
+
+const BUILD_SCRIPT = `
+import { buildDockerfile } from ${JSON.stringify('__DIST__')};
+const [context, layout, noCache] = process.argv.slice(2);
+const start = performance.now();
+let solvedAt = 0;
+const ref = await buildDockerfile({
+  context, layout, name: 'app', noCache: noCache === '1',
+  listener: { onVertex: (v) => { if (v.name.startsWith('exporting')) solvedAt = performance.now(); } },
+});
+const ms = performance.now() - start;
+console.log(JSON.stringify({ ms, copyMs: solvedAt ? performance.now() - solvedAt : 0, digest: ref.digest }));
+`;
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+function sh(command, args) {
+  const result = spawnSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed: ${result.stderr}`);
+  return result.stdout;
+}
+
+export async function run({ workDir, sharedBench, anchors, runs, repo, log }) {
+  const dist = join(repo, 'dist', 'buildkit', 'dockerfile.js');
+  if (!existsSync(dist)) throw new Error(`${dist} is missing: run npm run build first`);
+  const n = Math.max(3, Math.min(runs ?? 3, 5));
+  mkdirSync(workDir, { recursive: true });
+  const ctx = join(workDir, 'ctx');
+  const base = join(workDir, 'base');
+  log('making the reference workload and loading its base into the engine');
+  sh(process.execPath, [join(sharedBench, 'make-workload.mjs'), ctx]);
+  sh('bash', [join(sharedBench, 'make-base.sh'), base]);
+  sh('skopeo', ['copy', '-q', `oci:${base}:latest`, 'docker-daemon:vnfbench-base:1']);
+  const script = join(workDir, 'build.mjs');
+  writeFileSync(script, BUILD_SCRIPT.replace('__DIST__', dist));
+
+  const build = (context, layout, noCache) => {
+    const start = process.hrtime.bigint();
+    const out = sh(process.execPath, [script, context, layout, noCache ? '1' : '0']);
+    const wallMs = Number(process.hrtime.bigint() - start) / 1e6;
+    return { wallMs, ...JSON.parse(out.trim().split('\n').at(-1)) };
+  };
+
+  const cold = [];
+  const copy = [];
+  let context = ctx;
+  for (let i = 0; i < n; i++) {
+    // A fresh copy of the context each time, like the docker build anchor.
+    context = join(workDir, `ctx-${i}`);
+    rmSync(context, { recursive: true, force: true });
+    cpSync(ctx, context, { recursive: true, preserveTimestamps: true });
+    const layout = join(workDir, `layout-cold-${i}`);
+    const r = build(context, layout, true);
+    cold.push(r.wallMs);
+    copy.push(r.copyMs);
+    log(
+      `cold ${i + 1}: ${r.wallMs.toFixed(0)} ms (export + layout copy ${r.copyMs.toFixed(0)} ms) ${r.digest}`,
+    );
+    rmSync(layout, { recursive: true, force: true });
+  }
+  const warm = [];
+  const layout = join(workDir, 'layout-warm');
+  for (let i = 0; i < n; i++) {
+    const r = build(context, layout, false);
+    warm.push(r.wallMs);
+    log(`warm ${i + 1}: ${r.wallMs.toFixed(0)} ms ${r.digest}`);
+  }
+  const ratio = (ms, anchor) => (anchors?.[anchor] ? { ratio: { anchor, value: ms / anchors[anchor] } } : {});
+  const coldMs = median(cold);
+  const warmMs = median(warm);
+  return [
+    {
+      name: 'dockerfile cold',
+      medianMs: coldMs,
+      ...ratio(coldMs, 'docker_build_cold'),
+      note: `${n} runs, child process, into an OCI layout, goal ≤ 1.0×`,
+    },
+    { name: 'dockerfile cold: export+copy', medianMs: median(copy), note: 'part of the cold time' },
+    {
+      name: 'dockerfile warm',
+      medianMs: warmMs,
+      ...ratio(warmMs, 'docker_build_warm'),
+      note: `${n} runs, child process, into an OCI layout, goal ≤ 1.0×`,
+    },
+  ];
+}

@@ -1,0 +1,101 @@
+/**
+ * The engine side of builds on its embedded BuildKit: the `moby` exporter leaves images in the engine's
+ * store, `/images/{name}/get` streams one back as a docker archive for our layout, and bases go in by tag.
+ */
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { DockerEngine } from '../deploy/engine/client.js';
+import { parseImageConfig } from '../oci/config.js';
+import type { Descriptor } from '../oci/descriptor.js';
+import type { Digest } from '../oci/digest.js';
+import { type ImportedImage, importDockerArchive } from '../oci/docker-archive.js';
+import type { OciLayout } from '../oci/layout.js';
+import { canonicalJson, type ImageManifest } from '../oci/manifest.js';
+import { MediaType } from '../oci/media-types.js';
+import type { Platform } from '../oci/platform.js';
+import type { BuildkitAddress } from './address.js';
+
+// Image configs are small documents; a bigger one is not read into memory.
+const MAX_CONFIG_BYTES = 8 * 1024 * 1024;
+
+export function engineOf(address: Extract<BuildkitAddress, { kind: 'engine' }>): DockerEngine {
+  return new DockerEngine(
+    address.socketPath
+      ? { socketPath: address.socketPath, display: address.display }
+      : { host: address.host!, port: address.port!, display: address.display },
+  );
+}
+
+/** Copies the engine's image `tag` into the layout (blobs and manifest; tags nothing). */
+export async function exportFromEngine(
+  engine: DockerEngine,
+  tag: string,
+  layout: OciLayout,
+): Promise<ImportedImage> {
+  const known = await fromLayoutBlobs(engine, tag, layout);
+  if (known) return known;
+  const scratch = await mkdtemp(join(tmpdir(), 'vnfpipe-bk-'));
+  try {
+    const archive = join(scratch, 'image.tar');
+    const res = await engine.raw({ path: `/images/${encodeURIComponent(tag)}/get` });
+    await pipeline(res, createWriteStream(archive));
+    return await importDockerArchive(`docker-archive:${archive}:${tag}`, layout);
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A warm rebuild gives an image whose config and layers the layout already holds (the engine's image id is
+ * the config's digest; imported uncompressed layers are named by their diff-id): the manifest is written
+ * from those blobs without streaming the image out of the engine again.
+ */
+async function fromLayoutBlobs(
+  engine: DockerEngine,
+  tag: string,
+  layout: OciLayout,
+): Promise<ImportedImage | undefined> {
+  const info = await engine.json<{ Id: Digest; RootFS?: { Layers?: Digest[] } }>({
+    path: `/images/${encodeURIComponent(tag)}/json`,
+  });
+  const diffIds = info.RootFS?.Layers ?? [];
+  if (!(await layout.hasBlob(info.Id))) return undefined;
+  for (const diffId of diffIds) if (!(await layout.hasBlob(diffId))) return undefined;
+  const config = parseImageConfig(await layout.readBlob(info.Id, MAX_CONFIG_BYTES), `${tag} (${info.Id})`);
+  if (config.rootfs.diff_ids.join() !== diffIds.join()) return undefined;
+  const layers: Descriptor[] = [];
+  for (const diffId of diffIds) {
+    layers.push({ mediaType: MediaType.ociLayer, digest: diffId, size: await layout.blobSize(diffId) });
+  }
+  const configSize = await layout.blobSize(info.Id);
+  const manifest: ImageManifest = {
+    schemaVersion: 2,
+    mediaType: MediaType.ociManifest,
+    config: { mediaType: MediaType.ociConfig, digest: info.Id, size: configSize },
+    layers,
+  };
+  const written = await layout.writeBlob(canonicalJson(manifest), MediaType.ociManifest);
+  const platform: Platform = { os: config.os, architecture: config.architecture };
+  if (config.variant) platform.variant = config.variant;
+  return {
+    descriptor: { mediaType: MediaType.ociManifest, digest: written.digest, size: written.size, platform },
+    manifest,
+    config,
+    where: tag,
+  };
+}
+
+/** Removes a temporary tag (the image stays while something else refers to it). */
+export async function untag(engine: DockerEngine, tag: string): Promise<void> {
+  await engine
+    .call({
+      method: 'DELETE',
+      path: `/images/${encodeURIComponent(tag)}`,
+      query: { noprune: 1 },
+      accept: [404, 409],
+    })
+    .catch(() => {});
+}
