@@ -55,7 +55,7 @@ export default definePipeline('cyclic', (p) => {
 import { writeFileSync } from 'node:fs';
 export default definePipeline('interrupt', (p) => {
   p.onCleanup(() => writeFileSync('cleanup.txt', 'done'));
-  p.step('long', exec({ run: 'echo started; sleep 30; echo finished > finished.txt' }));
+  p.step('long', exec({ run: 'echo command-running; sleep 30; echo finished > finished.txt' }));
 });
 `,
     });
@@ -67,7 +67,7 @@ export default definePipeline('interrupt', (p) => {
       },
       // The step printed its marker: the command runs and the CLI's handler is in place.
       onStdout: (out) => {
-        if (!sent && out.includes('[long] started')) {
+        if (!sent && out.includes('[long] command-running')) {
           sent = true;
           child?.kill('SIGINT');
         }
@@ -396,7 +396,7 @@ describe('a second Ctrl-C', () => {
     const project = makeProject({
       'vnfpipe.config.ts': `${header}
 export default definePipeline('stubborn', (p) => {
-  p.step('stubborn', exec({ run: 'trap "" TERM; echo $$ > pid.txt; echo started; while true; do sleep 0.1; done', killGraceMs: 60000 }));
+  p.step('stubborn', exec({ run: 'trap "" TERM; echo $$ > pid.txt; echo command-running; while true; do sleep 0.1; done', killGraceMs: 60000 }));
 });
 `,
     });
@@ -407,7 +407,7 @@ export default definePipeline('stubborn', (p) => {
         child = c;
       },
       onStdout: (out) => {
-        if (sent === 0 && out.includes('[stubborn] started')) {
+        if (sent === 0 && out.includes('[stubborn] command-running')) {
           sent = 1;
           child?.kill('SIGINT');
         }
