@@ -2,9 +2,9 @@
 // ratios to `docker build` on the same engine measured in the same run: cold (--no-cache, fresh context
 // copy) and warm. Both do the same work in the same BuildKit; ours also copies the result into an OCI layout
 // (`/images/get`), which docker build does not, so that copy is reported on its own line too.
-import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { median, sh } from './util.mjs';
 
 export const needsAnchors = true;
 
@@ -20,18 +20,6 @@ const ref = await buildDockerfile({
 const ms = performance.now() - start;
 console.log(JSON.stringify({ ms, copyMs: solvedAt ? performance.now() - solvedAt : 0, digest: ref.digest }));
 `;
-
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
-function sh(command, args) {
-  const result = spawnSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed: ${result.stderr}`);
-  return result.stdout;
-}
 
 export async function run({ workDir, sharedBench, anchors, runs, repo, log }) {
   const dist = join(repo, 'dist', 'buildkit', 'dockerfile.js');

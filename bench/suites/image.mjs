@@ -2,9 +2,9 @@
 // same run: cold build vs `umoci insert` of the same three layers, warm rebuild vs a cached `docker build`.
 // Each build runs in a child process (like the anchors' CLIs, start-up included). Peak RSS is measured for
 // one layer of `b` (150 MiB) and of `b` ×4, to show memory stays bounded as layers grow.
-import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { median, sh } from './util.mjs';
 
 export const needsAnchors = true;
 
@@ -19,18 +19,6 @@ const ref = await buildImage({
 const ms = performance.now() - start;
 console.log(JSON.stringify({ ms, digest: ref.digest, maxRssKb: process.resourceUsage().maxRSS }));
 `;
-
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
-function sh(command, args) {
-  const result = spawnSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed: ${result.stderr}`);
-  return result.stdout;
-}
 
 export async function run({ workDir, sharedBench, anchors, runs, repo, log }) {
   const dist = join(repo, 'dist', 'image', 'index.js');

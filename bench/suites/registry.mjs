@@ -3,10 +3,11 @@
 // every blob present (warm), vs `skopeo copy`; and build+push in one process vs umoci build + skopeo push.
 // Every push runs in a child process (start-up included, like skopeo). skopeo is also timed interleaved
 // with us here, so machine noise shows.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
+import { median, sh } from './util.mjs';
 
 export const needsAnchors = true;
 
@@ -47,22 +48,6 @@ const pushed = await copyImage(
 );
 console.log(JSON.stringify({ digest: pushed.digest }));
 `;
-
-function median(values) {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
-function sh(command, args, options = {}) {
-  const result = spawnSync(command, args, {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-    ...options,
-  });
-  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed: ${result.stderr}`);
-  return result.stdout;
-}
 
 function timed(command, args) {
   const start = process.hrtime.bigint();
