@@ -142,28 +142,8 @@ export async function dockerfileBuildCommand(opts: DockerfileCommandOptions): Pr
       address,
       listener: progress(opts.json === true),
     });
-    let reference = `${opts.tag}@${built.digest}`;
-    if (target.transport === 'registry') {
-      const [{ copyImage }, { credentialsFromString }] = await Promise.all([
-        import('../registry/copy.js'),
-        import('../registry/auth/credentials.js'),
-      ]);
-      const pushed = await copyImage({ transport: 'oci', dir: layout, ref: name }, target, {
-        registries: {
-          [target.registry]: {
-            env: process.env,
-            ...(opts.insecure ? { insecure: true } : {}),
-            ...(opts.creds ? { credentials: credentialsFromString(opts.creds) } : {}),
-          },
-        },
-      });
-      reference = pushed.reference;
-    }
-    process.stdout.write(
-      opts.json
-        ? `${JSON.stringify({ type: 'result', reference, digest: built.digest, mediaType: built.mediaType })}\n`
-        : `${reference}\n`,
-    );
+    const { publishBuilt } = await import('./image.js');
+    await publishBuilt(target, layout, name, built, opts, { type: 'result' });
     return EXIT.ok;
   } finally {
     if (scratch) await rm(scratch, { recursive: true, force: true });

@@ -119,28 +119,7 @@ export async function imageBuildCommand(opts: ImageBuildCommandOptions): Promise
       ...Object.fromEntries(Object.entries(config).filter(([, v]) => v !== undefined)),
       onLog: opts.json ? undefined : (line) => process.stderr.write(`${line}\n`),
     });
-    let reference = `${opts.tag}@${built.digest}`;
-    if (target.transport === 'registry') {
-      const [{ copyImage }, { credentialsFromString }] = await Promise.all([
-        import('../registry/copy.js'),
-        import('../registry/auth/credentials.js'),
-      ]);
-      const pushed = await copyImage({ transport: 'oci', dir: layout, ref: name }, target, {
-        registries: {
-          [target.registry]: {
-            env: process.env,
-            ...(opts.insecure ? { insecure: true } : {}),
-            ...(opts.creds ? { credentials: credentialsFromString(opts.creds) } : {}),
-          },
-        },
-      });
-      reference = pushed.reference;
-    }
-    process.stdout.write(
-      opts.json
-        ? `${JSON.stringify({ reference, digest: built.digest, mediaType: built.mediaType })}\n`
-        : `${reference}\n`,
-    );
+    await publishBuilt(target, layout, name, built, opts);
     return EXIT.ok;
   } finally {
     if (scratch) await rm(scratch, { recursive: true, force: true });
@@ -386,4 +365,40 @@ export async function imageGcCommand(
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
   return EXIT.ok;
+}
+
+/**
+ * After a build into `layout`: pushes it when the tag names a registry, then prints the reference (or, with
+ * `--json`, one result object). Shared by the native and the Dockerfile build commands.
+ */
+export async function publishBuilt(
+  target: ReturnType<typeof import('../oci/reference.js').parseReference>,
+  layout: string,
+  name: string,
+  built: { digest: string; mediaType: string },
+  opts: { tag: string; json?: boolean; insecure?: boolean; creds?: string },
+  jsonExtra: Record<string, unknown> = {},
+): Promise<void> {
+  let reference = `${opts.tag}@${built.digest}`;
+  if (target.transport === 'registry') {
+    const [{ copyImage }, { credentialsFromString }] = await Promise.all([
+      import('../registry/copy.js'),
+      import('../registry/auth/credentials.js'),
+    ]);
+    const pushed = await copyImage({ transport: 'oci', dir: layout, ref: name }, target, {
+      registries: {
+        [target.registry]: {
+          env: process.env,
+          ...(opts.insecure ? { insecure: true } : {}),
+          ...(opts.creds ? { credentials: credentialsFromString(opts.creds) } : {}),
+        },
+      },
+    });
+    reference = pushed.reference;
+  }
+  process.stdout.write(
+    opts.json
+      ? `${JSON.stringify({ ...jsonExtra, reference, digest: built.digest, mediaType: built.mediaType })}\n`
+      : `${reference}\n`,
+  );
 }
