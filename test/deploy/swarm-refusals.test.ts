@@ -28,4 +28,63 @@ describe('swarm target refusals', () => {
     expect(message).toMatch(/networks\[0\]\.mac: swarm services take no MAC address/);
     expect(message).toMatch(/files: the swarm target does not deliver config files yet/);
   });
+
+  it('refuses what a service spec has no field for, instead of running without it', async () => {
+    const target = new SwarmTarget(mkdtempSync(join(tmpdir(), 'vnfpipe-swarm-refuse-')));
+    const workload: Workload = {
+      name: 'vnf',
+      image: 'registry.test/vnf@sha256:' + 'b'.repeat(64),
+      networks: [
+        { role: 'mgmt', driver: 'overlay', subnet: '10.250.0.0/24', ip: '10.250.0.5' },
+        { role: 'data', driver: 'overlay', sriov: { resourceName: 'intel.com/sriov' } },
+      ],
+      ports: [{ container: 80, hostIp: '127.0.0.1' }],
+      resources: { cpuset: '1', memlock: 'unlimited' },
+      security: {
+        capabilities: ['IPC_LOCK'],
+        privileged: true,
+        privilegedWaiver: 'test',
+        seccompProfile: 'unconfined',
+        apparmorProfile: 'unconfined',
+        noNewPrivileges: true,
+      },
+    };
+    const error = await target.deploy(workload).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(VnfpipeError);
+    const message = (error as VnfpipeError).message;
+    for (const field of [
+      'resources.cpuset',
+      'resources.memlock',
+      'security.privileged',
+      'security.seccompProfile',
+      'security.apparmorProfile',
+      'security.noNewPrivileges',
+      'networks[0].ip',
+      'networks[1].sriov',
+      'ports[0].hostIp',
+    ]) {
+      expect(message).toContain(`${field}: `);
+    }
+  });
+
+  it('takes the declared health timing instead of fixed values', async () => {
+    const { serviceSpec } = await import('../../src/deploy/swarm/target.js');
+    const spec = serviceSpec(
+      {
+        name: 'vnf',
+        image: 'registry.test/vnf@sha256:' + 'c'.repeat(64),
+        health: { command: ['true'], interval: '500ms', timeout: '3s', startPeriod: '1m', retries: 5 },
+      },
+      1,
+      'hash',
+      {},
+    );
+    expect(spec.TaskTemplate.ContainerSpec.Healthcheck).toEqual({
+      Test: ['CMD', 'true'],
+      Interval: 500e6,
+      Timeout: 3e9,
+      Retries: 5,
+      StartPeriod: 60e9,
+    });
+  });
 });

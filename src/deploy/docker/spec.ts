@@ -58,6 +58,11 @@ export function dockerProblems(workload: Workload): string[] {
         `networks[${i}].mac: the Docker engine (API 1.41) sets a MAC address only on the first network, the one the container is created on; it would give role '${net.role}' a generated MAC instead of ${net.mac}`,
       );
     }
+    if (net.sriov) {
+      problems.push(
+        `networks[${i}].sriov: SR-IOV functions come from a Kubernetes device plugin; on the Docker engine use a macvlan network on the VF's netdev as parent`,
+      );
+    }
   });
   if (workload.security?.readOnlyRootFilesystem) {
     for (const [i, file] of (workload.files ?? []).entries()) {
@@ -161,7 +166,8 @@ export interface ContainerPlan {
   connect: Array<{ network: string; endpoint: ReturnType<typeof endpointConfig> }>;
 }
 
-const durationNs = (value: string | undefined, fallback: number) => {
+/** `500ms`, `2s`, `1m` → nanoseconds, as the engine's health and grace fields take them. */
+export const durationNs = (value: string | undefined, fallback: number) => {
   if (!value) return fallback;
   const match = /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(value);
   if (!match) return fallback;

@@ -8,6 +8,7 @@ import { parseRegistryReference } from '../../oci/reference.js';
 import type { Release } from '../../pipeline/kinds.js';
 import { probeBinary } from '../../verify/tool.js';
 import { DockerProbeRuntime } from '../docker/probe-runtime.js';
+import { durationNs } from '../docker/spec.js';
 import { DockerEngine, registryAuthHeader } from '../engine/client.js';
 import { ReleaseStore, specHash } from '../history.js';
 import { LABEL } from '../labels.js';
@@ -471,6 +472,25 @@ export function swarmUnsupported(workload: Workload): string[] {
     if (net.mac) problems.push(`networks[${i}].mac: swarm services take no MAC address`);
   }
   if (workload.files?.length) problems.push('files: the swarm target does not deliver config files yet');
+  // Engine API 1.41's service spec has no field for these: a task would run without them.
+  const resources = workload.resources ?? {};
+  if (resources.cpuset) problems.push('resources.cpuset: service tasks cannot be pinned to CPUs');
+  if (resources.memlock !== undefined) problems.push('resources.memlock: service tasks take no ulimits');
+  const security = workload.security ?? {};
+  if (security.privileged) problems.push('security.privileged: service tasks cannot run privileged');
+  if (security.seccompProfile)
+    problems.push('security.seccompProfile: service tasks take no seccomp profile');
+  if (security.apparmorProfile)
+    problems.push('security.apparmorProfile: service tasks take no AppArmor profile');
+  if (security.noNewPrivileges) problems.push('security.noNewPrivileges: service tasks take no such option');
+  for (const [i, net] of (workload.networks ?? []).entries()) {
+    if (net.ip) problems.push(`networks[${i}].ip: service tasks get their addresses from the network`);
+    if (net.sriov)
+      problems.push(`networks[${i}].sriov: SR-IOV functions are a Kubernetes device-plugin resource`);
+  }
+  for (const [i, port] of (workload.ports ?? []).entries()) {
+    if (port.hostIp) problems.push(`ports[${i}].hostIp: a published service port listens on every address`);
+  }
   return problems;
 }
 
@@ -513,9 +533,10 @@ export function serviceSpec(workload: Workload, revision: number, hash: string, 
           ? {
               Healthcheck: {
                 Test: ['CMD', ...workload.health.command],
-                Interval: seconds(2),
-                Timeout: seconds(2),
+                Interval: durationNs(workload.health.interval, 2e9),
+                Timeout: durationNs(workload.health.timeout, 2e9),
                 Retries: workload.health.retries ?? 3,
+                StartPeriod: durationNs(workload.health.startPeriod, 0),
               },
             }
           : {}),
