@@ -269,56 +269,44 @@ async function runBuild(ctx: StepContext, options: ResolvedBuild): Promise<Image
     ? [(await import('../registry/base.js')).createRegistryBaseResolver({ env: ctx.env })]
     : [];
   const reported = new Map<string, number>();
-  if (layers?.some((layer) => layer.run !== undefined)) {
-    const { buildWithRuns } = await import('./run-build.js');
-    const result = await buildWithRuns({
-      ...config,
-      context: resolve(ctx.cwd, context ?? '.'),
-      layout: layout ? resolve(ctx.cwd, layout) : join(ctx.stateDir, 'oci'),
-      cacheDir: cache === false ? undefined : join(ctx.stateDir, 'cache', 'layers'),
-      name: name ?? ctx.stepId,
-      from: anchored(baseName(from), ctx.cwd, resolve),
-      layers: stripAfter(layers) as never,
-      platform,
-      compressionLevel,
-      workers,
-      sourceDateEpoch: resolveEpoch(undefined, ctx.env),
-      resolvers,
-      signal: ctx.signal,
-      onLog: (line) => ctx.log(line, 'info'),
-      processEnv: ctx.env,
-    });
-    ctx.log(`image ${result.ref}@${result.digest}`, 'info');
-    return projectRelative(result, ctx.cwd, relative, isAbsolute);
-  }
-  const result = await buildImage({
+  // What both builders take: the native one, and BuildKit when a layer runs a command.
+  const common = {
     ...config,
     context: resolve(ctx.cwd, context ?? '.'),
     layout: layout ? resolve(ctx.cwd, layout) : join(ctx.stateDir, 'oci'),
     cacheDir: cache === false ? undefined : join(ctx.stateDir, 'cache', 'layers'),
     name: name ?? ctx.stepId,
     from: anchored(baseName(from), ctx.cwd, resolve),
-    layers: stripAfter(layers),
     platform,
-    platforms: platforms?.map((p) => ({
-      ...p,
-      from: anchored(baseName(p.from), ctx.cwd, resolve),
-      layers: stripAfter(p.layers),
-    })),
     compressionLevel,
     workers,
     sourceDateEpoch: resolveEpoch(undefined, ctx.env),
     resolvers,
     signal: ctx.signal,
-    onLog: (line) => ctx.log(line, 'info'),
-    onProgress: (update) => {
-      // One update per 8 MiB and at the end: enough for a progress bar, cheap for the event stream.
-      const last = reported.get(update.label) ?? -Infinity;
-      if (update.current - last < 8 * 1024 * 1024 && update.current !== update.total) return;
-      reported.set(update.label, update.current);
-      ctx.progress(update);
-    },
-  });
+    onLog: (line: string) => ctx.log(line, 'info'),
+  };
+  const result = layers?.some((layer) => layer.run !== undefined)
+    ? await (await import('./run-build.js')).buildWithRuns({
+        ...common,
+        layers: stripAfter(layers) as never,
+        processEnv: ctx.env,
+      })
+    : await buildImage({
+        ...common,
+        layers: stripAfter(layers),
+        platforms: platforms?.map((p) => ({
+          ...p,
+          from: anchored(baseName(p.from), ctx.cwd, resolve),
+          layers: stripAfter(p.layers),
+        })),
+        onProgress: (update) => {
+          // One update per 8 MiB and at the end: enough for a progress bar, cheap for the event stream.
+          const last = reported.get(update.label) ?? -Infinity;
+          if (update.current - last < 8 * 1024 * 1024 && update.current !== update.total) return;
+          reported.set(update.label, update.current);
+          ctx.progress(update);
+        },
+      });
   ctx.log(`image ${result.ref}@${result.digest}`, 'info');
   return projectRelative(result, ctx.cwd, relative, isAbsolute);
 }
