@@ -209,7 +209,33 @@ function readFileSafe(path: string): string {
 
 /** The newest revision that passed verify, other than `except`. */
 export function lastVerified(history: ReleaseHistory, except?: number): Revision | undefined {
-  return [...history.revisions]
+  return lastVerifiedOf(history.revisions, except);
+}
+
+interface RevisionLike {
+  revision: number;
+  status: string;
+}
+
+/** The newest revision that passed verify (verified, or superseded since), other than `except`; any target's. */
+export function lastVerifiedOf<R extends RevisionLike>(
+  revisions: readonly R[],
+  except?: number,
+): R | undefined {
+  return [...revisions]
     .reverse()
     .find((r) => r.revision !== except && (r.status === 'verified' || r.status === 'superseded'));
+}
+
+/**
+ * Where a rollback goes: revision `to` when given, else the newest one that passed verify before the newest
+ * revision (or the newest itself when it is the verified one — a rollback then restores it).
+ */
+export function rollbackTargetOf<R extends RevisionLike>(
+  revisions: readonly R[],
+  to?: number,
+): R | undefined {
+  if (to !== undefined) return revisions.find((r) => r.revision === to);
+  const newest = revisions.at(-1);
+  return lastVerifiedOf(revisions, newest?.status === 'verified' ? undefined : newest?.revision);
 }

@@ -6,7 +6,7 @@ export { DockerTarget, defaultStrategy } from './docker/target.js';
 export type { EngineEndpoint } from './engine/client.js';
 export { DockerEngine, engineEndpoint } from './engine/client.js';
 export type { ReleaseHistory, Revision, RevisionStatus } from './history.js';
-export { lastVerified, ReleaseStore, specHash } from './history.js';
+export { lastVerified, lastVerifiedOf, ReleaseStore, rollbackTargetOf, specHash } from './history.js';
 export {
   type CnfCheckId,
   type CnfCheckOptions,

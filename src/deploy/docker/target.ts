@@ -9,7 +9,7 @@ import { parseRegistryReference } from '../../oci/reference.js';
 import type { Release } from '../../pipeline/kinds.js';
 import { probeBinary } from '../../verify/tool.js';
 import { DockerEngine, EngineError } from '../engine/client.js';
-import { lastVerified, ReleaseStore, type Revision, specHash } from '../history.js';
+import { ReleaseStore, type Revision, rollbackTargetOf, specHash } from '../history.js';
 import { LABEL } from '../labels.js';
 import { validateWorkload, type Workload } from '../model.js';
 import type { DeployTarget, RollbackOptions, TargetStatus } from '../target.js';
@@ -162,11 +162,7 @@ export class DockerTarget implements DeployTarget<DockerDeployOptions> {
     const log = options.log ?? (() => {});
     return this.store.withLock(name, async () => {
       const history = await this.store.read(name);
-      const newest = history.revisions.at(-1);
-      const target =
-        options.to !== undefined
-          ? history.revisions.find((r) => r.revision === options.to)
-          : lastVerified(history, newest?.status === 'verified' ? undefined : newest?.revision);
+      const target = rollbackTargetOf(history.revisions, options.to);
       if (!target) {
         throw new VnfpipeError(
           'STEP_FAILED',

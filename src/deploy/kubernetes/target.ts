@@ -7,6 +7,7 @@
 import { VnfpipeError } from '../../errors.js';
 import type { Release } from '../../pipeline/kinds.js';
 import type { ProbeRuntime } from '../../verify/runtime.js';
+import { lastVerifiedOf, rollbackTargetOf } from '../history.js';
 import { LABEL } from '../labels.js';
 import type { Workload } from '../model.js';
 import type {
@@ -23,7 +24,7 @@ import { NETWORKS_ANNOTATION } from './networks.js';
 import { preflight } from './preflight.js';
 import { KubernetesProbeRuntime } from './probe-runtime.js';
 import { renderKubernetes } from './render.js';
-import { type KubeRevision, RevisionStore } from './revisions.js';
+import { RevisionStore } from './revisions.js';
 import { waitForRollout } from './rollout.js';
 import type { KubeObject, WorkloadKind, WorkloadObject } from './types.js';
 
@@ -140,11 +141,7 @@ export class KubernetesTarget implements DeployTarget<KubernetesDeployOptions> {
     const log = options.log ?? (() => {});
     await this.revisions.repair(name, log);
     const history = await this.revisions.list(name);
-    const newest = history.at(-1);
-    const target =
-      options.to !== undefined
-        ? history.find((r) => r.revision === options.to)
-        : lastVerifiedOf(history, newest?.status === 'verified' ? undefined : newest?.revision);
+    const target = rollbackTargetOf(history, options.to);
     if (!target) {
       throw new VnfpipeError(
         'STEP_FAILED',
@@ -302,11 +299,4 @@ function firstLine(error: unknown): string {
 /** A rollout that started and failed (not a refused apply, not an unreachable cluster). */
 function isRolloutFailure(error: unknown): boolean {
   return error instanceof VnfpipeError && /the rollout of/.test(error.message);
-}
-
-/** The newest revision that passed verify (verified, or superseded by a later verified one), but `except`. */
-function lastVerifiedOf(revisions: KubeRevision[], except?: number): KubeRevision | undefined {
-  return [...revisions]
-    .reverse()
-    .find((r) => r.revision !== except && (r.status === 'verified' || r.status === 'superseded'));
 }
