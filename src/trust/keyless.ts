@@ -11,11 +11,10 @@ import { FulcioSigner, MessageSignatureBundleBuilder, RekorWitness } from '@sigs
 import { toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify';
 import { VnfpipeError } from '../errors.js';
 import type { Digest } from '../oci/digest.js';
-import { parseRegistryReference } from '../oci/reference.js';
-import { resolveDescriptor } from '../registry/artifact.js';
-import { type ClientOptions, RegistryClient } from '../registry/client.js';
+import type { ClientOptions } from '../registry/client.js';
 import { attachBundle, BUNDLE_CONTENT_ANNOTATION, readBundles } from './bundle.js';
 import { addSignature, simpleSigningPayload } from './cosign.js';
+import { withSubject } from './subject.js';
 
 export const CERTIFICATE_ANNOTATION = 'dev.sigstore.cosign/certificate';
 export const CHAIN_ANNOTATION = 'dev.sigstore.cosign/chain';
@@ -51,14 +50,7 @@ export async function ambientIdentityToken(env = process.env): Promise<string | 
 }
 
 export async function signKeyless(ref: string, options: KeylessOptions): Promise<KeylessSigned> {
-  const parsed = parseRegistryReference(ref);
-  const client = new RegistryClient(parsed.registry, options.client);
-  try {
-    const subject = await resolveDescriptor(
-      client,
-      parsed.repository,
-      parsed.digest ?? parsed.tag ?? 'latest',
-    );
+  return withSubject(ref, options.client ?? {}, async (client, parsed, subject) => {
     const payload = simpleSigningPayload(`${parsed.registry}/${parsed.repository}`, subject.digest);
     const signer = new FulcioSigner({
       identityProvider: { getToken: async () => options.identityToken },
@@ -103,9 +95,7 @@ export async function signKeyless(ref: string, options: KeylessOptions): Promise
       digest: subject.digest,
       bundle,
     };
-  } finally {
-    client.close();
-  }
+  });
 }
 
 export interface KeylessPolicy {
@@ -133,14 +123,7 @@ export async function verifyKeyless(
   ref: string,
   policy: KeylessPolicy,
 ): Promise<{ reference: string; digest: Digest }> {
-  const parsed = parseRegistryReference(ref);
-  const client = new RegistryClient(parsed.registry, policy.client);
-  try {
-    const subject = await resolveDescriptor(
-      client,
-      parsed.repository,
-      parsed.digest ?? parsed.tag ?? 'latest',
-    );
+  return withSubject(ref, policy.client ?? {}, async (client, parsed, subject) => {
     const where = `${parsed.registry}/${parsed.repository}@${subject.digest}`;
     const payload = simpleSigningPayload(`${parsed.registry}/${parsed.repository}`, subject.digest);
     const verifier = new Verifier(toTrustMaterial(loadTrustedRoot(policy.trustedRoot)));
@@ -164,7 +147,5 @@ export async function verifyKeyless(
         : 'the image has no Sigstore signature bundle',
       { where },
     );
-  } finally {
-    client.close();
-  }
+  });
 }

@@ -3,37 +3,19 @@ import type { KeyObject } from 'node:crypto';
 import { MessageSignatureBundleBuilder } from '@sigstore/sign';
 import { VnfpipeError } from '../errors.js';
 import type { Descriptor } from '../oci/descriptor.js';
-import { parseRegistryReference, type RegistryReference } from '../oci/reference.js';
+import { parseRegistryReference } from '../oci/reference.js';
 import { resolveDescriptor } from '../registry/artifact.js';
 import { type ClientOptions, RegistryClient } from '../registry/client.js';
 import { attestImage } from './attest.js';
 import { attachBundle, BUNDLE_CONTENT_ANNOTATION, keySigner } from './bundle.js';
 import { type SignedImage, signImage } from './cosign.js';
+import { withSubject } from './subject.js';
 
 export interface SignResult extends SignedImage {
   /** `host/repo@sha256:…` of the signed image. */
   reference: string;
   /** The Sigstore bundle referrer. */
   bundle: Descriptor;
-}
-
-async function withSubject<T>(
-  ref: string,
-  options: ClientOptions,
-  run: (client: RegistryClient, parsed: RegistryReference, subject: Descriptor) => Promise<T>,
-): Promise<T> {
-  const parsed = parseRegistryReference(ref);
-  const client = new RegistryClient(parsed.registry, options);
-  try {
-    const subject = await resolveDescriptor(
-      client,
-      parsed.repository,
-      parsed.digest ?? parsed.tag ?? 'latest',
-    );
-    return await run(client, parsed, subject);
-  } finally {
-    client.close();
-  }
 }
 
 /** Cosign signature in the `.sig` tag, and the same signature as a Sigstore bundle referrer. */

@@ -8,14 +8,14 @@ import { isBundleWithDsseEnvelope } from '@sigstore/bundle';
 import { VnfpipeError } from '../errors.js';
 import { type Digest, digestHex } from '../oci/digest.js';
 import { parseRegistryReference } from '../oci/reference.js';
-import { resolveDescriptor } from '../registry/artifact.js';
-import { type ClientOptions, RegistryClient } from '../registry/client.js';
+import type { ClientOptions, RegistryClient } from '../registry/client.js';
 import { PredicateType, type Statement } from './attest.js';
 import { readBundles } from './bundle.js';
 import { checkSignature, readSignatures } from './cosign.js';
 import { IN_TOTO_PAYLOAD_TYPE, verifyEnvelope } from './dsse.js';
 import type { KeylessPolicy } from './keyless.js';
 import { loadPublicKey } from './keys.js';
+import { withSubject } from './subject.js';
 
 export interface TrustPolicy {
   /** The public key (PEM text or a KeyObject) signatures and attestations must verify with. */
@@ -93,15 +93,10 @@ export async function verifyImage(ref: string, policy: TrustPolicy): Promise<Ver
     });
     return { ...verified, signatures: 1, attestations: {} };
   }
-  const parsed = parseRegistryReference(ref);
+  // The reference is checked before the key is read, and both before the registry is asked.
+  const reference = parseRegistryReference(ref);
   const key = typeof policy.key === 'string' ? loadPublicKey(policy.key) : policy.key!;
-  const client = new RegistryClient(parsed.registry, policy.client);
-  try {
-    const subject = await resolveDescriptor(
-      client,
-      parsed.repository,
-      parsed.digest ?? parsed.tag ?? 'latest',
-    );
+  return withSubject(reference, policy.client ?? {}, async (client, parsed, subject) => {
     const where = `${parsed.registry}/${parsed.repository}@${subject.digest}`;
     const fail = (message: string, hint?: string) =>
       new VnfpipeError('TRUST_VERIFY_FAILED', message, { where, hint });
@@ -126,7 +121,5 @@ export async function verifyImage(ref: string, policy: TrustPolicy): Promise<Ver
         'attach them: vnfpipe attest',
       );
     return { reference: where, digest: subject.digest, signatures: valid, attestations };
-  } finally {
-    client.close();
-  }
+  });
 }
