@@ -4,11 +4,10 @@
  * must give a typed refusal that names what was wrong (and change nothing: no output layout, no image
  * in the engine), or the right result — never a crash, a hang or a silent pass. CLI runs use dist/.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadLayoutImage } from '../../src/deploy/docker/load.ts';
 import { DockerEngine } from '../../src/deploy/engine/client.ts';
@@ -16,35 +15,16 @@ import { VnfpipeError } from '../../src/errors.ts';
 import { type Consumer, generateHostileCorpus, type HostileCase } from '../fixtures/hostile/corpus.ts';
 import { requireDocker } from '../support/docker.js';
 import { type LayoutRegistry, serveLayout } from '../support/layout-registry.js';
+import { type CliRun, hostileCli } from './cli.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const BIN = join(ROOT, 'bin', 'vnfpipe.js');
 const work = mkdtempSync(join(tmpdir(), 'vnfpipe-hostile-consumers-'));
 const cases = await generateHostileCorpus(join(work, 'corpus'));
 const context = join(work, 'context');
 mkdirSync(context);
 writeFileSync(join(context, 'app.conf'), 'hostile corpus\n');
 
-/** Runs the CLI; a process still running after a minute is killed and reported (a hang is a failure). */
-function cli(
-  args: string[],
-  cwd = work,
-): Promise<{ code: number | null; signal: string | null; stderr: string }> {
-  return new Promise((ok) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd,
-      stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, VNFPIPE_CACHE_DIR: join(work, 'cache') },
-    });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
-    const guard = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('close', (code, signal) => {
-      clearTimeout(guard);
-      ok({ code, signal, stderr });
-    });
-  });
-}
+const cli = (args: string[], cwd = work) =>
+  hostileCli(args, { cwd, env: { VNFPIPE_CACHE_DIR: join(work, 'cache') } });
 
 /** skopeo copies every blob of the image and checks each digest: a layout it can copy is whole. */
 function skopeoReads(layout: string, ref: string): void {
@@ -67,10 +47,7 @@ function expectation(c: HostileCase, consumer: Exclude<Consumer, 'scan'>) {
   return want;
 }
 
-function expectCleanCli(
-  run: { code: number | null; signal: string | null; stderr: string },
-  refuse: boolean,
-) {
+function expectCleanCli(run: CliRun, refuse: boolean) {
   expect(run.signal, run.stderr).toBeNull();
   expect(run.stderr).not.toMatch(/unexpected error|heap out of memory|\n\s+at .*\.js:\d+/);
   if (refuse) {

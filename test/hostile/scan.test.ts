@@ -3,21 +3,19 @@
  * result) and the real CLI process (exit 0/1/2, never a crash, a hang or a silent pass). The CLI runs from
  * dist/: `npm run build` first.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { VnfpipeError } from '../../src/errors.ts';
 import { runScan } from '../../src/scan/run.ts';
 import { generateHostileCorpus, type HostileCase } from '../fixtures/hostile/corpus.ts';
 import { fixtureDb } from '../scan/support/fixtures.ts';
+import { hostileCli, ROOT } from './cli.js';
 
 /** dpkg-query's -f format: `${Field}` is dpkg syntax, not a template string. */
 const DPKG_FORMAT = ['Package', 'Version'].map((f) => `$\{${f}}`).join(' ') + '\n';
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const BIN = join(ROOT, 'bin', 'vnfpipe.js');
 const work = mkdtempSync(join(tmpdir(), 'vnfpipe-hostile-'));
 const cases = await generateHostileCorpus(join(work, 'corpus'));
 let db: string;
@@ -26,19 +24,7 @@ beforeAll(async () => {
   db = await fixtureDb('debian');
 });
 
-/** Runs the CLI; a process still running after a minute is killed and reported (a hang is a failure). */
-function cli(args: string[]): Promise<{ code: number | null; signal: string | null; stderr: string }> {
-  return new Promise((ok) => {
-    const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
-    const guard = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('close', (code, signal) => {
-      clearTimeout(guard);
-      ok({ code, signal, stderr });
-    });
-  });
-}
+const cli = (args: string[]) => hostileCli(args);
 
 describe('hostile corpus: scan', () => {
   it('covers the cases consumers must survive', () => {
