@@ -82,10 +82,9 @@ export async function scanCommand(
   io: CommandIo = processIo,
 ): Promise<number> {
   try {
-    const [{ runScan, REPORT_FORMATS }, { parseFailOn }] = await Promise.all([
-      import('../scan/run.js'),
-      import('../scan/policy.js'),
-    ]);
+    // One import at a time (see scan/image/source.ts: Node 20's loader and concurrent imports).
+    const { runScan, REPORT_FORMATS } = await import('../scan/run.js');
+    const { parseFailOn } = await import('../scan/policy.js');
     const format = (opts.format ?? 'table') as (typeof REPORT_FORMATS)[number];
     if (!REPORT_FORMATS.includes(format)) {
       throw new VnfpipeError('USAGE', `unknown format ${JSON.stringify(opts.format)}`, {

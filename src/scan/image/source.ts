@@ -46,26 +46,17 @@ export interface OpenImageOptions {
 }
 
 export async function openImage(ref: string, options: OpenImageOptions = {}): Promise<ScanImage> {
-  const [
-    { parseReference },
-    { OciLayout },
-    { isIndexMediaType, isManifestMediaType },
-    { hostPlatform },
-    { selectPlatform },
-  ] = await Promise.all([
-    import('../../oci/reference.js'),
-    import('../../oci/layout.js'),
-    import('../../oci/media-types.js'),
-    import('../../oci/platform.js'),
-    import('../../oci/manifest.js'),
-  ]);
+  // One import at a time: Node 20's loader can fail concurrent imports of a shared module graph
+  // ("request for '../errors.js' is not in cache", nodejs/node#52187).
+  const { parseReference } = await import('../../oci/reference.js');
+  const { OciLayout } = await import('../../oci/layout.js');
+  const { isIndexMediaType, isManifestMediaType } = await import('../../oci/media-types.js');
+  const { hostPlatform, formatPlatform } = await import('../../oci/platform.js');
+  const { selectPlatform } = await import('../../oci/manifest.js');
   const parsed = parseReference(ref);
   if (parsed.transport !== 'oci') {
     // Pulled through the project's registry client into a temporary layout, then scanned like one.
-    const [{ copyImage }, { formatPlatform }] = await Promise.all([
-      import('../../registry/copy.js'),
-      import('../../oci/platform.js'),
-    ]);
+    const { copyImage } = await import('../../registry/copy.js');
     const dir = await mkdtemp(join(tmpdir(), 'vnfpipe-scan-pull-'));
     try {
       await copyImage(
