@@ -1,14 +1,9 @@
-import { execFileSync } from 'node:child_process';
 import { copyFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { importVnfdFile } from '../../src/vnfd/import.js';
-import { makeProject, REPO_ROOT } from '../support/project.js';
+import { makeProject } from '../support/project.js';
 import { VFW_JSON, VFW_YAML, vfwDocument, yanglint } from './support.js';
-
-beforeAll(() => {
-  execFileSync('npm', ['run', 'build'], { cwd: REPO_ROOT, stdio: 'ignore' });
-}, 120_000);
 
 describe('vnfpipe vnfd', () => {
   it('import writes the workload and lists the unmapped elements on stderr', async () => {
