@@ -36,6 +36,11 @@ export interface DockerDeployStepOptions {
   workload: Omit<Workload, 'image'> & { image: Input<string> | Input<ImageRef> };
   /** `start-first` (default when both revisions can run side by side) or `recreate`. */
   strategy?: 'start-first' | 'recreate';
+  /**
+   * The Docker engine to deploy to, in DOCKER_HOST form (`unix:///run/site-a.sock`, `tcp://10.0.0.5:2376`);
+   * default: DOCKER_HOST, else the local socket. Verify and rollback reach the release on the same engine.
+   */
+  engine?: string;
   /** Credentials for pulling from the registry. */
   auth?: RegistryAuth;
   /** How long the new revision may take to become ready, e.g. `60s`. */
@@ -62,6 +67,11 @@ export function pinnedImage(image: string | ImageRef): string {
 export interface SwarmDeployStepOptions {
   workload: Omit<Workload, 'image'> & { image: Input<string> | Input<ImageRef> };
   update?: RollingUpdate;
+  /**
+   * The swarm manager engine to deploy through, in DOCKER_HOST form (`unix:///run/site-a.sock`, `tcp://10.0.0.5:2376`);
+   * default: DOCKER_HOST, else the local socket. Verify and rollback reach the release on the same engine.
+   */
+  engine?: string;
   auth?: RegistryAuth;
   /** Record a GitHub Deployment (default: inside GitHub Actions). */
   github?: GithubOption;
@@ -229,6 +239,10 @@ async function storedCredentials(ctx: StepContext, image: string) {
   return { username: credentials.username, password: credentials.password };
 }
 
+function engineAddress(kind: 'docker' | 'swarm', engine: string | undefined) {
+  return { kind, ...(engine ? { engine } : {}) };
+}
+
 export const deploy = {
   /** One container per revision on a Docker engine, every network attached before start. */
   docker: (options: DockerDeployStepOptions): DeployStepSpec<DockerDeployStepOptions> =>
@@ -237,8 +251,11 @@ export const deploy = {
         import('./targets.js'),
         import('../pipeline/duration.js'),
       ]);
-      const target = (await openTarget(ctx, { kind: 'docker' })) as DeployTarget<DockerDeployOptions>;
-      return target.deploy(workload, {
+      const target = (await openTarget(
+        ctx,
+        engineAddress('docker', opts.engine),
+      )) as DeployTarget<DockerDeployOptions>;
+      const release = await target.deploy(workload, {
         ...common,
         cwd: ctx.cwd,
         ...(opts.strategy ? { strategy: opts.strategy } : {}),
@@ -246,13 +263,21 @@ export const deploy = {
           ? { readyTimeoutMs: parseDuration(opts.readyTimeout as never, 'readyTimeout') }
           : {}),
       });
+      return opts.engine ? { ...release, engine: opts.engine } : release;
     }),
   /** A swarm service; the rolling update's outcome is read from the service, not assumed. */
   swarm: (options: SwarmDeployStepOptions): DeployStepSpec<SwarmDeployStepOptions> =>
     deployStep('swarm', options, async ({ ctx, workload, common }, opts) => {
       const { openTarget } = await import('./targets.js');
-      const target = (await openTarget(ctx, { kind: 'swarm' })) as DeployTarget<SwarmDeployOptions>;
-      return target.deploy(workload, { ...common, ...(opts.update ? { update: opts.update } : {}) });
+      const target = (await openTarget(
+        ctx,
+        engineAddress('swarm', opts.engine),
+      )) as DeployTarget<SwarmDeployOptions>;
+      const release = await target.deploy(workload, {
+        ...common,
+        ...(opts.update ? { update: opts.update } : {}),
+      });
+      return opts.engine ? { ...release, engine: opts.engine } : release;
     }),
   /**
    * Server-side apply of the rendered objects to a cluster, the rollout waited for; revisions are kept in

@@ -63,8 +63,7 @@ export interface KubernetesAddress {
 }
 
 export type TargetAddress =
-  | { kind: 'docker' }
-  | { kind: 'swarm' }
+  | { kind: 'docker' | 'swarm' /** DOCKER_HOST form; default: the environment's engine. */; engine?: string }
   | ({ kind: 'kubernetes' } & KubernetesAddress);
 
 export interface TargetEnvironment {

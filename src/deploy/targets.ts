@@ -17,7 +17,8 @@ export async function openTarget(on: TargetEnvironment, address: TargetAddress):
     return new KubernetesTarget(cluster, where);
   }
   const { DockerEngine, engineEndpoint } = await import('./engine/client.js');
-  const engine = new DockerEngine(engineEndpoint(on.env));
+  const env = address.engine ? { ...on.env, DOCKER_HOST: address.engine } : on.env;
+  const engine = new DockerEngine(engineEndpoint(env));
   if (address.kind === 'docker') {
     const { DockerTarget } = await import('./docker/target.js');
     return new DockerTarget(on.stateDir, engine);
@@ -34,7 +35,7 @@ export function addressOf(release: Release): TargetAddress {
     }
     return { kind: 'kubernetes', ...release.kubernetes };
   }
-  return { kind: release.target };
+  return { kind: release.target, ...(release.engine ? { engine: release.engine } : {}) };
 }
 
 export function targetOf(on: TargetEnvironment, release: Release): Promise<DeployTarget> {

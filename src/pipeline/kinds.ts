@@ -54,6 +54,8 @@ export interface Release {
   networks: Record<string, string>;
   /** The engine endpoint it was deployed through (DOCKER_HOST form), or the cluster's API server. */
   endpoint: string;
+  /** The engine the deploy step named (its `engine` option): verify and rollback go there, not to DOCKER_HOST. */
+  engine?: string;
   /** Where a kubernetes release lives (namespace, and the kubeconfig file and context it was applied with). */
   kubernetes?: { namespace: string; context?: string; kubeconfig?: string };
   /** The GitHub Deployment recording this release, when one was recorded. */
