@@ -8,7 +8,7 @@ import { addressOf, openTarget } from '../../src/deploy/targets.js';
 import type { Release } from '../../src/pipeline/kinds.js';
 
 const on = {
-  stateDir: mkdtempSync(join(tmpdir(), 'vnfpipe-engine-')),
+  stateDir: mkdtempSync(join(tmpdir(), 'vnfpipe-engine-address-')),
   env: { DOCKER_HOST: 'unix:///from/env.sock' },
 };
 
