@@ -49,6 +49,16 @@ function imageText(value: unknown, where: string): string {
   });
 }
 
+/** `host/repo:tag@digest` → `host/repo@digest`, as deploy steps pin images; other forms unchanged. */
+function untagged(image: string): string {
+  const at = image.indexOf('@');
+  if (at === -1) return image;
+  const name = image.slice(0, at);
+  const slash = name.lastIndexOf('/');
+  const colon = name.lastIndexOf(':');
+  return `${colon > slash ? name.slice(0, colon) : name}${image.slice(at)}`;
+}
+
 function notRegistry(image: string, where: string): VnfpipeError {
   return new VnfpipeError('USAGE', `image ${image} is not in a registry`, {
     where,
@@ -82,7 +92,11 @@ export async function pipelineContents(file: string, cwd = process.cwd()): Promi
   const images: string[] = [];
   const add = (image: string, where: string) => {
     if (image.startsWith('oci:') || image.startsWith('docker-archive:')) throw notRegistry(image, where);
-    if (!images.includes(image)) images.push(image);
+    // One entry per image: a tagged reference (which the site gets too) wins over the same digest untagged.
+    const key = untagged(image);
+    const same = images.findIndex((i) => untagged(i) === key);
+    if (same === -1) images.push(image);
+    else if (key !== image && images[same] === key) images[same] = image;
   };
   for (const step of pushes)
     add(imageText(recorded.get(step.id)!.output, `step ${step.id}`), `step ${step.id}`);
@@ -96,8 +110,9 @@ export async function pipelineContents(file: string, cwd = process.cwd()): Promi
       ? imageText(at(recorded.get(from.step)!.output, from.path), where)
       : imageText(options.workload.image, where);
     add(image, where);
+    const pinned = untagged(image);
     const target = (step.spec as { deployTarget?: string }).deployTarget ?? 'docker';
-    const workload = { ...options.workload, image };
+    const workload = { ...options.workload, image: pinned };
     const spec = {
       step: step.id,
       target,
@@ -115,7 +130,7 @@ export async function pipelineContents(file: string, cwd = process.cwd()): Promi
       const { renderKubernetes, toYaml } = await import('../../deploy/kubernetes/index.js');
       const objects = renderKubernetes(workload as never, {
         namespace: options.namespace!,
-        image,
+        image: pinned,
         ...(options.kind ? { kind: options.kind } : {}),
         ...(options.createNamespace ? { createNamespace: true } : {}),
       });
