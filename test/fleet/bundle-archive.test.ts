@@ -10,7 +10,7 @@ import { VnfpipeError } from '../../src/errors.js';
 import { ArchiveWriter, BundleArchive } from '../../src/fleet/bundle/archive.js';
 import { verifyBundle } from '../../src/fleet/bundle/verify.js';
 import { encodeTarHeader, paddingFor, type TarHeader, tarTrailer } from '../../src/image/tar.js';
-import { runCli } from '../support/project.js';
+import { makeProject, runCli } from '../support/project.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vnfpipe-bundle-archive-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -161,5 +161,44 @@ describe('bundle archive reader', () => {
     expect(result.stderr).toMatch(
       /vnfpipe: error: .*cli-traversal.tar \(header at byte 1024\): member "a\/\.\.\/\.\.\/x" escapes the bundle/,
     );
+  });
+});
+
+describe('bundle create inputs', () => {
+  it('says which stage to run when no run recorded the images', async () => {
+    const project = makeProject({
+      'vnfpipe.config.ts': `import { definePipeline, deploy, push } from 'vnfpipe';
+export default definePipeline('never-ran', (p) => {
+  const pushed = p.step('push', push({ image: 'oci:oci:app', to: '127.0.0.1:1/vnf/app:1' }));
+  p.step('deploy', deploy.docker({ workload: { name: 'x', image: pushed.out } }));
+});
+`,
+    });
+    try {
+      const result = await project.cli(['bundle', 'create', '-o', 'release.tar']);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(/no run of 'never-ran' recorded the output of 'push'/);
+      expect(result.stderr).toMatch(/run the pipeline \(at least its push stage\) before bundling it/);
+      expect(existsSync(join(project.dir, 'release.tar'))).toBe(false);
+    } finally {
+      rmSync(project.dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses an image that is only in a local layout', async () => {
+    const project = makeProject({
+      'vnfpipe.config.ts': `import { definePipeline, deploy } from 'vnfpipe';
+export default definePipeline('layout-only', (p) => {
+  p.step('deploy', deploy.docker({ workload: { name: 'x', image: 'oci:.vnfpipe/oci:app' } }));
+});
+`,
+    });
+    try {
+      const result = await project.cli(['bundle', 'create', '-o', 'release.tar']);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toMatch(/step deploy: image oci:\.vnfpipe\/oci:app is not in a registry/);
+    } finally {
+      rmSync(project.dir, { recursive: true, force: true });
+    }
   });
 });

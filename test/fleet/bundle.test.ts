@@ -1,10 +1,10 @@
 /**
  * Air-gapped release bundles end to end, on real components: a multi-platform image built natively, pushed
- * by a pipeline's push step to a "build" docker-registry and signed (cosign `.sig` tag plus a Sigstore bundle
- * referrer) is bundled with the pipeline's rendered files; the build registry is then stopped, so what
+ * by a pipeline's push step to a "build" docker-registry, signed (cosign `.sig` tag plus a Sigstore bundle
+ * referrer) and attested (a DSSE referrer) is bundled with the pipeline's rendered files; the build registry is then stopped, so what
  * follows works from the bundle alone: verify (with the key, a wrong key, a corrupted blob), a push to a
- * "site" registry that is SIGKILLed midway and rerun, skopeo's view of the site, and a deploy — trust
- * checked — on a second dockerd that pulls from the site registry.
+ * "site" registry that is SIGKILLed midway and rerun, skopeo's view of the site, and a deploy — signature
+ * and attestation checked there — on a second dockerd that pulls from the site registry.
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -15,8 +15,9 @@ import { BundleArchive } from '../../src/fleet/bundle/archive.js';
 import { type BundleIndex, blobMember } from '../../src/fleet/bundle/format.js';
 import { buildImage } from '../../src/image/index.js';
 import { sha256 } from '../../src/oci/digest.js';
+import { PredicateType } from '../../src/trust/attest.js';
 import { generateKeys, loadPrivateKey } from '../../src/trust/keys.js';
-import { signReference } from '../../src/trust/sign.js';
+import { attestReference, signReference } from '../../src/trust/sign.js';
 import { requireDocker } from '../support/docker.js';
 import { busyboxLayout } from '../support/engine-images.js';
 import { type ExtraEngine, startExtraEngine } from '../support/extra-engine.js';
@@ -83,7 +84,9 @@ export default definePipeline('bundled', (p) => {
     );
     const pushed = await project.cli(['run', '--stage', 'push']);
     expect(pushed.code, pushed.stderr).toBe(0);
-    await signReference(`${source}:1`, loadPrivateKey(keys.privateKeyPem, 'pw'));
+    const key = loadPrivateKey(keys.privateKeyPem, 'pw');
+    await signReference(`${source}:1`, key);
+    await attestReference(`${source}:1`, PredicateType.slsaprovenance, { buildDefinition: {} }, key);
     extra = await startExtraEngine();
   }, 300_000);
 
@@ -132,7 +135,8 @@ export default definePipeline('bundled', (p) => {
       `sha256-${digest.slice(7)}`,
       '1',
     ]);
-    expect(image!.artifacts).toMatchObject({ signatures: 1, referrers: 1 });
+    // The Sigstore bundle of the signature and the attestation, through the registry's sha256-<hex> index.
+    expect(image!.artifacts).toMatchObject({ signatures: 1, referrers: 2 });
     const workload = JSON.parse(
       execFileSync('tar', ['-xOf', file, 'workloads/deploy.json'], { encoding: 'utf8' }),
     );
@@ -234,7 +238,7 @@ export default definePipeline('site', (p) => {
   p.step('deploy', deploy.docker({
     workload: { name: '${name}', image: '${siteRef}' },
     engine: '${extra.host}',
-    trust: { key: 'cosign.pub' },
+    trust: { key: 'cosign.pub', attestations: ['slsaprovenance'] },
   }));
 });
 `,
