@@ -60,6 +60,11 @@ export async function bundleCreateCommand(opts: BundleCreateOptions): Promise<nu
     onLog: (line) => say(opts, line),
     onProgress: (p) => {
       if (p.state === 'done') say(opts, `  ${p.digest.slice(0, 19)}  packed (${mib(p.total)})`);
+      else if (p.state === 'transferring' && p.total >= 64 * 1024 * 1024 && p.current < p.total)
+        say(
+          opts,
+          `  ${p.digest.slice(0, 19)}  ${Math.floor((p.current * 100) / p.total)}% of ${mib(p.total)}`,
+        );
     },
   });
   if (opts.json) process.stdout.write(`${JSON.stringify({ bundle: out, ...index })}\n`);
@@ -81,10 +86,10 @@ export async function bundleVerifyCommand(path: string, opts: BundleVerifyOption
   const result = await verifyBundle(resolve(path), {
     keys,
     onProgress: (done, total) => {
-      // A line every tenth of the way: enough to see it move on a big bundle.
-      if (!opts.json && total >= 20 && done * 10 >= (lastShown + 1) * total) {
+      // A line every tenth of the way on a bundle big enough to take a while.
+      if (!opts.json && total >= 64 * 1024 * 1024 && done * 10 >= (lastShown + 1) * total) {
         lastShown = Math.floor((done * 10) / total);
-        say(opts, `checked ${done}/${total} blobs`);
+        say(opts, `checked ${mib(done)} of ${mib(total)}`);
       }
     },
   });

@@ -227,7 +227,8 @@ export async function createBundle(out: string, options: CreateBundleOptions): P
       options.onLog?.(
         `${image.reference}: ${image.documents.length} documents, ${image.blobs.length} blobs` +
           `${image.platforms.length ? `, platforms ${image.platforms.join(', ')}` : ''}` +
-          `, ${image.artifacts.signatures} signature(s), ${image.artifacts.attestations} attestation(s)`,
+          `; cosign: ${image.artifacts.signatures} signature(s), ${image.artifacts.attestations} attestation(s)` +
+          `; ${image.artifacts.referrers} OCI referrer(s)`,
       );
       for (const blob of image.blobs) {
         if (written.has(blob.digest)) {

@@ -31,7 +31,8 @@ export interface BundleProblem {
 export interface VerifyBundleOptions {
   /** Public keys (PEM text or KeyObjects): each image must carry a signature verifying with one of them. */
   keys?: readonly (string | KeyObject)[];
-  onProgress?: (done: number, total: number, digest: Digest) => void;
+  /** Bytes of blobs hashed so far, of all. */
+  onProgress?: (doneBytes: number, totalBytes: number, digest: Digest) => void;
 }
 
 export interface BundleVerification {
@@ -98,7 +99,7 @@ export async function verifyBundle(
   // 1. Every blob member: content against its name, size against the descriptors.
   const blobNames = archive.names().filter((n) => n.startsWith('blobs/'));
   let bytes = 0;
-  let done = 0;
+  const totalBytes = blobNames.reduce((n, name) => n + archive.member(name)!.size, 0);
   for (const name of blobNames) {
     const parts = name.split('/');
     const digest = `${parts[1]}:${parts[2]}`;
@@ -112,7 +113,7 @@ export async function verifyBundle(
     if (actual !== digest)
       problem(digest, `content does not match its digest: expected ${digest}, actual ${actual}`);
     bytes += member.size;
-    options.onProgress?.(++done, blobNames.length, digest);
+    options.onProgress?.(bytes, totalBytes, digest);
   }
 
   // 2. Everything the index lists is there, and every document's blobs too.
