@@ -79,6 +79,18 @@ describe('bundle archive reader', () => {
     expect(existsSync(`${path}.${process.pid}.partial`)).toBe(false);
   });
 
+  it("removes what a killed create left, never a live writer's file", async () => {
+    const path = join(dir, 'again.tar');
+    const dead = `${path}.999999999.partial`;
+    const live = `${path}.${process.ppid}.partial`;
+    writeFileSync(dead, 'half a bundle');
+    writeFileSync(live, 'being written');
+    const writer = await ArchiveWriter.create(path);
+    await writer.abort();
+    expect(existsSync(dead)).toBe(false);
+    expect(existsSync(live)).toBe(true);
+  });
+
   it('refuses a member that escapes with ..', async () => {
     const path = tarFile(
       'traversal.tar',

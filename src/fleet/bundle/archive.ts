@@ -7,10 +7,12 @@
  * twice makes the whole bundle malformed (BUNDLE_INVALID, exit 2).
  */
 import { createReadStream } from 'node:fs';
-import { type FileHandle, open, rename, rm } from 'node:fs/promises';
+import { type FileHandle, open, readdir, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { VnfpipeError } from '../../errors.js';
 import { BLOCK, encodeTarHeader, paddingFor, tarTrailer } from '../../image/tar.js';
+import { processAlive } from '../../oci/stale.js';
 
 /** Largest pax header accepted: ours hold one path; anything bigger is an attack or not ours. */
 const MAX_PAX_BYTES = 64 * 1024;
@@ -43,6 +45,7 @@ export class ArchiveWriter {
   ) {}
 
   static async create(path: string): Promise<ArchiveWriter> {
+    await removeDeadPartials(path);
     const temp = `${path}.${process.pid}.partial`;
     return new ArchiveWriter(await open(temp, 'w', 0o644), temp, path);
   }
@@ -109,6 +112,16 @@ export class ArchiveWriter {
   async abort(): Promise<void> {
     await this.handle.close().catch(() => undefined);
     await rm(this.temp, { force: true });
+  }
+}
+
+/** Removes `<path>.<pid>.partial` files whose writer no longer runs (a create that was killed). */
+async function removeDeadPartials(path: string): Promise<void> {
+  const prefix = `${basename(path)}.`;
+  for (const name of await readdir(dirname(path)).catch(() => [] as string[])) {
+    const pid = name.startsWith(prefix) ? /^(\d+)\.partial$/.exec(name.slice(prefix.length))?.[1] : undefined;
+    if (pid && Number(pid) !== process.pid && !processAlive(Number(pid)))
+      await rm(join(dirname(path), name), { force: true });
   }
 }
 

@@ -7,7 +7,7 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { type Digest, DigestStream, digestAlgorithm, isDigest } from '../../oci/digest.js';
-import { parseManifestOrIndex } from '../../oci/manifest.js';
+import { parseIndex, parseManifestOrIndex } from '../../oci/manifest.js';
 import { MAX_DOCUMENT_BYTES, parseJsonDocument } from '../../oci/validate.js';
 import { checkSignature, SIGNATURE_ANNOTATION, SIMPLE_SIGNING_MEDIA_TYPE } from '../../trust/cosign.js';
 import { loadPublicKey } from '../../trust/keys.js';
@@ -158,6 +158,22 @@ export async function verifyBundle(
           });
       }
     }
+  }
+
+  // The layout's own index.json: every entry is in the bundle.
+  if (!archive.member('index.json'))
+    problems.push({ message: 'index.json (the OCI layout index) is missing' });
+  else {
+    const layoutIndex = parseIndex(
+      await archive.read('index.json', MAX_DOCUMENT_BYTES),
+      `${path} index.json`,
+    );
+    for (const entry of layoutIndex.manifests)
+      if (!archive.member(blobMember(entry.digest)))
+        problems.push({
+          digest: entry.digest,
+          message: `index.json names ${entry.digest}, which the bundle lacks`,
+        });
   }
 
   // 3. The carried files.
