@@ -46,6 +46,7 @@ Examples:
   vnfpipe render -o k8s/               the kubernetes deploy steps' objects as YAML
   vnfpipe vnfd import vfw-vnfd.yaml --flavour small -o vfw.workload.json
   vnfpipe ci github --check            is the committed workflow what the pipeline generates?
+  vnfpipe bundle create -o release.tar pack what the pipeline ships for an air-gapped site
 
 Exit codes: 0 ok, 1 a step or check failed, 2 bad input or usage, 130 interrupted.`,
     );

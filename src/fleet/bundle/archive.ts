@@ -9,7 +9,7 @@
 import { createReadStream } from 'node:fs';
 import { type FileHandle, open, readdir, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { VnfpipeError } from '../../errors.js';
 import { BLOCK, encodeTarHeader, paddingFor, tarTrailer } from '../../image/tar.js';
 import { processAlive } from '../../oci/stale.js';
@@ -217,7 +217,7 @@ export class BundleArchive {
 
   /** A stream of a member's bytes from `start` up to `end` (exclusive). */
   stream(member: ArchiveMember, start = 0, end = member.size): Readable {
-    if (end <= start) return createReadStream(this.path, { start: 1, end: 0 });
+    if (end <= start) return Readable.from([]);
     return createReadStream(this.path, {
       start: member.offset + start,
       end: member.offset + end - 1,
