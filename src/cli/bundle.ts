@@ -60,6 +60,8 @@ export async function bundleCreateCommand(opts: BundleCreateOptions): Promise<nu
     onLog: (line) => say(opts, line),
     onProgress: (p) => {
       if (p.state === 'done') say(opts, `  ${p.digest.slice(0, 19)}  packed (${mib(p.total)})`);
+      else if (p.state === 'shared')
+        say(opts, `  ${p.digest.slice(0, 19)}  shared with an earlier image (${mib(p.total)})`);
       else if (p.state === 'transferring' && p.total >= 64 * 1024 * 1024 && p.current < p.total)
         say(
           opts,
@@ -76,7 +78,7 @@ export async function bundleCreateCommand(opts: BundleCreateOptions): Promise<nu
 }
 
 function describeProblem(p: BundleProblem): string {
-  return p.image ? `${p.image}: ${p.message}` : p.message;
+  return p.images.length ? `${p.images.join(', ')}: ${p.message}` : p.message;
 }
 
 export async function bundleVerifyCommand(path: string, opts: BundleVerifyOptions): Promise<number> {

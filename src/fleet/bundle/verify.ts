@@ -21,8 +21,8 @@ import {
 } from './format.js';
 
 export interface BundleProblem {
-  /** The image the problem concerns (its pinned source reference), when one does. */
-  image?: string;
+  /** The images the problem concerns (their pinned source references): a shared blob has several. */
+  images: string[];
   /** The blob or document, when the problem is one. */
   digest?: Digest;
   message: string;
@@ -90,10 +90,11 @@ export async function verifyBundle(
   const users = usersOf(index);
   const problem = (digest: Digest, message: string) => {
     const user = users.get(digest);
-    const images = user?.images ?? [];
-    if (images.length === 0) problems.push({ digest, message });
-    for (const image of images)
-      problems.push({ image, digest, message: `${user!.role} ${digest}: ${message}` });
+    problems.push({
+      images: user?.images ?? [],
+      digest,
+      message: `${user?.role ?? 'blob'} ${digest}: ${message}`,
+    });
   };
 
   // 1. Every blob member: content against its name, size against the descriptors.
@@ -132,7 +133,7 @@ export async function verifyBundle(
         );
       } catch (error) {
         problems.push({
-          image: image.reference,
+          images: [image.reference],
           digest: doc.digest,
           message: `manifest ${doc.digest}: ${(error as Error).message}`,
         });
@@ -146,13 +147,13 @@ export async function verifyBundle(
         const found = archive.member(blobMember(child.digest));
         if (!found)
           problems.push({
-            image: image.reference,
+            images: [image.reference],
             digest: child.digest,
             message: `manifest ${doc.digest} names ${child.digest}, which the bundle lacks`,
           });
         else if (found.size !== child.size)
           problems.push({
-            image: image.reference,
+            images: [image.reference],
             digest: child.digest,
             message: `manifest ${doc.digest} says ${child.digest} has ${child.size} bytes, the bundle holds ${found.size}`,
           });
@@ -162,7 +163,7 @@ export async function verifyBundle(
 
   // The layout's own index.json: every entry is in the bundle.
   if (!archive.member('index.json'))
-    problems.push({ message: 'index.json (the OCI layout index) is missing' });
+    problems.push({ images: [], message: 'index.json (the OCI layout index) is missing' });
   else {
     const layoutIndex = parseIndex(
       await archive.read('index.json', MAX_DOCUMENT_BYTES),
@@ -171,6 +172,7 @@ export async function verifyBundle(
     for (const entry of layoutIndex.manifests)
       if (!archive.member(blobMember(entry.digest)))
         problems.push({
+          images: [],
           digest: entry.digest,
           message: `index.json names ${entry.digest}, which the bundle lacks`,
         });
@@ -180,12 +182,12 @@ export async function verifyBundle(
   for (const file of index.files) {
     const member = archive.member(file.path);
     if (!member) {
-      problems.push({ message: `file ${file.path} is missing from the bundle` });
+      problems.push({ images: [], message: `file ${file.path} is missing from the bundle` });
       continue;
     }
     const actual = await hashMember(archive, file.path, digestAlgorithm(file.digest));
     if (actual !== file.digest || member.size !== file.size)
-      problems.push({ message: `file ${file.path}: expected ${file.digest}, actual ${actual}` });
+      problems.push({ images: [], message: `file ${file.path}: expected ${file.digest}, actual ${actual}` });
   }
 
   // 4. Signatures, over the payloads the bundle holds.
@@ -195,7 +197,7 @@ export async function verifyBundle(
     for (const image of index.images) {
       const verified = await verifiedSignatures(archive, image, keys);
       signatures[image.reference] = verified.count;
-      if (verified.count === 0) problems.push({ image: image.reference, message: verified.reason });
+      if (verified.count === 0) problems.push({ images: [image.reference], message: verified.reason });
     }
   }
   const result: BundleVerification = {
