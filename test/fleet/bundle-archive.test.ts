@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { VnfpipeError } from '../../src/errors.js';
 import { ArchiveWriter, BundleArchive } from '../../src/fleet/bundle/archive.js';
+import type { BundleImage } from '../../src/fleet/bundle/format.js';
+import { parseSiteDestination, siteReference } from '../../src/fleet/bundle/push.js';
 import { verifyBundle } from '../../src/fleet/bundle/verify.js';
 import { encodeTarHeader, paddingFor, type TarHeader, tarTrailer } from '../../src/image/tar.js';
 import { makeProject, runCli } from '../support/project.js';
@@ -212,5 +214,24 @@ export default definePipeline('layout-only', (p) => {
     } finally {
       rmSync(project.dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('bundle site destination', () => {
+  it('takes host[:port][/prefix] and changes only the registry part of references', () => {
+    expect(parseSiteDestination('registry.site-a:5000')).toEqual({ registry: 'registry.site-a:5000' });
+    expect(parseSiteDestination('127.0.0.1:5000/mirror/vnf/')).toEqual({
+      registry: '127.0.0.1:5000',
+      prefix: 'mirror/vnf',
+    });
+    const image = { repository: 'vnf/vfw', tag: '1', digest: `sha256:${'a'.repeat(64)}` } as BundleImage;
+    expect(siteReference(image, 'site:5000', 'mirror')).toBe(
+      `site:5000/mirror/vnf/vfw:1@sha256:${'a'.repeat(64)}`,
+    );
+  });
+
+  it('refuses a destination without a registry host, or with an invalid prefix', () => {
+    expect(() => parseSiteDestination('mirror/vnf')).toThrow(/no registry host/);
+    expect(() => parseSiteDestination('site:5000/Upper Case')).toThrow(/invalid site registry/);
   });
 });
