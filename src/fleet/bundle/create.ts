@@ -136,6 +136,32 @@ function artifactConfig(mediaType: string): string | undefined {
   return mediaType === MediaType.ociConfig || mediaType === MediaType.dockerConfig ? undefined : mediaType;
 }
 
+/**
+ * OCI 1.1 referrers of `subject`: from the registry's referrers API, else from the fallback index tag, which
+ * the site then gets as it is (same digest). Returns how many there are.
+ */
+async function collectReferrers(
+  collector: Collector,
+  client: RegistryClient,
+  repository: string,
+  subject: Digest,
+  where: string,
+): Promise<number> {
+  const api = await client.referrersApi(repository, subject);
+  if (api) {
+    for (const referrer of api.manifests) await collector.add(referrer);
+    return api.manifests.length;
+  }
+  const fallback = await collector.fetch(referrersTag(subject));
+  if (!fallback) return 0;
+  const index = parseManifestOrIndex(collector.bytes.get(fallback.digest)!, where, fallback.mediaType);
+  const referrers = index.kind === 'index' ? index.index.manifests : [];
+  for (const referrer of referrers) await collector.add(referrer);
+  await collector.add(fallback);
+  collector.tag(referrersTag(subject), fallback.digest);
+  return referrers.length;
+}
+
 /** The image, its platforms, and everything attached to each of its manifests. */
 async function collectImage(
   client: RegistryClient,
@@ -161,19 +187,7 @@ async function collectImage(
       if (suffix === 'sig') counts.signatures++;
       else if (suffix === 'att') counts.attestations++;
     }
-    // OCI 1.1 referrers: the registry's API, else the fallback index tag, which the site gets as it is.
-    let referrers = (await client.referrersApi(ref.repository, subject))?.manifests;
-    if (!referrers) {
-      const fallback = await collector.fetch(referrersTag(subject));
-      if (fallback) {
-        const index = parseManifestOrIndex(collector.bytes.get(fallback.digest)!, text, fallback.mediaType);
-        referrers = index.kind === 'index' ? index.index.manifests : [];
-        for (const referrer of referrers) await collector.add(referrer);
-        await collector.add(fallback);
-        collector.tag(referrersTag(subject), fallback.digest);
-      }
-    } else for (const referrer of referrers) await collector.add(referrer);
-    counts.referrers += referrers?.length ?? 0;
+    counts.referrers += await collectReferrers(collector, client, ref.repository, subject, text);
   }
   // The image's own tag last: at a site it appears only when everything else is there.
   if (ref.tag) collector.tag(ref.tag, top.digest);
