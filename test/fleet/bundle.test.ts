@@ -185,6 +185,13 @@ export default definePipeline('bundled', (p) => {
       ),
     );
     expect(result.stderr).toMatch(/vnfpipe: error: corrupt\.tar: 1 problem\(s\) in the bundle/);
+    // Pushing it anyway fails on that blob: the site registry checks what it receives.
+    const pushed = await project.cli(['bundle', 'push', 'corrupt.tar', `${site.host}/corrupt`]);
+    expect(pushed.code).toBe(1);
+    expect(pushed.stderr).toContain(
+      `blob ${layer.digest} of ${source}:1@${digest} does not match its digest (the site registry refused it)`,
+    );
+    expect(pushed.stderr).toMatch(/hint: the bundle is damaged: `vnfpipe bundle verify` lists what/);
   });
 
   it('mirrors to the site registry, resuming a push killed midway, with every digest kept', async () => {

@@ -123,17 +123,22 @@ export async function pushBundle(
             blobsTotal,
           });
         const from = holders.get(blob.digest);
-        const result = await uploadBlob(
-          client,
-          repository,
+        const result = await damagedBlobError(
+          uploadBlob(
+            client,
+            repository,
+            blob.digest,
+            { size: member.size, open: (start, end) => archive.stream(member, start, end) },
+            {
+              mountFrom: from && from !== repository ? [from] : [],
+              ...(options.chunkSize ? { chunkSize: options.chunkSize } : {}),
+              ...(options.chunkThreshold ? { chunkThreshold: options.chunkThreshold } : {}),
+              onProgress: (current) => report(current, 'transferring'),
+            },
+          ),
+          image,
           blob.digest,
-          { size: member.size, open: (start, end) => archive.stream(member, start, end) },
-          {
-            mountFrom: from && from !== repository ? [from] : [],
-            ...(options.chunkSize ? { chunkSize: options.chunkSize } : {}),
-            ...(options.chunkThreshold ? { chunkThreshold: options.chunkThreshold } : {}),
-            onProgress: (current) => report(current, 'transferring'),
-          },
+          path,
         );
         holders.set(blob.digest, repository);
         if (result === 'exists') counts.skipped++;
@@ -176,6 +181,29 @@ export async function pushBundle(
     client.close();
   }
   return { registry: site.registry, ...(site.prefix ? { prefix: site.prefix } : {}), images: pushed };
+}
+
+/** The site refusing a blob's content (DIGEST_INVALID) means the bundle is damaged: say so, and how to see more. */
+async function damagedBlobError<T>(
+  upload: Promise<T>,
+  image: BundleImage,
+  digest: Digest,
+  path: string,
+): Promise<T> {
+  try {
+    return await upload;
+  } catch (error) {
+    if (!(error instanceof VnfpipeError) || !/DIGEST_INVALID/.test(error.message)) throw error;
+    throw new VnfpipeError(
+      'BUNDLE_VERIFY_FAILED',
+      `blob ${digest} of ${image.reference} does not match its digest (the site registry refused it)`,
+      {
+        where: path,
+        hint: 'the bundle is damaged: `vnfpipe bundle verify` lists what; create it again',
+        cause: error,
+      },
+    );
+  }
 }
 
 function referrerEntry(doc: BundleImage['documents'][number]) {
