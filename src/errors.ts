@@ -35,6 +35,10 @@ export type ErrorCode =
   | 'BUILD_FAILED'
   /** A build the builder refuses: Dockerfile syntax, unknown stage, missing base image. */
   | 'BUILD_INVALID'
+  /** A release bundle that is not one: a hostile or damaged tar, a missing or invalid index. */
+  | 'BUNDLE_INVALID'
+  /** A release bundle whose content does not match its digests, or whose signatures do not verify. */
+  | 'BUNDLE_VERIFY_FAILED'
   | 'IO';
 
 /** Exit codes shared by every command: 0 ok, 1 a step or check failed, 2 bad input or usage, 130 interrupted. */
@@ -65,6 +69,8 @@ const exitCodeFor: Record<ErrorCode, number> = {
   VNFD_INVALID: EXIT.usage,
   BUILD_FAILED: EXIT.failed,
   BUILD_INVALID: EXIT.usage,
+  BUNDLE_INVALID: EXIT.usage,
+  BUNDLE_VERIFY_FAILED: EXIT.failed,
   IO: EXIT.failed,
 };
 

@@ -46,6 +46,7 @@ Examples:
   vnfpipe render -o k8s/               the kubernetes deploy steps' objects as YAML
   vnfpipe vnfd import vfw-vnfd.yaml --flavour small -o vfw.workload.json
   vnfpipe ci github --check            is the committed workflow what the pipeline generates?
+  vnfpipe bundle create -o release.tar pack what the pipeline ships for an air-gapped site
 
 Exit codes: 0 ok, 1 a step or check failed, 2 bad input or usage, 130 interrupted.`,
     );
@@ -462,6 +463,57 @@ Example:
     .option('--step <id...>', 'only these deploy steps')
     .option('-o, --output <file>', 'write here instead of stdout (.yaml/.yml: YAML)')
     .action(handleErrors(async (opts) => (await import('./vnfd.js')).vnfdExportCommand(opts)));
+
+  const bundle = program
+    .command('bundle')
+    .description(
+      'air-gapped release bundles: pack the images a pipeline ships, verify them, mirror them to a site',
+    );
+  registryOptions(
+    bundle
+      .command('create')
+      .description(
+        "pack the pipeline's pushed and deployed images (all platforms, signatures, attestations, referrers), its rendered Kubernetes objects and workload specs into one OCI layout tar",
+      )
+      .option('-f, --file <file>', 'pipeline file', 'vnfpipe.config.ts')
+      .requiredOption('-o, --out <file>', 'the bundle to write (a tar)')
+      .option('--image <ref>', 'an extra registry image to pack (repeatable)', many),
+  ).action(
+    handleErrors(async (opts, command: Command) => {
+      const { bundleCreateCommand } = await import('./bundle.js');
+      return bundleCreateCommand({ ...opts, fileGiven: command.getOptionValueSource('file') === 'cli' });
+    }),
+  );
+  bundle
+    .command('verify')
+    .description(
+      "check every blob's digest and size, that manifests' blobs are present, and (with --key) the signatures",
+    )
+    .argument('<bundle>', 'the bundle file')
+    .option('--key <pub>', 'cosign public key (PEM file or env://VAR); repeatable', many)
+    .option('--json', 'print the result as JSON')
+    .option('-q, --quiet', 'print only problems')
+    .action(
+      handleErrors(async (path, opts) => (await import('./bundle.js')).bundleVerifyCommand(path, opts)),
+    );
+  registryOptions(
+    bundle
+      .command('push')
+      .description(
+        'mirror a bundle into a site registry, digests kept (only the registry part of references changes); resumable',
+      )
+      .argument('<bundle>', 'the bundle file')
+      .argument('<site-registry>', 'host[:port][/prefix]')
+      .option(
+        '--mapping <file>',
+        'where to write the source → site reference mapping (default <bundle>.mapping.json)',
+      )
+      .option('-j, --concurrency <n>', 'blobs at once (default 4)', intArg('--concurrency')),
+  ).action(
+    handleErrors(async (path, site, opts) =>
+      (await import('./bundle.js')).bundlePushCommand(path, site, opts),
+    ),
+  );
 
   const ci = program
     .command('ci')

@@ -65,7 +65,7 @@ export async function withCredentials<T extends RegistryCommandOptions>(opts: T)
   return opts;
 }
 
-function clientOptions(opts: RegistryCommandOptions): ClientOptions {
+export function clientOptions(opts: RegistryCommandOptions): ClientOptions {
   return {
     ...(opts.insecure ? { insecure: true } : {}),
     ...(opts.caFile ? { caFile: resolve(opts.caFile) } : {}),
