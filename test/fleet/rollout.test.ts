@@ -39,7 +39,12 @@ function baseImage() {
 }
 
 /** Version `version` of the VNF everywhere; `faultyAt` gets an override that makes its verify fail. */
-function rollout(version: number, policy: WaveFailurePolicy, faultyAt?: SiteName) {
+function rollout(
+  version: number,
+  policy: WaveFailurePolicy,
+  faultyAt?: SiteName,
+  waves: SiteName[][] = [['lab'], ['edge1'], ['edge2']],
+) {
   return definePipeline('fleet-rollout', (p) => {
     p.add(
       fleet({
@@ -52,7 +57,7 @@ function rollout(version: number, policy: WaveFailurePolicy, faultyAt?: SiteName
             },
           ]),
         ),
-        waves: [['lab'], ['edge1'], ['edge2']],
+        waves,
         workload: {
           name,
           image: baseImage(),
@@ -246,5 +251,26 @@ describe('fleet rollout over three engines', () => {
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain("site 'edge9'");
     expect(unknown.stderr).toContain('edge1, edge2, lab');
+  }, 240_000);
+
+  it('rollback-wave rolls back every site of the failing wave, those whose verify passed too', async () => {
+    const before = runningRevisions('lab');
+    const result = await runPipeline(rollout(5, 'rollback-wave', 'edge1', [['lab', 'edge1'], ['edge2']]), {
+      cwd: dir,
+    });
+    expect(result.exitCode).toBe(1);
+    expect(result.steps['verify-lab']?.status).toBe('ok');
+    expect(result.steps['verify-edge1']?.status).toBe('failed');
+    expect(result.steps['rollback-lab']?.status).toBe('ok');
+    expect(result.steps['rollback-edge1']?.status).toBe('ok');
+    expect(result.steps['deploy-edge2']?.status).toBe('skipped');
+    const lab = result.outputs['deploy-lab'] as { revision: number };
+    expect(result.outputs['rollback-lab']).toMatchObject({ from: lab.revision, revision: before.at(-1) });
+    expect(runningRevisions('lab')).toEqual([before.at(-1)]);
+    expect(runningRevisions('edge1')).toEqual([1]);
+    expect(allRevisions('edge2')).toEqual([1]);
+    const { code, json } = await status();
+    expect(code).toBe(0);
+    expect(json.verified).toBe(true);
   }, 240_000);
 });
