@@ -64,3 +64,8 @@ export function jobTimeoutMinutes(stage: CiStage, options: ResolvedCiOptions): n
   const steps = Math.ceil(stage.stepTimeoutMs / 60_000);
   return steps > 0 ? Math.max(options.timeoutMinutes, steps + 10) : options.timeoutMinutes;
 }
+
+/** The environment a deploying stage's job is bound to: one per fleet wave, else the configured one. */
+export function environmentOf(stage: CiStage, options: ResolvedCiOptions): string {
+  return stage.wave !== undefined ? `${options.environment}-wave-${stage.wave}` : options.environment;
+}

@@ -5,6 +5,7 @@
  */
 import { posix } from 'node:path';
 import { VnfpipeError } from '../errors.js';
+import { fleetInfoOf } from '../fleet/model.js';
 import { collectSecrets } from '../pipeline/output.js';
 import type { Plan, PlannedStep } from '../pipeline/plan.js';
 
@@ -36,6 +37,8 @@ export interface CiStage {
   carried: string[];
   /** The longest the stage's steps may take one after another, by their own timeouts and retries (0: none set). */
   stepTimeoutMs: number;
+  /** The fleet wave whose steps the stage holds (its deploys, verifies, or rollbacks): one environment per wave. */
+  wave?: number;
 }
 
 /** Step kinds and what their jobs need; unknown kinds need nothing special. */
@@ -118,6 +121,7 @@ export function analyseStages(plan: Plan, projectDir = '.'): CiStage[] {
       outputs: [...new Set(steps.flatMap((step) => declaredOutputs(step, projectDir)))].sort(),
       carried: [],
       stepTimeoutMs: steps.reduce((sum, step) => sum + (step.timeoutMs ?? 0) * (step.retries + 1), 0),
+      ...waveOf(steps),
     });
   }
   const outputsOf = new Map(result.map((stage) => [stage.name, stage.outputs]));
@@ -126,6 +130,12 @@ export function analyseStages(plan: Plan, projectDir = '.'): CiStage[] {
     stage.carried = [...new Set(carried)].sort();
   }
   return result;
+}
+
+function waveOf(steps: readonly PlannedStep[]): { wave?: number } {
+  const waves = new Set(steps.map((step) => fleetInfoOf(step.definition.spec)?.wave));
+  const [wave] = waves;
+  return waves.size === 1 && wave !== undefined ? { wave } : {};
 }
 
 function stageNeeds(steps: readonly PlannedStep[]): StageNeeds {

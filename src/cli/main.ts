@@ -520,6 +520,8 @@ Example:
         .option('--base <branch>', 'base of the pull request (default: the repository default branch)')
         .option('--api-url <url>', 'GitHub Enterprise REST API root, e.g. https://ghe.example.com/api/v3')
         .option('--token-env <name>', 'environment variable holding the token (default GITHUB_TOKEN)');
+    } else {
+      command.option('--manual-waves', 'fleet waves after the first start only by hand (when: manual)');
     }
     command.action(
       handleErrors(async (opts) => {

@@ -6,6 +6,7 @@
  */
 import type { Plan } from '../../pipeline/plan.js';
 import {
+  environmentOf,
   handedOn,
   jobTimeoutMinutes,
   projectDirOf,
@@ -88,7 +89,8 @@ function workflowRules(pipeline: string, opts: ResolvedCiOptions): WorkflowRules
 }
 
 function stageJob(stage: CiStage, platform: string | undefined, opts: ResolvedCiOptions): Job {
-  const manual = opts.manual.includes(stage.name) && !stage.onFailureOf;
+  const gatedWave = opts.manualWaves && stage.wave !== undefined && stage.wave > 1;
+  const manual = (opts.manual.includes(stage.name) || gatedWave) && !stage.onFailureOf;
   const when = stage.onFailureOf ? 'on_failure' : manual ? 'manual' : undefined;
   const variables: Record<string, string> = {};
   if (platform) variables.VNFPIPE_PLATFORM = platform;
@@ -129,7 +131,7 @@ function stageJob(stage: CiStage, platform: string | undefined, opts: ResolvedCi
     // Deploys are never cancelled half-way; everything else gives way to a newer commit.
     interruptible: !stage.uses.deploy,
     ...(stage.uses.deploy
-      ? { resource_group: opts.environment, environment: { name: opts.environment } }
+      ? { resource_group: environmentOf(stage, opts), environment: { name: environmentOf(stage, opts) } }
       : {}),
     ...(Object.keys(variables).length ? { variables } : {}),
     cache: [
