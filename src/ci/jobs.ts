@@ -20,11 +20,15 @@ export function runCommand(stage: string, options: ResolvedCiOptions): string {
 
 /**
  * What a stage's job hands to later jobs: the journal (later `vnfpipe run --stage` reads earlier outputs
- * from it), the OCI layout the image builder writes, and the files its steps declare as outputs.
+ * from it), the OCI layout the image builder writes, the files its steps declare as outputs, and after a
+ * deploy the release histories (a later job promotes or rolls back those revisions: a fleet's next wave).
  */
 export function handedOn(stage: CiStage, options: ResolvedCiOptions): string[] {
   const state = stateDirOf(projectDirOf(options));
-  return [...new Set([`${state}/runs/`, `${state}/oci/`, ...stage.carried, ...options.artifacts])];
+  const releases = stage.uses.deploy ? [`${state}/releases/`] : [];
+  return [
+    ...new Set([`${state}/runs/`, `${state}/oci/`, ...releases, ...stage.carried, ...options.artifacts]),
+  ];
 }
 
 /** The step cache folder (restored between pipelines, never handed between jobs). */
