@@ -85,14 +85,24 @@ export function analyseStages(plan: Plan, projectDir = '.'): CiStage[] {
     }
   }
 
-  const order = (stages: Iterable<string>) => plan.stages.filter((stage) => new Set(stages).has(stage));
+  const isHandlerStage = (stage: string) => {
+    const steps = byStage.get(stage) ?? [];
+    return steps.length > 0 && steps.every((step) => step.handler);
+  };
+  const needsOf = new Map<string, Set<string>>();
+  for (const stage of plan.stages) {
+    const needs = new Set(direct.get(stage));
+    if (isHandlerStage(stage)) for (const trigger of triggers.get(stage) ?? []) needs.add(trigger);
+    needsOf.set(stage, needs);
+  }
+  const stages = jobOrder(plan.stages, needsOf);
+  const order = (names: Iterable<string>) => stages.filter((stage) => new Set(names).has(stage));
   const ancestors = new Map<string, string[]>();
   const result: CiStage[] = [];
-  for (const stage of plan.stages) {
+  for (const stage of stages) {
     const steps = byStage.get(stage) ?? [];
-    const handlerStage = steps.length > 0 && steps.every((step) => step.handler);
-    const needs = new Set(direct.get(stage));
-    if (handlerStage) for (const trigger of triggers.get(stage) ?? []) needs.add(trigger);
+    const handlerStage = isHandlerStage(stage);
+    const needs = needsOf.get(stage)!;
     const all = new Set<string>();
     for (const need of needs) {
       all.add(need);
@@ -130,6 +140,24 @@ export function analyseStages(plan: Plan, projectDir = '.'): CiStage[] {
     stage.carried = [...new Set(carried)].sort();
   }
   return result;
+}
+
+/**
+ * The plan's stage order, moved only where a job needs a stage the plan puts later: a handler stage after the
+ * stages whose failure triggers it (GitLab refuses `needs` on a later stage). Stable otherwise.
+ */
+function jobOrder(planned: readonly string[], needsOf: ReadonlyMap<string, ReadonlySet<string>>): string[] {
+  const placed: string[] = [];
+  const remaining = [...planned];
+  while (remaining.length > 0) {
+    const ready = remaining.findIndex((stage) =>
+      [...(needsOf.get(stage) ?? [])].every((need) => placed.includes(need) || !remaining.includes(need)),
+    );
+    // Trigger edges cannot close a cycle the plan does not have; keep the plan's order if they ever did.
+    const next = remaining.splice(ready === -1 ? 0 : ready, 1)[0]!;
+    placed.push(next);
+  }
+  return placed;
 }
 
 function waveOf(steps: readonly PlannedStep[]): { wave?: number } {

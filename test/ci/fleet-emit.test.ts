@@ -133,4 +133,21 @@ describe('fleet waves in GitLab CI', () => {
     expect((config['wave-2'] as Job).rules?.at(-1)).toEqual({ when: 'on_success' });
     expect((config['halt-wave-2'] as Job).when).toBe('on_failure');
   });
+
+  it('orders a handler stage after every wave whose failure triggers it, and uses a shell runner’s own engine', async () => {
+    const yaml = await generateCi('gitlab', fleetPlan('rollback-all'), { image: null });
+    expect(gitlabSchemaErrors(yaml)).toEqual([]);
+    const config = parse(yaml) as Record<string, unknown> & { stages: string[] };
+    // GitLab refuses `needs` on a later stage: rollback-wave-1 answers wave 3's failure too.
+    expect(config.stages.indexOf('rollback-wave-1')).toBeGreaterThan(config.stages.indexOf('wave-3'));
+    expect((config['rollback-wave-1'] as Job).needs?.map((n) => (n as { job: string }).job)).toEqual([
+      'wave-1',
+      'wave-2',
+      'wave-3',
+    ]);
+    expect((config['wave-1'] as Job).services).toBeUndefined();
+    expect((config['wave-1'] as Job).variables?.DOCKER_HOST).toBeUndefined();
+    const dind = parse(await generateCi('gitlab', fleetPlan())) as Record<string, Job>;
+    expect(dind['wave-1']?.services).toEqual([{ name: 'docker:27-dind', alias: 'docker' }]);
+  });
 });

@@ -94,7 +94,9 @@ function stageJob(stage: CiStage, platform: string | undefined, opts: ResolvedCi
   const when = stage.onFailureOf ? 'on_failure' : manual ? 'manual' : undefined;
   const variables: Record<string, string> = {};
   if (platform) variables.VNFPIPE_PLATFORM = platform;
-  if (stage.uses.docker) {
+  // A Docker-in-Docker service for container runners; a shell runner (no image) uses its host's engine.
+  const dind = stage.uses.docker && opts.image !== null;
+  if (dind) {
     variables.DOCKER_HOST = 'tcp://docker:2375';
     variables.DOCKER_TLS_CERTDIR = '';
   }
@@ -114,7 +116,7 @@ function stageJob(stage: CiStage, platform: string | undefined, opts: ResolvedCi
   const job: Job = {
     stage: stage.name,
     ...(opts.image ? { image: opts.image } : {}),
-    ...(stage.uses.docker ? { services: [{ name: 'docker:27-dind', alias: 'docker' }] } : {}),
+    ...(dind ? { services: [{ name: 'docker:27-dind', alias: 'docker' }] } : {}),
     // Direct dependencies only: each job's artifacts already include what its own needs handed it.
     needs: stage.needs.map((need) => ({ job: jobName(need, platform), artifacts: true })),
     ...(stage.uses.deploy
