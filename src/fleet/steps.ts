@@ -29,7 +29,7 @@ export function pause(
     async run(ctx, { ms }) {
       const { setTimeout: sleep } = await import('node:timers/promises');
       const started = Date.now();
-      const label = `before wave ${wave}`;
+      const label = `seconds before wave ${wave}`;
       ctx.log(`waiting ${Math.round(ms / 1000)}s before wave ${wave}`);
       for (let waited = 0; waited < ms; waited = Date.now() - started) {
         ctx.progress({
