@@ -51,4 +51,18 @@ describe('vnfpipe plan with a fleet', () => {
     expect(result.stderr).toContain("wave 2 names site 'edge7', which is not in 'sites'");
     expect(result.stderr).toContain('wave 3 is empty');
   });
+
+  it('status and history --site of a workload no fleet run deployed exit 2 and say so', async () => {
+    const project = makeProject({ 'vnfpipe.config.ts': pipeline("[['lab'], ['edge1'], ['edge2']]") });
+    const status = await project.cli(['status', 'vfw', '--json']);
+    expect(status.code).toBe(2);
+    expect(status.stderr).toContain('no fleet run recorded a deploy of vfw');
+    expect(status.stdout).toBe('');
+    const history = await project.cli(['history', 'vfw', '--site', 'lab']);
+    expect(history.code).toBe(2);
+    expect(history.stderr).toContain("no fleet run recorded a deploy of vfw at site 'lab'");
+    const bad = await project.cli(['status', '../etc']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("'../etc' is not a workload name");
+  });
 });
