@@ -115,10 +115,12 @@ export function siteRollback(
         );
       }
       const { rollback } = await import('../deploy/step.js');
-      const restored = await rollback({ release, probes: opts.probes, to: earlier.revision }).run(ctx, {
+      // A swarm service returns to its own previous spec only (it takes no revision number).
+      const to = release.target === 'swarm' ? {} : { to: earlier.revision };
+      const restored = await rollback({ release, probes: opts.probes, ...to }).run(ctx, {
         release,
         probes: opts.probes,
-        to: earlier.revision,
+        ...to,
       });
       return {
         site,
