@@ -16,6 +16,7 @@ import { requireDocker } from '../support/docker.js';
 import { busyboxInDocker, docker } from '../support/engine-images.js';
 import { freeSubnets } from '../support/subnets.js';
 import { joinTestSwarm } from '../support/swarm.js';
+import { waitFor } from '../support/wait.js';
 
 const name = `fsw-${process.pid.toString(36)}`;
 const ENGINE = 'unix:///var/run/docker.sock';
@@ -57,6 +58,19 @@ afterAll(async () => {
     { kind: 'swarm', engine: ENGINE },
   )) as SwarmTarget;
   await target.remove({ name, image: 'x', networks: [{ role: 'mgmt', driver: 'overlay', subnet }] });
+  // The overlay network is released a little after the service's tasks: remove it once it is free.
+  await waitFor(
+    `network ${name}-0-mgmt to be removed`,
+    () => {
+      try {
+        docker('network', 'rm', `${name}-0-mgmt`);
+      } catch {
+        return !docker('network', 'ls', '--format', '{{.Name}}').split('\n').includes(`${name}-0-mgmt`);
+      }
+      return true;
+    },
+    60_000,
+  );
 }, 120_000);
 
 describe('a swarm site in a fleet', () => {
