@@ -31,12 +31,22 @@ export { deploy, pinnedImage, rollback } from './deploy/step.js';
 export type { RollingUpdate } from './deploy/swarm/target.js';
 export type { ErrorCode, ErrorDetails } from './errors.js';
 export { EXIT, isVnfpipeError, VnfpipeError } from './errors.js';
+export type { FleetHandles, FleetSiteHandles } from './fleet/expand.js';
+export { fleet } from './fleet/expand.js';
+export type {
+  FleetOptions,
+  FleetWorkload,
+  Site,
+  SiteOverrides,
+  WaveFailurePolicy,
+} from './fleet/model.js';
+export type { HaltOutput, PauseOutput, SiteRollbackOutput } from './fleet/steps.js';
 export type { DockerfileStepOptions } from './image/dockerfile-step.js';
 // Step factories (their engines load when a step runs).
 export type { BaseInput, ImageBuildOptions, ImagePlatformInput, LayerInput } from './image/step.js';
 export { image } from './image/step.js';
 // The pipeline SDK.
-export type { Pipeline, PipelineBuilder, StepFunction } from './pipeline/define.js';
+export type { Pipeline, PipelineBuilder, StepFunction, StepGroup } from './pipeline/define.js';
 export { custom, definePipeline, isPipeline } from './pipeline/define.js';
 export type { RunEvent, RunStatus, StepStatus } from './pipeline/events.js';
 export type { ExecOptions, ExecOutput } from './pipeline/exec.js';

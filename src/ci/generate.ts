@@ -27,6 +27,7 @@ export function regenerateCommand(target: CiTarget, options: CiOptions = {}, out
   if (options.platforms?.length) args.push('--platform', options.platforms.join(','));
   if (options.manual?.length) args.push('--manual', options.manual.join(','));
   if (options.environment) args.push('--environment', shellQuote(options.environment));
+  if (options.manualWaves) args.push('--manual-waves');
   if (options.install === null) args.push('--no-install');
   else if (options.install !== undefined) args.push('--install', shellQuote(options.install));
   if (options.vnfpipe) args.push('--vnfpipe', shellQuote(options.vnfpipe));

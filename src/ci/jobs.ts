@@ -20,11 +20,15 @@ export function runCommand(stage: string, options: ResolvedCiOptions): string {
 
 /**
  * What a stage's job hands to later jobs: the journal (later `vnfpipe run --stage` reads earlier outputs
- * from it), the OCI layout the image builder writes, and the files its steps declare as outputs.
+ * from it), the OCI layout the image builder writes, the files its steps declare as outputs, and after a
+ * deploy the release histories (a later job promotes or rolls back those revisions: a fleet's next wave).
  */
 export function handedOn(stage: CiStage, options: ResolvedCiOptions): string[] {
   const state = stateDirOf(projectDirOf(options));
-  return [...new Set([`${state}/runs/`, `${state}/oci/`, ...stage.carried, ...options.artifacts])];
+  const releases = stage.uses.deploy ? [`${state}/releases/`] : [];
+  return [
+    ...new Set([`${state}/runs/`, `${state}/oci/`, ...releases, ...stage.carried, ...options.artifacts]),
+  ];
 }
 
 /** The step cache folder (restored between pipelines, never handed between jobs). */
@@ -63,4 +67,9 @@ export function registryLoginScript(hostVar: string, userVar: string, passwordVa
 export function jobTimeoutMinutes(stage: CiStage, options: ResolvedCiOptions): number {
   const steps = Math.ceil(stage.stepTimeoutMs / 60_000);
   return steps > 0 ? Math.max(options.timeoutMinutes, steps + 10) : options.timeoutMinutes;
+}
+
+/** The environment a deploying stage's job is bound to: one per fleet wave, else the configured one. */
+export function environmentOf(stage: CiStage, options: ResolvedCiOptions): string {
+  return stage.wave !== undefined ? `${options.environment}-wave-${stage.wave}` : options.environment;
 }

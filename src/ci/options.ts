@@ -27,8 +27,14 @@ export interface CiOptions {
   pullRequests?: boolean;
   /** Stages that run only when started by hand (GitHub `workflow_dispatch`, GitLab `when: manual`). */
   manual?: string[];
-  /** The environment deploy and rollback jobs are bound to (default `production`). */
+  /**
+   * The environment deploy and rollback jobs are bound to (default `production`). A fleet's wave gets its
+   * own, `<environment>-wave-<n>`, so the environment's protection rules (GitHub required reviewers) gate
+   * each wave.
+   */
   environment?: string;
+  /** GitLab: every fleet wave after the first starts only by hand (`when: manual`). GitHub gates waves by environment. */
+  manualWaves?: boolean;
   /** The registry push jobs log in to (default GitHub's or GitLab's own registry). */
   registry?: RegistryLogin;
   /** Extra paths (relative to the repository root) handed from each job to later ones. */
@@ -89,6 +95,7 @@ export function resolveCiOptions(options: CiOptions = {}): ResolvedCiOptions {
     pullRequests: options.pullRequests ?? true,
     manual: options.manual ?? [],
     environment: options.environment ?? 'production',
+    manualWaves: options.manualWaves ?? false,
     registry: options.registry,
     artifacts: options.artifacts ?? [],
     timeoutMinutes: timeout,

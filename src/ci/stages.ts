@@ -5,6 +5,7 @@
  */
 import { posix } from 'node:path';
 import { VnfpipeError } from '../errors.js';
+import { fleetInfoOf } from '../fleet/model.js';
 import { collectSecrets } from '../pipeline/output.js';
 import type { Plan, PlannedStep } from '../pipeline/plan.js';
 
@@ -36,6 +37,8 @@ export interface CiStage {
   carried: string[];
   /** The longest the stage's steps may take one after another, by their own timeouts and retries (0: none set). */
   stepTimeoutMs: number;
+  /** The fleet wave whose steps the stage holds (its deploys, verifies, or rollbacks): one environment per wave. */
+  wave?: number;
 }
 
 /** Step kinds and what their jobs need; unknown kinds need nothing special. */
@@ -82,14 +85,24 @@ export function analyseStages(plan: Plan, projectDir = '.'): CiStage[] {
     }
   }
 
-  const order = (stages: Iterable<string>) => plan.stages.filter((stage) => new Set(stages).has(stage));
+  const isHandlerStage = (stage: string) => {
+    const steps = byStage.get(stage) ?? [];
+    return steps.length > 0 && steps.every((step) => step.handler);
+  };
+  const needsOf = new Map<string, Set<string>>();
+  for (const stage of plan.stages) {
+    const needs = new Set(direct.get(stage));
+    if (isHandlerStage(stage)) for (const trigger of triggers.get(stage) ?? []) needs.add(trigger);
+    needsOf.set(stage, needs);
+  }
+  const stages = jobOrder(plan.stages, needsOf);
+  const order = (names: Iterable<string>) => stages.filter((stage) => new Set(names).has(stage));
   const ancestors = new Map<string, string[]>();
   const result: CiStage[] = [];
-  for (const stage of plan.stages) {
+  for (const stage of stages) {
     const steps = byStage.get(stage) ?? [];
-    const handlerStage = steps.length > 0 && steps.every((step) => step.handler);
-    const needs = new Set(direct.get(stage));
-    if (handlerStage) for (const trigger of triggers.get(stage) ?? []) needs.add(trigger);
+    const handlerStage = isHandlerStage(stage);
+    const needs = needsOf.get(stage)!;
     const all = new Set<string>();
     for (const need of needs) {
       all.add(need);
@@ -118,6 +131,7 @@ export function analyseStages(plan: Plan, projectDir = '.'): CiStage[] {
       outputs: [...new Set(steps.flatMap((step) => declaredOutputs(step, projectDir)))].sort(),
       carried: [],
       stepTimeoutMs: steps.reduce((sum, step) => sum + (step.timeoutMs ?? 0) * (step.retries + 1), 0),
+      ...waveOf(steps),
     });
   }
   const outputsOf = new Map(result.map((stage) => [stage.name, stage.outputs]));
@@ -126,6 +140,30 @@ export function analyseStages(plan: Plan, projectDir = '.'): CiStage[] {
     stage.carried = [...new Set(carried)].sort();
   }
   return result;
+}
+
+/**
+ * The plan's stage order, moved only where a job needs a stage the plan puts later: a handler stage after the
+ * stages whose failure triggers it (GitLab refuses `needs` on a later stage). Stable otherwise.
+ */
+function jobOrder(planned: readonly string[], needsOf: ReadonlyMap<string, ReadonlySet<string>>): string[] {
+  const placed: string[] = [];
+  const remaining = [...planned];
+  while (remaining.length > 0) {
+    const ready = remaining.findIndex((stage) =>
+      [...(needsOf.get(stage) ?? [])].every((need) => placed.includes(need) || !remaining.includes(need)),
+    );
+    // Trigger edges cannot close a cycle the plan does not have; keep the plan's order if they ever did.
+    const next = remaining.splice(ready === -1 ? 0 : ready, 1)[0]!;
+    placed.push(next);
+  }
+  return placed;
+}
+
+function waveOf(steps: readonly PlannedStep[]): { wave?: number } {
+  const waves = new Set(steps.map((step) => fleetInfoOf(step.definition.spec)?.wave));
+  const [wave] = waves;
+  return waves.size === 1 && wave !== undefined ? { wave } : {};
 }
 
 function stageNeeds(steps: readonly PlannedStep[]): StageNeeds {

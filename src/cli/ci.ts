@@ -27,6 +27,8 @@ export interface CiCommandOptions {
   platform?: string[];
   manual?: string[];
   environment?: string;
+  /** GitLab: waves after the first start by hand. */
+  manualWaves?: boolean;
   /** The install command; `false` (from --no-install) installs nothing. */
   install?: string | boolean;
   /** How jobs start vnfpipe (default `npx vnfpipe`). */
@@ -68,6 +70,7 @@ export async function ciCommand(
     ...(opts.platform?.length ? { platforms: opts.platform } : {}),
     ...(opts.manual?.length ? { manual: opts.manual } : {}),
     ...(opts.environment ? { environment: opts.environment } : {}),
+    ...(opts.manualWaves ? { manualWaves: true } : {}),
     ...(opts.install === false
       ? { install: null }
       : typeof opts.install === 'string'

@@ -13,6 +13,8 @@ export interface TargetOptions {
 
 export interface HistoryOptions extends TargetOptions {
   json?: boolean;
+  /** A fleet site: its engine and target come from the journal. */
+  site?: string;
 }
 
 /** The target the command names, opened through the one factory. */
@@ -42,13 +44,22 @@ export async function historyCommand(name: string, opts: HistoryOptions): Promis
   const { checkWorkloadName } = await import('../deploy/history.js');
   checkWorkloadName(name, 'vnfpipe history <name>');
   const stateDir = resolve(opts.dir, '.vnfpipe');
-  const rows = await (await openNamed(opts, ['docker', 'swarm', 'kubernetes'])).history(name);
+  const site = opts.site ? await siteTarget(stateDir, name, opts.site) : undefined;
+  const target = site?.target ?? (await openNamed(opts, ['docker', 'swarm', 'kubernetes']));
+  const rows = await target.history(name);
   if (opts.json) {
+    const where = site
+      ? { site: opts.site, target: target.kind, ...(site.engine ? { engine: site.engine } : {}) }
+      : { target: opts.target };
     process.stdout.write(
-      `${JSON.stringify({ name, target: opts.target, revisions: rows.map(({ ...r }) => ({ ...r, workload: undefined })) }, null, 2)}\n`,
+      `${JSON.stringify({ name, ...where, revisions: rows.map(({ ...r }) => ({ ...r, workload: undefined })) }, null, 2)}\n`,
     );
     return 0;
   }
+  if (site)
+    process.stdout.write(
+      `${name} at site ${opts.site} (${target.kind}${site.engine ? ` on ${site.engine}` : ''})\n`,
+    );
   if (rows.length === 0) {
     const where = opts.target === 'kubernetes' ? `namespace ${opts.namespace}` : stateDir;
     process.stdout.write(`no revisions of ${name} recorded in ${where}\n`);
@@ -66,6 +77,17 @@ export async function historyCommand(name: string, opts: HistoryOptions): Promis
     ]);
   printTable(table);
   return 0;
+}
+
+/** A fleet site's target, opened on the engine its newest deploy recorded. */
+async function siteTarget(stateDir: string, name: string, site: string) {
+  const [{ findSite }, { openTarget }] = await Promise.all([
+    import('../fleet/sites.js'),
+    import('../deploy/targets.js'),
+  ]);
+  const found = await findSite(stateDir, name, site);
+  const address = { kind: found.target, ...(found.engine ? { engine: found.engine } : {}) };
+  return { target: await openTarget({ stateDir, env: process.env }, address), engine: found.engine };
 }
 
 export async function rollbackCommand(name: string, opts: TargetOptions & { to?: number }): Promise<number> {

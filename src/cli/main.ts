@@ -43,6 +43,7 @@ Examples:
   vnfpipe run --json | jq .            machine-readable events (NDJSON)
   vnfpipe runs                         recent runs from .vnfpipe/runs
   vnfpipe history vfw                  revisions of a deployed workload
+  vnfpipe status vfw                   the revision each fleet site runs, verified or not
   vnfpipe render -o k8s/               the kubernetes deploy steps' objects as YAML
   vnfpipe vnfd import vfw-vnfd.yaml --flavour small -o vfw.workload.json
   vnfpipe ci github --check            is the committed workflow what the pipeline generates?
@@ -132,11 +133,30 @@ With --stage, outputs of steps in other stages come from the newest earlier run 
     .option('-n, --namespace <namespace>', 'kubernetes: the namespace of the workload')
     .option('--context <context>', 'kubernetes: the kubeconfig context (default: the current one)')
     .option('--kubeconfig <file>', 'kubernetes: the kubeconfig file (default: KUBECONFIG, ~/.kube/config)')
+    .option(
+      '-s, --site <site>',
+      "a fleet site: its engine and target, as the site's newest deploy recorded them",
+    )
     .option('--json', 'print as JSON')
     .action(
       handleErrors(async (name, opts) => {
         const { historyCommand } = await import('./deploy.js');
         return historyCommand(name, opts);
+      }),
+    );
+
+  program
+    .command('status')
+    .description(
+      'the revision a workload runs at every fleet site, and whether it passed verify (exit 1 when one did not)',
+    )
+    .argument('<name>', 'the workload name')
+    .option('-d, --dir <dir>', 'project directory holding .vnfpipe', '.')
+    .option('--json', 'print as JSON')
+    .action(
+      handleErrors(async (name, opts) => {
+        const { statusCommand } = await import('./status.js');
+        return statusCommand(name, opts);
       }),
     );
 
@@ -552,6 +572,8 @@ Example:
         .option('--base <branch>', 'base of the pull request (default: the repository default branch)')
         .option('--api-url <url>', 'GitHub Enterprise REST API root, e.g. https://ghe.example.com/api/v3')
         .option('--token-env <name>', 'environment variable holding the token (default GITHUB_TOKEN)');
+    } else {
+      command.option('--manual-waves', 'fleet waves after the first start only by hand (when: manual)');
     }
     command.action(
       handleErrors(async (opts) => {

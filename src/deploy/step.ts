@@ -41,6 +41,8 @@ export interface DockerDeployStepOptions {
    * default: DOCKER_HOST, else the local socket. Verify and rollback reach the release on the same engine.
    */
   engine?: string;
+  /** A docker context name (as `docker context ls` shows); default: DOCKER_CONTEXT, then the docker config's currentContext. */
+  context?: string;
   /** Credentials for pulling from the registry. */
   auth?: RegistryAuth;
   /** How long the new revision may take to become ready, e.g. `60s`. */
@@ -72,6 +74,8 @@ export interface SwarmDeployStepOptions {
    * default: DOCKER_HOST, else the local socket. Verify and rollback reach the release on the same engine.
    */
   engine?: string;
+  /** A docker context name (as `docker context ls` shows); default: DOCKER_CONTEXT, then the docker config's currentContext. */
+  context?: string;
   auth?: RegistryAuth;
   /** Record a GitHub Deployment (default: inside GitHub Actions). */
   github?: GithubOption;

@@ -2,6 +2,7 @@
 import { resolve } from 'node:path';
 import { VnfpipeError } from '../errors.js';
 import type { Release } from '../pipeline/kinds.js';
+import { engineScope } from './history.js';
 import type { DeployTarget, TargetAddress, TargetEnvironment } from './target.js';
 
 export async function openTarget(on: TargetEnvironment, address: TargetAddress): Promise<DeployTarget> {
@@ -19,12 +20,13 @@ export async function openTarget(on: TargetEnvironment, address: TargetAddress):
   const { DockerEngine, engineEndpoint } = await import('./engine/client.js');
   const env = address.engine ? { ...on.env, DOCKER_HOST: address.engine } : on.env;
   const engine = new DockerEngine(engineEndpoint(env));
+  const scope = address.engine ? engineScope(address.engine) : undefined;
   if (address.kind === 'docker') {
     const { DockerTarget } = await import('./docker/target.js');
-    return new DockerTarget(on.stateDir, engine);
+    return new DockerTarget(on.stateDir, engine, scope);
   }
   const { SwarmTarget } = await import('./swarm/target.js');
-  return new SwarmTarget(on.stateDir, engine);
+  return new SwarmTarget(on.stateDir, engine, scope);
 }
 
 /** The target `release` was deployed to, addressed as its deploy step addressed it. */

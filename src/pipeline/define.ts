@@ -22,8 +22,15 @@ export interface PipelineBuilder {
   /** Adds a step. Its handle's `out` is a typed reference to the output, to pass to later steps. */
   // biome-ignore lint/suspicious/noExplicitAny: each kind has its own options type; only the output type matters here.
   step<T>(id: string, spec: StepSpec<T, any> | StepFunction<T>, options?: StepOptions): StepHandle<T>;
+  /** Adds a group of ordinary steps (a `fleet()` rollout) and returns the group's handles. */
+  add<H>(group: StepGroup<H>): H;
   /** Work to do at the end of every run, even after failure or Ctrl-C. */
   onCleanup(fn: () => void | Promise<void>): void;
+}
+
+/** Something that expands into ordinary steps of a pipeline, e.g. `fleet({ sites, waves, … })`. */
+export interface StepGroup<H> {
+  addTo(p: PipelineBuilder): H;
 }
 
 export function definePipeline(name: string, body: (p: PipelineBuilder) => void): Pipeline {
@@ -40,6 +47,9 @@ export function definePipeline(name: string, body: (p: PipelineBuilder) => void)
       const declaredAt = callerSite();
       steps.push({ id, spec: toSpec(spec), options, ...(declaredAt ? { declaredAt } : {}) });
       return { id, out: outputRef(id) };
+    },
+    add(group) {
+      return group.addTo(builder);
     },
     onCleanup(fn) {
       cleanups.push(fn);

@@ -56,6 +56,8 @@ export interface Release {
   endpoint: string;
   /** The engine the deploy step named (its `engine` option): verify and rollback go there, not to DOCKER_HOST. */
   engine?: string;
+  /** The fleet site the release runs at (deploys that `fleet()` expands), for `vnfpipe status` and history. */
+  site?: string;
   /** Where a kubernetes release lives (namespace, and the kubeconfig file and context it was applied with). */
   kubernetes?: { namespace: string; context?: string; kubeconfig?: string };
   /** The GitHub Deployment recording this release, when one was recorded. */

@@ -219,10 +219,12 @@ export async function runPipeline(pipeline: Pipeline, options: RunOptions = {}):
   };
 
   const blockedBy = (step: PlannedStep): string | undefined => {
-    const trigger = failures.get(step.id)?.step;
+    const triggered = failures.has(step.id);
     for (const need of step.needs) {
       const needStatus = status.get(need);
-      if (need === trigger && needStatus === 'failed') continue;
+      // A triggered handler runs after every step it handles, whichever of them failed first (a fleet's
+      // wave rollback waits for each site's verify, passed or failed).
+      if (triggered && needStatus === 'failed' && byId.get(need)?.onFailure.includes(step.id)) continue;
       if (needStatus && !DONE_OK.has(needStatus))
         return `'${need}' ${needStatus === 'failed' ? 'failed' : `was ${needStatus}`}`;
     }

@@ -2,11 +2,16 @@
  * Source sites: `file:line:column` of the user's code in a stack trace, for error messages. Stacks of
  * pipeline code are source-mapped (the loader enables source maps), so a site names the user's file.
  */
-import { dirname, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** vnfpipe's own code (`dist/` installed, `src/` under test): never the user's site. */
-const OWN_CODE = dirname(dirname(fileURLToPath(import.meta.url)));
+/**
+ * vnfpipe's own code: never the user's site. Both `dist/` and `src/`, because a `dist/` module first loaded
+ * after the loader enabled source maps (one the pipeline file pulls in, such as `fleet`) shows in stacks under
+ * its `src/` path.
+ */
+const PACKAGE_ROOT = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
+const OWN_CODE = [join(PACKAGE_ROOT, 'dist'), join(PACKAGE_ROOT, 'src')];
 
 // `at fn (/abs/file.ts:3:5)` or `at /abs/file.ts:3:5`; never `node:internal/…`.
 const FRAME = /(?:\(|at )((?:file:\/\/)?\/[^\s()]+):(\d+):(\d+)\)?\s*$/;
@@ -23,7 +28,7 @@ export function userSite(stack: string | undefined): string | undefined {
     const match = FRAME.exec(frame);
     if (!match) continue;
     const file = match[1]!.startsWith('file://') ? fileURLToPath(match[1]!) : match[1]!;
-    if (file.startsWith(`${OWN_CODE}/`) || file.includes('/node_modules/')) continue;
+    if (OWN_CODE.some((dir) => file.startsWith(`${dir}/`)) || file.includes('/node_modules/')) continue;
     return `${displayPath(file)}:${match[2]}:${match[3]}`;
   }
   return undefined;

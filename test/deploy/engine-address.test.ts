@@ -1,9 +1,10 @@
 /** A deploy step's `engine` option: the target opens that engine, and the release remembers it for verify/rollback. */
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { DockerTarget } from '../../src/deploy/docker/target.js';
+import { engineScope } from '../../src/deploy/history.js';
 import { addressOf, openTarget } from '../../src/deploy/targets.js';
 import type { Release } from '../../src/pipeline/kinds.js';
 
@@ -45,5 +46,31 @@ describe('deploy engine address', () => {
       code: 'ENGINE_UNREACHABLE',
       where: 'unix:///nonexistent/site.sock',
     });
+  });
+
+  it('keeps the release histories of one workload name apart per named engine (fleet sites)', async () => {
+    const stateDir = mkdtempSync(join(tmpdir(), 'vnfpipe-engine-scope-'));
+    const workload = { name: 'vfw', image: 'oci:layout@sha256:00' };
+    const siteA = (await openTarget(
+      { stateDir, env: {} },
+      { kind: 'docker', engine: 'unix:///site/a.sock' },
+    )) as DockerTarget;
+    const siteB = (await openTarget(
+      { stateDir, env: {} },
+      { kind: 'docker', engine: 'tcp://127.0.0.1:2376' },
+    )) as DockerTarget;
+    const local = (await openTarget({ stateDir, env: {} }, { kind: 'docker' })) as DockerTarget;
+    expect(await siteA.store.begin(workload)).toBe(1);
+    expect(await siteA.store.begin(workload)).toBe(2);
+    expect(await siteB.store.begin(workload)).toBe(1);
+    expect((await local.store.read('vfw')).revisions).toEqual([]);
+    expect((await siteB.store.read('vfw')).revisions.map((r) => r.revision)).toEqual([1]);
+    // The environment's engine keeps the folder it always had.
+    expect(await local.store.begin(workload)).toBe(1);
+    expect(existsSync(join(stateDir, 'releases', 'docker', 'vfw.json'))).toBe(true);
+    expect(
+      existsSync(join(stateDir, 'releases', 'docker', engineScope('unix:///site/a.sock'), 'vfw.json')),
+    ).toBe(true);
+    expect(engineScope('unix:///site/a.sock')).toMatch(/^site_a\.sock-[0-9a-f]{8}$/);
   });
 });

@@ -6,6 +6,7 @@
  */
 import type { Plan } from '../../pipeline/plan.js';
 import {
+  environmentOf,
   githubJobId,
   handedOn,
   jobTimeoutMinutes,
@@ -123,7 +124,7 @@ function stageJob(stage: CiStage, opts: ResolvedCiOptions): Job {
   if (stage.uses.deploy) {
     env.GITHUB_TOKEN = expr('secrets.GITHUB_TOKEN');
     // The GitHub Deployments vnfpipe records name the job's environment.
-    env.VNFPIPE_ENVIRONMENT = opts.environment;
+    env.VNFPIPE_ENVIRONMENT = environmentOf(stage, opts);
   }
   steps.push({
     name: `vnfpipe run --stage ${stage.name}`,
@@ -164,8 +165,9 @@ function stageJob(stage: CiStage, opts: ResolvedCiOptions): Job {
     permissions: permissionsFor(stage),
     ...(stage.uses.deploy
       ? {
-          environment: { name: opts.environment },
-          concurrency: { group: `vnfpipe-deploy-${opts.environment}`, 'cancel-in-progress': false },
+          // A wave's environment: its required reviewers approve the wave before its job starts.
+          environment: { name: environmentOf(stage, opts) },
+          concurrency: { group: `vnfpipe-deploy-${environmentOf(stage, opts)}`, 'cancel-in-progress': false },
         }
       : {}),
     ...(matrix

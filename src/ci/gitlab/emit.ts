@@ -6,6 +6,7 @@
  */
 import type { Plan } from '../../pipeline/plan.js';
 import {
+  environmentOf,
   handedOn,
   jobTimeoutMinutes,
   projectDirOf,
@@ -88,11 +89,14 @@ function workflowRules(pipeline: string, opts: ResolvedCiOptions): WorkflowRules
 }
 
 function stageJob(stage: CiStage, platform: string | undefined, opts: ResolvedCiOptions): Job {
-  const manual = opts.manual.includes(stage.name) && !stage.onFailureOf;
+  const gatedWave = opts.manualWaves && stage.wave !== undefined && stage.wave > 1;
+  const manual = (opts.manual.includes(stage.name) || gatedWave) && !stage.onFailureOf;
   const when = stage.onFailureOf ? 'on_failure' : manual ? 'manual' : undefined;
   const variables: Record<string, string> = {};
   if (platform) variables.VNFPIPE_PLATFORM = platform;
-  if (stage.uses.docker) {
+  // A Docker-in-Docker service for container runners; a shell runner (no image) uses its host's engine.
+  const dind = stage.uses.docker && opts.image !== null;
+  if (dind) {
     variables.DOCKER_HOST = 'tcp://docker:2375';
     variables.DOCKER_TLS_CERTDIR = '';
   }
@@ -112,7 +116,7 @@ function stageJob(stage: CiStage, platform: string | undefined, opts: ResolvedCi
   const job: Job = {
     stage: stage.name,
     ...(opts.image ? { image: opts.image } : {}),
-    ...(stage.uses.docker ? { services: [{ name: 'docker:27-dind', alias: 'docker' }] } : {}),
+    ...(dind ? { services: [{ name: 'docker:27-dind', alias: 'docker' }] } : {}),
     // Direct dependencies only: each job's artifacts already include what its own needs handed it.
     needs: stage.needs.map((need) => ({ job: jobName(need, platform), artifacts: true })),
     ...(stage.uses.deploy
@@ -129,7 +133,7 @@ function stageJob(stage: CiStage, platform: string | undefined, opts: ResolvedCi
     // Deploys are never cancelled half-way; everything else gives way to a newer commit.
     interruptible: !stage.uses.deploy,
     ...(stage.uses.deploy
-      ? { resource_group: opts.environment, environment: { name: opts.environment } }
+      ? { resource_group: environmentOf(stage, opts), environment: { name: environmentOf(stage, opts) } }
       : {}),
     ...(Object.keys(variables).length ? { variables } : {}),
     cache: [
