@@ -103,6 +103,7 @@ async function buildLayer(ctx: BuildContext, spec: LayerSpec, index: number): Pr
       const hit = await cache.lookup(byStat, layout);
       if (hit) {
         options.onLog?.(`layer ${index + 1} unchanged: ${hit.digest}`);
+        options.publisher?.existing(hit, layout.blobPath(hit.digest));
         return hit;
       }
       const shape = shapeKey(entries);
@@ -113,6 +114,7 @@ async function buildLayer(ctx: BuildContext, spec: LayerSpec, index: number): Pr
         if (byContent) {
           await cache.store([byStat], byContent, layout);
           options.onLog?.(`layer ${index + 1} same content: ${byContent.digest}`);
+          options.publisher?.existing(byContent, layout.blobPath(byContent.digest));
           return byContent;
         }
       }
@@ -126,6 +128,7 @@ async function buildLayer(ctx: BuildContext, spec: LayerSpec, index: number): Pr
       level: ctx.level,
       mtime: ctx.epoch,
       createdBy,
+      publisher: options.publisher,
       signal: options.signal,
       onProgress: options.onProgress
         ? (current, total) => options.onProgress?.({ label, current, total, unit: 'bytes' })
@@ -160,6 +163,7 @@ async function buildPlatformImage(
     signal: options.signal,
     verifier: ctx.verifier,
   });
+  for (const layer of base.layers) options.publisher?.existing(layer, layout.blobPath(layer.digest));
   const layers = await Promise.all((spec.layers ?? []).map((layer, i) => buildLayer(ctx, layer, i)));
   const created = spec.annotations?.created ?? isoTime(epoch);
   const history: HistoryEntry[] = layers.map((l) => ({
@@ -176,6 +180,7 @@ async function buildPlatformImage(
     history,
   });
   const configDescriptor = await layout.writeJson(config, MediaType.ociConfig);
+  options.publisher?.existing(configDescriptor, layout.blobPath(configDescriptor.digest));
   const annotations: Record<string, string> = { [Annotation.created]: created };
   for (const [key, value] of Object.entries(spec.annotations ?? {})) {
     if (value === undefined || key === 'created') continue;
@@ -303,6 +308,8 @@ export async function buildImage(options: BuildOptions): Promise<ImageRef> {
     if (!existed) await removeIfEmpty(layout, writing.marker);
     throw error;
   } finally {
+    // Published blobs are in the registry before the caller pushes the manifest (failures were logged).
+    await options.publisher?.settle();
     await writing.end();
     await ownPool?.close();
   }

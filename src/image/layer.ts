@@ -12,7 +12,7 @@ import { MediaType } from '../oci/media-types.js';
 import type { LayerEntry } from './entries.js';
 import { type GzipPool, ParallelGzip } from './gzip.js';
 import { BLOCK, encodeTarHeader, paddingFor, tarTrailer } from './tar.js';
-import type { LayerResult } from './types.js';
+import type { BlobPublisher, LayerResult } from './types.js';
 
 const ZEROS = Buffer.alloc(BLOCK);
 
@@ -128,6 +128,8 @@ export interface WriteLayerOptions {
   /** Timestamp of every entry, seconds since the epoch. */
   mtime: number;
   createdBy: string;
+  /** Also hands the compressed bytes on while they are written (e.g. into a registry upload). */
+  publisher?: BlobPublisher;
   signal?: AbortSignal;
   onProgress?: (done: number, total: number) => void;
 }
@@ -139,6 +141,7 @@ export async function writeLayer(entries: LayerEntry[], options: WriteLayerOptio
   const compressed = new DigestStream();
   const uncompressed = new DigestStream();
   const total = tarSize(entries);
+  const published = options.publisher?.begin(temp);
   const gz = new ParallelGzip({
     pool: options.pool,
     level: options.level,
@@ -146,6 +149,7 @@ export async function writeLayer(entries: LayerEntry[], options: WriteLayerOptio
       compressed.update(data);
       let at = 0;
       while (at < data.length) at += writeSync(fd, data, at, data.length - at);
+      return published?.write(data);
     },
     onChunk: (chunk) => {
       uncompressed.update(chunk);
@@ -161,6 +165,7 @@ export async function writeLayer(entries: LayerEntry[], options: WriteLayerOptio
   } finally {
     if (!ok) {
       gz.abandon();
+      published?.abort();
       try {
         closeSync(fd);
       } catch {
@@ -170,6 +175,7 @@ export async function writeLayer(entries: LayerEntry[], options: WriteLayerOptio
     }
   }
   const digest = compressed.digest();
+  published?.end(digest, compressed.size);
   await layout.adoptBlob(temp, digest);
   return {
     digest,

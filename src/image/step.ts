@@ -69,6 +69,13 @@ export interface ImageBuildOptions extends ImageConfigSpec {
   /** Reuse layers whose inputs are unchanged (default true). */
   cache?: boolean;
   workers?: number;
+  /**
+   * The registry repository a later push step sends this image to (`host/repo`): layers are streamed into
+   * it while they are compressed, so that push finds them there and only writes the manifest. Credentials
+   * as for push (a secret with `user:password` or a token; else VNFPIPE_REGISTRY_* and the docker config).
+   * A failed upload never fails the build: the push sends what is missing.
+   */
+  publishTo?: string | { to: string; auth?: SecretRef; insecure?: boolean; caFile?: string };
 }
 
 function isRef(value: unknown): value is OutputRef<unknown> {
@@ -195,7 +202,8 @@ function validateBuildOptions(options: ImageBuildOptions): void {
 }
 
 /** The options as the step receives them: references resolved. */
-type ResolvedBuild = Omit<ImageBuildOptions, 'from' | 'platforms'> & {
+type ResolvedBuild = Omit<ImageBuildOptions, 'from' | 'platforms' | 'publishTo'> & {
+  publishTo?: ResolvedPublish;
   from?: string | { ref: string };
   platforms?: Array<Omit<ImagePlatformInput, 'from'> & { from?: string | { ref: string } }>;
 };
@@ -260,6 +268,7 @@ async function runBuild(ctx: StepContext, options: ResolvedBuild): Promise<Image
     compressionLevel,
     cache,
     workers,
+    publishTo,
     ...config
   } = options;
   const bases = [from, ...(platforms ?? []).map((p) => p.from)].map(baseName);
@@ -269,6 +278,7 @@ async function runBuild(ctx: StepContext, options: ResolvedBuild): Promise<Image
     ? [(await import('../registry/base.js')).createRegistryBaseResolver({ env: ctx.env })]
     : [];
   const reported = new Map<string, number>();
+  const publisher = publishTo ? await publisherFor(ctx, publishTo) : undefined;
   // What both builders take: the native one, and BuildKit when a layer runs a command.
   const common = {
     ...config,
@@ -293,6 +303,7 @@ async function runBuild(ctx: StepContext, options: ResolvedBuild): Promise<Image
       })
     : await buildImage({
         ...common,
+        ...(publisher ? { publisher } : {}),
         layers: stripAfter(layers),
         platforms: platforms?.map((p) => ({
           ...p,
@@ -307,8 +318,40 @@ async function runBuild(ctx: StepContext, options: ResolvedBuild): Promise<Image
           ctx.progress(update);
         },
       });
+  if (publisher) {
+    publisher.close();
+    const c = publisher.counts;
+    ctx.log(
+      `published to ${typeof publishTo === 'string' ? publishTo : publishTo?.to}: ${c.streamed} streamed, ${c.resumed} resent, ${c.uploaded} uploaded, ${c.present} present, ${c.failed} failed`,
+      'info',
+    );
+  }
   ctx.log(`image ${result.ref}@${result.digest}`, 'info');
   return projectRelative(result, ctx.cwd, relative, isAbsolute);
+}
+
+type ResolvedPublish = string | { to: string; auth?: string; insecure?: boolean; caFile?: string };
+
+async function publisherFor(ctx: StepContext, publish: ResolvedPublish) {
+  const [{ parseRegistryReference }, { registryPublisher }, { credentialsFromString }, { resolve }] =
+    await Promise.all([
+      import('../oci/reference.js'),
+      import('../registry/publish.js'),
+      import('../registry/auth/credentials.js'),
+      import('node:path'),
+    ]);
+  const target = typeof publish === 'string' ? { to: publish } : publish;
+  if (target.auth) ctx.addSecret(target.auth);
+  return registryPublisher(parseRegistryReference(target.to), {
+    client: {
+      env: ctx.env,
+      signal: ctx.signal,
+      ...(target.auth ? { credentials: credentialsFromString(target.auth) } : {}),
+      ...(target.insecure ? { insecure: true } : {}),
+      ...(target.caFile ? { caFile: resolve(ctx.cwd, target.caFile) } : {}),
+    },
+    onLog: (line) => ctx.log(line, 'warn'),
+  });
 }
 
 function isRegistryBase(base: string): boolean {

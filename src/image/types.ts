@@ -143,9 +143,33 @@ export interface BuildOptions extends ImageSpec {
    * build, so concurrent builds with different registry credentials each use their own.
    */
   resolvers?: BaseImageResolver[];
+  /**
+   * Publishes blobs while they are written (e.g. `registryPublisher` of vnfpipe/registry streams each layer
+   * into a registry upload as it is compressed), so a push after the build finds them there.
+   */
+  publisher?: BlobPublisher;
   signal?: AbortSignal;
   onProgress?: (update: BuildProgress) => void;
   onLog?: (line: string) => void;
+}
+
+/** A blob on its way into the layout: its bytes are written to `file` first, then handed on in order. */
+export interface BlobStream {
+  write(data: Buffer): Promise<void> | void;
+  /** The blob is complete (its bytes are in `file`, which may be renamed: keep what was opened). */
+  end(digest: Digest, size: number): void;
+  /** The build failed: drop what was sent. */
+  abort(): void;
+}
+
+/** Where a build's blobs also go while it runs. Failures are the publisher's to report; they never fail the build. */
+export interface BlobPublisher {
+  /** A layer starts being written to `file`. */
+  begin(file: string): BlobStream;
+  /** A blob the layout holds already (a cached or base layer, the config): publish it from there. */
+  existing(blob: { digest: Digest; size: number }, file: string): void;
+  /** Waits until everything begun is published (or given up on). */
+  settle(): Promise<void>;
 }
 
 export interface BuildProgress {
