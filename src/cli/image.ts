@@ -24,6 +24,7 @@ export interface ImageBuildCommandOptions extends Partial<Omit<DockerfileCommand
   label?: string[];
   platform?: string;
   keepModes?: boolean;
+  compression?: string;
   tag: string;
   json?: boolean;
   creds?: string;
@@ -124,6 +125,7 @@ export async function imageBuildCommand(opts: ImageBuildCommandOptions): Promise
       layers: (opts.layer ?? []).map((spec) => ({ files: layerMapping(spec) })),
       ...(opts.platform ? { platform: opts.platform } : {}),
       ...(opts.keepModes ? { keepModes: true } : {}),
+      ...(opts.compression ? { compression: opts.compression as 'gzip' | 'zstd' } : {}),
       sourceDateEpoch: resolveEpoch(undefined, process.env),
       ...Object.fromEntries(Object.entries(config).filter(([, v]) => v !== undefined)),
       onLog: opts.json ? undefined : (line) => process.stderr.write(`${line}\n`),
