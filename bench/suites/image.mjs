@@ -2,7 +2,7 @@
 // same run: cold build vs `umoci insert` of the same three layers, warm rebuild vs a cached `docker build`.
 // Each build runs in a child process (like the anchors' CLIs, start-up included). Peak RSS is measured for
 // one layer of `b` (150 MiB) and of `b` ×4, to show memory stays bounded as layers grow.
-import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { median, sh } from './util.mjs';
 
@@ -10,15 +10,38 @@ export const needsAnchors = true;
 
 const BUILD_SCRIPT = `
 import { buildImage } from ${JSON.stringify('__DIST__')};
-const [context, stateDir, layersJson, base] = process.argv.slice(2);
+const [context, stateDir, layersJson, base, compression] = process.argv.slice(2);
 const start = performance.now();
 const ref = await buildImage({
   context, stateDir, name: 'app', from: base ? 'oci:' + base + ':latest' : undefined,
-  layers: JSON.parse(layersJson),
+  layers: JSON.parse(layersJson), compression: compression || undefined,
 });
 const ms = performance.now() - start;
 console.log(JSON.stringify({ ms, digest: ref.digest, maxRssKb: process.resourceUsage().maxRSS }));
 `;
+
+/** Bytes of the built image's layers (the three workload layers, not the base). */
+function layerBytes(layout) {
+  const index = JSON.parse(readFileSync(join(layout, 'index.json'), 'utf8'));
+  const manifest = JSON.parse(readFileSync(blob(layout, index.manifests[0].digest), 'utf8'));
+  return manifest.layers.slice(-3).reduce((n, l) => n + l.size, 0);
+}
+
+/** What \`zstd -3\` (Debian's CLI, the level umoci and containerd default to) makes of the same tars. */
+function zstdCliBytes(layout) {
+  const index = JSON.parse(readFileSync(join(layout, 'index.json'), 'utf8'));
+  const manifest = JSON.parse(readFileSync(blob(layout, index.manifests[0].digest), 'utf8'));
+  let total = 0;
+  for (const layer of manifest.layers.slice(-3)) {
+    const out = sh('sh', ['-c', `gzip -dc ${blob(layout, layer.digest)} | zstd -3 -T0 -q -c | wc -c`]);
+    total += Number(out.trim());
+  }
+  return total;
+}
+
+function blob(layout, digest) {
+  return join(layout, 'blobs', 'sha256', digest.slice(7));
+}
 
 export async function run({ workDir, sharedBench, anchors, runs, repo, log }) {
   const dist = join(repo, 'dist', 'image', 'index.js');
@@ -34,7 +57,7 @@ export async function run({ workDir, sharedBench, anchors, runs, repo, log }) {
   writeFileSync(script, BUILD_SCRIPT.replace('__DIST__', dist));
 
   const layers = [{ files: { a: '/app/a' } }, { files: { b: '/app/b' } }, { files: { c: '/app/c' } }];
-  const build = (context, stateDir, layerSpecs, withBase) => {
+  const build = (context, stateDir, layerSpecs, withBase, compression = '') => {
     const start = process.hrtime.bigint();
     const out = sh(process.execPath, [
       script,
@@ -42,6 +65,7 @@ export async function run({ workDir, sharedBench, anchors, runs, repo, log }) {
       stateDir,
       JSON.stringify(layerSpecs),
       withBase ? base : '',
+      compression,
     ]);
     const wallMs = Number(process.hrtime.bigint() - start) / 1e6;
     return { wallMs, ...JSON.parse(out.trim().split('\n').at(-1)) };
@@ -52,6 +76,8 @@ export async function run({ workDir, sharedBench, anchors, runs, repo, log }) {
   const coldInProcess = [];
   const warmInProcess = [];
   const digests = new Set();
+  const coldZstd = [];
+  const zstdDigests = new Set();
   for (let i = 0; i < n; i++) {
     rmSync(state, { recursive: true, force: true });
     const r = build(ctx, state, layers, true);
@@ -59,7 +85,20 @@ export async function run({ workDir, sharedBench, anchors, runs, repo, log }) {
     coldInProcess.push(r.ms);
     digests.add(r.digest);
     log(`cold ${i + 1}: ${r.wallMs.toFixed(0)} ms (in-process ${r.ms.toFixed(0)} ms) ${r.digest}`);
+    // Interleaved with the gzip builds, so load from other tenants hits both alike.
+    const zstdState = join(workDir, 'state-zstd');
+    rmSync(zstdState, { recursive: true, force: true });
+    const z = build(ctx, zstdState, layers, true, 'zstd');
+    coldZstd.push(z.wallMs);
+    zstdDigests.add(z.digest);
+    log(`cold zstd ${i + 1}: ${z.wallMs.toFixed(0)} ms ${z.digest}`);
   }
+  const sizes = {
+    gzip: layerBytes(join(state, 'oci')),
+    zstd: layerBytes(join(workDir, 'state-zstd', 'oci')),
+    zstdCli: zstdCliBytes(join(state, 'oci')),
+  };
+  log(`layer bytes: ${JSON.stringify(sizes)}`);
   const warm = [];
   for (let i = 0; i < n; i++) {
     const r = build(ctx, state, layers, true);
@@ -103,6 +142,12 @@ export async function run({ workDir, sharedBench, anchors, runs, repo, log }) {
       note: `${n} runs, child process, goal ≤ 1.0×, ${reproducible}`,
     },
     { name: 'image build cold in-process', medianMs: coldIn, ...ratio(coldIn, 'umoci_build_cold') },
+    {
+      name: 'image build cold zstd',
+      medianMs: median(coldZstd),
+      ...ratio(median(coldZstd), 'umoci_build_cold'),
+      note: `opt-in tar+zstd (level 1), ${zstdDigests.size === 1 ? 'same digest every run' : `${zstdDigests.size} different digests!`}; layers ${sizes.zstd} bytes = ${((sizes.zstd / sizes.gzip) * 100).toFixed(1)}% of our gzip (${sizes.gzip}), ${((sizes.zstd / sizes.zstdCli) * 100).toFixed(1)}% of zstd -3 (${sizes.zstdCli}; Debian's umoci 0.4.7 has no zstd)`,
+    },
     { name: 'image build cold vs docker', medianMs: coldMs, ...ratio(coldMs, 'docker_build_cold') },
     {
       name: 'image build warm',

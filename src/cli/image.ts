@@ -24,6 +24,7 @@ export interface ImageBuildCommandOptions extends Partial<Omit<DockerfileCommand
   label?: string[];
   platform?: string;
   keepModes?: boolean;
+  compression?: string;
   tag: string;
   json?: boolean;
   creds?: string;
@@ -94,6 +95,14 @@ export async function imageBuildCommand(opts: ImageBuildCommandOptions): Promise
   // A registry destination is built into a scratch layout, then pushed.
   const scratch =
     target.transport === 'registry' ? await mkdtemp(join(tmpdir(), 'vnfpipe-image-')) : undefined;
+  // Layers stream into the registry while they are compressed; the push below then sends the manifest.
+  const publisher =
+    target.transport === 'registry'
+      ? (await import('../registry/publish.js')).registryPublisher(target, {
+          client: await registryClientOptions(opts),
+          onLog: opts.json ? undefined : (line) => process.stderr.write(`${line}\n`),
+        })
+      : undefined;
   try {
     const layout = target.transport === 'oci' ? resolve(target.dir) : scratch!;
     const name = target.transport === 'oci' ? (target.ref ?? 'latest') : 'latest';
@@ -106,6 +115,7 @@ export async function imageBuildCommand(opts: ImageBuildCommandOptions): Promise
       ...(opts.user ? { user: opts.user } : {}),
     };
     const built = await buildImage({
+      ...(publisher ? { publisher } : {}),
       context: process.cwd(),
       layout,
       name,
@@ -115,6 +125,7 @@ export async function imageBuildCommand(opts: ImageBuildCommandOptions): Promise
       layers: (opts.layer ?? []).map((spec) => ({ files: layerMapping(spec) })),
       ...(opts.platform ? { platform: opts.platform } : {}),
       ...(opts.keepModes ? { keepModes: true } : {}),
+      ...(opts.compression ? { compression: opts.compression as 'gzip' | 'zstd' } : {}),
       sourceDateEpoch: resolveEpoch(undefined, process.env),
       ...Object.fromEntries(Object.entries(config).filter(([, v]) => v !== undefined)),
       onLog: opts.json ? undefined : (line) => process.stderr.write(`${line}\n`),
@@ -122,6 +133,7 @@ export async function imageBuildCommand(opts: ImageBuildCommandOptions): Promise
     await publishBuilt(target, layout, name, built, opts);
     return EXIT.ok;
   } finally {
+    publisher?.close();
     if (scratch) await rm(scratch, { recursive: true, force: true });
   }
 }
@@ -381,18 +393,9 @@ export async function publishBuilt(
 ): Promise<void> {
   let reference = `${opts.tag}@${built.digest}`;
   if (target.transport === 'registry') {
-    const [{ copyImage }, { credentialsFromString }] = await Promise.all([
-      import('../registry/copy.js'),
-      import('../registry/auth/credentials.js'),
-    ]);
+    const { copyImage } = await import('../registry/copy.js');
     const pushed = await copyImage({ transport: 'oci', dir: layout, ref: name }, target, {
-      registries: {
-        [target.registry]: {
-          env: process.env,
-          ...(opts.insecure ? { insecure: true } : {}),
-          ...(opts.creds ? { credentials: credentialsFromString(opts.creds) } : {}),
-        },
-      },
+      registries: { [target.registry]: await registryClientOptions(opts) },
     });
     reference = pushed.reference;
   }
@@ -401,4 +404,14 @@ export async function publishBuilt(
       ? `${JSON.stringify({ ...jsonExtra, reference, digest: built.digest, mediaType: built.mediaType })}\n`
       : `${reference}\n`,
   );
+}
+
+/** Client settings of `--insecure` and `--creds` (else the environment and the docker config). */
+async function registryClientOptions(opts: { insecure?: boolean; creds?: string }) {
+  const { credentialsFromString } = await import('../registry/auth/credentials.js');
+  return {
+    env: process.env,
+    ...(opts.insecure ? { insecure: true } : {}),
+    ...(opts.creds ? { credentials: credentialsFromString(opts.creds) } : {}),
+  };
 }

@@ -271,6 +271,7 @@ With --stage, outputs of steps in other stages come from the newest earlier run 
     .option('--label <KEY=VALUE>', 'label (repeatable)', (v: string, p: string[] = []) => [...p, v])
     .option('--platform <os/arch>', 'target platform (default: this machine)')
     .option('--keep-modes', "keep host files' permission bits (default: 0755 dirs/executables, 0644 others)")
+    .option('--compression <codec>', 'layer compression: gzip (default, every runtime) or zstd (Docker 23+)')
     .requiredOption('-t, --tag <ref>', 'oci:<dir>:<ref>, or host/repo:tag to push after the build')
     .option('--creds <user:password>', 'registry credentials for --tag or --from')
     .option('--insecure', 'allow plain HTTP for a registry off loopback')

@@ -27,6 +27,7 @@ import { GzipPool, sharedGzipPool } from './gzip.js';
 import { diffIdOf, writeLayer } from './layer.js';
 import type { BuildOptions, ImageRef, ImageSpec, LayerResult, LayerSpec, PlatformSpec } from './types.js';
 import { BlobVerifier } from './verified.js';
+import { DEFAULT_ZSTD_LEVEL, zstdLibrary } from './zstd.js';
 
 const REF_NAME = /^[A-Za-z0-9][A-Za-z0-9_.\-:/+@]*$/;
 
@@ -80,6 +81,8 @@ interface BuildContext {
   pool: GzipPool;
   epoch: number;
   level: number;
+  /** The zstd library's version when layers are zstd, else undefined (gzip). */
+  zstd: string | undefined;
   /** Layers being built in this run by key, so identical layers of several platforms are built once. */
   inflight: Map<string, Promise<LayerResult>>;
   verifier: BlobVerifier;
@@ -96,13 +99,14 @@ async function buildLayer(ctx: BuildContext, spec: LayerSpec, index: number): Pr
     options.context,
     options.signal,
   );
-  const keyOptions = { level: ctx.level, mtime: ctx.epoch };
+  const keyOptions = { level: ctx.level, mtime: ctx.epoch, ...(ctx.zstd ? { zstd: ctx.zstd } : {}) };
   const byStat = cache ? statKey(entries, keyOptions) : undefined;
   const write = async (): Promise<LayerResult> => {
     if (cache && byStat) {
       const hit = await cache.lookup(byStat, layout);
       if (hit) {
         options.onLog?.(`layer ${index + 1} unchanged: ${hit.digest}`);
+        options.publisher?.existing(hit, layout.blobPath(hit.digest));
         return hit;
       }
       const shape = shapeKey(entries);
@@ -113,6 +117,7 @@ async function buildLayer(ctx: BuildContext, spec: LayerSpec, index: number): Pr
         if (byContent) {
           await cache.store([byStat], byContent, layout);
           options.onLog?.(`layer ${index + 1} same content: ${byContent.digest}`);
+          options.publisher?.existing(byContent, layout.blobPath(byContent.digest));
           return byContent;
         }
       }
@@ -123,9 +128,11 @@ async function buildLayer(ctx: BuildContext, spec: LayerSpec, index: number): Pr
     const result = await writeLayer(entries, {
       layout,
       pool: ctx.pool,
+      compression: ctx.zstd ? 'zstd' : 'gzip',
       level: ctx.level,
       mtime: ctx.epoch,
       createdBy,
+      publisher: options.publisher,
       signal: options.signal,
       onProgress: options.onProgress
         ? (current, total) => options.onProgress?.({ label, current, total, unit: 'bytes' })
@@ -160,6 +167,7 @@ async function buildPlatformImage(
     signal: options.signal,
     verifier: ctx.verifier,
   });
+  for (const layer of base.layers) options.publisher?.existing(layer, layout.blobPath(layer.digest));
   const layers = await Promise.all((spec.layers ?? []).map((layer, i) => buildLayer(ctx, layer, i)));
   const created = spec.annotations?.created ?? isoTime(epoch);
   const history: HistoryEntry[] = layers.map((l) => ({
@@ -176,6 +184,7 @@ async function buildPlatformImage(
     history,
   });
   const configDescriptor = await layout.writeJson(config, MediaType.ociConfig);
+  options.publisher?.existing(configDescriptor, layout.blobPath(configDescriptor.digest));
   const annotations: Record<string, string> = { [Annotation.created]: created };
   for (const [key, value] of Object.entries(spec.annotations ?? {})) {
     if (value === undefined || key === 'created') continue;
@@ -241,9 +250,20 @@ export async function buildImage(options: BuildOptions): Promise<ImageRef> {
   if (!layoutDir) throw new VnfpipeError('USAGE', 'buildImage needs `layout` or `stateDir`');
   const cacheDir =
     options.cacheDir ?? (options.stateDir ? join(options.stateDir, 'cache', 'layers') : undefined);
-  const level = options.compressionLevel ?? 1;
-  if (!Number.isInteger(level) || level < 0 || level > 9) {
-    throw new VnfpipeError('USAGE', `compression level must be 0–9, got ${level}`);
+  const compression = options.compression ?? 'gzip';
+  if (compression !== 'gzip' && compression !== 'zstd') {
+    throw new VnfpipeError('USAGE', `unknown compression ${JSON.stringify(compression)}`, {
+      hint: "use 'gzip' (default) or 'zstd'",
+    });
+  }
+  const zstd = compression === 'zstd' ? zstdLibrary().version : undefined;
+  const level = options.compressionLevel ?? (zstd ? DEFAULT_ZSTD_LEVEL : 1);
+  const [minLevel, maxLevel] = zstd ? [1, 19] : [0, 9];
+  if (!Number.isInteger(level) || level < minLevel || level > maxLevel) {
+    throw new VnfpipeError(
+      'USAGE',
+      `${compression} compression level must be ${minLevel}–${maxLevel}, got ${level}`,
+    );
   }
   options.signal?.throwIfAborted();
   const layoutPath = resolve(options.context, layoutDir);
@@ -263,6 +283,7 @@ export async function buildImage(options: BuildOptions): Promise<ImageRef> {
     pool: ownPool ?? sharedGzipPool(),
     epoch: resolveEpoch(options.sourceDateEpoch),
     level,
+    zstd,
     inflight: new Map(),
     progress: new Map(),
     verifier: new BlobVerifier(cacheDir ? resolve(options.context, cacheDir, 'verified') : undefined),
@@ -303,6 +324,8 @@ export async function buildImage(options: BuildOptions): Promise<ImageRef> {
     if (!existed) await removeIfEmpty(layout, writing.marker);
     throw error;
   } finally {
+    // Published blobs are in the registry before the caller pushes the manifest (failures were logged).
+    await options.publisher?.settle();
     await writing.end();
     await ownPool?.close();
   }

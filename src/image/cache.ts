@@ -27,10 +27,13 @@ export const LAYER_FORMAT_VERSION = 'vnfpipe-layer-2';
 export interface LayerKeyOptions {
   level: number;
   mtime: number;
+  /** `zstd <library version>` for zstd layers; gzip when absent. */
+  zstd?: string;
 }
 
 function optionsLine(options: LayerKeyOptions): string {
-  return `${LAYER_FORMAT_VERSION}\0${options.level}\0${options.mtime}\0zlib ${process.versions.zlib}\n`;
+  const codec = options.zstd ? `zstd ${options.zstd}` : `zlib ${process.versions.zlib}`;
+  return `${LAYER_FORMAT_VERSION}\0${options.level}\0${options.mtime}\0${codec}\n`;
 }
 
 /** Key from metadata and file fingerprints: valid while no file is touched. */

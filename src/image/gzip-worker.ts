@@ -98,10 +98,23 @@ function compressChunk(buf, level) {
   return out;
 }
 
-parentPort.on('message', (task) => {
+// zstd (opt-in layers): one frame per chunk from the WASM build of zstd, loaded on the first zstd task.
+let zstd;
+async function zstdFrame(chunk, level, modulePath) {
+  if (!zstd) {
+    const loaded = require(modulePath);
+    await loaded.init();
+    zstd = loaded;
+  }
+  const frame = zstd.compress(chunk, level);
+  return new Uint8Array(frame.buffer, frame.byteOffset, frame.byteLength);
+}
+
+parentPort.on('message', async (task) => {
   try {
-    const out = compressChunk(Buffer.from(task.chunk.buffer, task.chunk.byteOffset, task.chunk.byteLength), task.level);
-    parentPort.postMessage({ id: task.id, out }, [out.buffer]);
+    const chunk = Buffer.from(task.chunk.buffer, task.chunk.byteOffset, task.chunk.byteLength);
+    const out = task.zstd ? await zstdFrame(chunk, task.level, task.zstd) : compressChunk(chunk, task.level);
+    parentPort.postMessage({ id: task.id, out }, out.byteLength === out.buffer.byteLength ? [out.buffer] : []);
   } catch (error) {
     parentPort.postMessage({ id: task.id, error: String(error && error.stack || error) });
   }

@@ -28,7 +28,7 @@ export class GzipPool {
   readonly size: number;
   private readonly workers: Worker[] = [];
   private readonly idle: Worker[] = [];
-  private readonly queue: Array<{ task: Task; chunk: Uint8Array; level: number }> = [];
+  private readonly queue: Array<{ task: Task; chunk: Uint8Array; level: number; zstd?: string }> = [];
   private readonly running = new Map<Worker, Task>();
   private nextId = 0;
   private closed = false;
@@ -37,10 +37,19 @@ export class GzipPool {
     this.size = Math.max(1, size);
   }
 
-  compress(chunk: Uint8Array, level: number): Promise<Buffer> {
+  /**
+   * Compresses one chunk: into non-final deflate pieces (gzip), or — given the path of the zstd WASM
+   * module — into one zstd frame.
+   */
+  compress(chunk: Uint8Array, level: number, zstdModule?: string): Promise<Buffer> {
     if (this.closed) return Promise.reject(new Error('compression pool is closed'));
     return new Promise<Buffer>((resolve, reject) => {
-      this.queue.push({ task: { id: this.nextId++, resolve, reject }, chunk, level });
+      this.queue.push({
+        task: { id: this.nextId++, resolve, reject },
+        chunk,
+        level,
+        ...(zstdModule ? { zstd: zstdModule } : {}),
+      });
       this.pump();
     });
   }
@@ -95,7 +104,7 @@ export class GzipPool {
       // Transfer the chunk's memory when it owns its whole buffer: no copy into the worker.
       const owned = job.chunk.byteOffset === 0 && job.chunk.byteLength === job.chunk.buffer.byteLength;
       const transfer = owned && job.chunk.buffer instanceof ArrayBuffer ? [job.chunk.buffer] : [];
-      worker.postMessage({ id: job.task.id, chunk: job.chunk, level: job.level }, transfer);
+      worker.postMessage({ id: job.task.id, chunk: job.chunk, level: job.level, zstd: job.zstd }, transfer);
     }
   }
 

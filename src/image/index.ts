@@ -31,6 +31,8 @@ export {
 } from './step.js';
 export { encodeTarHeader, type TarEntryType, type TarHeader } from './tar.js';
 export type {
+  BlobPublisher,
+  BlobStream,
   BuildOptions,
   BuildProgress,
   DirectorySpec,

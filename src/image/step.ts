@@ -59,7 +59,9 @@ export interface ImageBuildOptions extends ImageConfigSpec {
   platform?: string;
   /** One image per platform and an index over them. */
   platforms?: ImagePlatformInput[];
-  /** gzip level 0–9 (default 1). */
+  /** `gzip` (default, readable by every runtime) or `zstd` (opt-in `tar+zstd` layers, Docker 23+). */
+  compression?: 'gzip' | 'zstd';
+  /** gzip level 0–9 (default 1), zstd 1–19 (default 3). */
   compressionLevel?: number;
   /**
    * Keep host files' permission bits (default false: 0755 for directories and executables, 0644 for the
@@ -69,6 +71,13 @@ export interface ImageBuildOptions extends ImageConfigSpec {
   /** Reuse layers whose inputs are unchanged (default true). */
   cache?: boolean;
   workers?: number;
+  /**
+   * The registry repository a later push step sends this image to (`host/repo`): layers are streamed into
+   * it while they are compressed, so that push finds them there and only writes the manifest. Credentials
+   * as for push (a secret with `user:password` or a token; else VNFPIPE_REGISTRY_* and the docker config).
+   * A failed upload never fails the build: the push sends what is missing.
+   */
+  publishTo?: string | { to: string; auth?: SecretRef; insecure?: boolean; caFile?: string };
 }
 
 function isRef(value: unknown): value is OutputRef<unknown> {
@@ -173,9 +182,14 @@ function validateBuildOptions(options: ImageBuildOptions): void {
   if (options.name !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_.\-:/+@]*$/.test(options.name)) {
     throw invalidOption('name', 'may hold letters, digits and . _ - : / + @');
   }
+  if (options.compression !== undefined && options.compression !== 'gzip' && options.compression !== 'zstd') {
+    throw invalidOption('compression', "must be 'gzip' or 'zstd'");
+  }
   const level = options.compressionLevel;
-  if (level !== undefined && (!Number.isInteger(level) || level < 0 || level > 9)) {
-    throw invalidOption('compressionLevel', 'must be an integer from 0 to 9');
+  const maxLevel = options.compression === 'zstd' ? 19 : 9;
+  const minLevel = options.compression === 'zstd' ? 1 : 0;
+  if (level !== undefined && (!Number.isInteger(level) || level < minLevel || level > maxLevel)) {
+    throw invalidOption('compressionLevel', `must be an integer from ${minLevel} to ${maxLevel}`);
   }
   for (const key of ['entrypoint', 'cmd'] as const) {
     const value = options[key];
@@ -195,7 +209,8 @@ function validateBuildOptions(options: ImageBuildOptions): void {
 }
 
 /** The options as the step receives them: references resolved. */
-type ResolvedBuild = Omit<ImageBuildOptions, 'from' | 'platforms'> & {
+type ResolvedBuild = Omit<ImageBuildOptions, 'from' | 'platforms' | 'publishTo'> & {
+  publishTo?: ResolvedPublish;
   from?: string | { ref: string };
   platforms?: Array<Omit<ImagePlatformInput, 'from'> & { from?: string | { ref: string } }>;
 };
@@ -257,9 +272,11 @@ async function runBuild(ctx: StepContext, options: ResolvedBuild): Promise<Image
     context,
     platform,
     platforms,
+    compression,
     compressionLevel,
     cache,
     workers,
+    publishTo,
     ...config
   } = options;
   const bases = [from, ...(platforms ?? []).map((p) => p.from)].map(baseName);
@@ -269,6 +286,7 @@ async function runBuild(ctx: StepContext, options: ResolvedBuild): Promise<Image
     ? [(await import('../registry/base.js')).createRegistryBaseResolver({ env: ctx.env })]
     : [];
   const reported = new Map<string, number>();
+  const publisher = publishTo ? await publisherFor(ctx, publishTo) : undefined;
   // What both builders take: the native one, and BuildKit when a layer runs a command.
   const common = {
     ...config,
@@ -278,6 +296,7 @@ async function runBuild(ctx: StepContext, options: ResolvedBuild): Promise<Image
     name: name ?? ctx.stepId,
     from: anchored(baseName(from), ctx.cwd, resolve),
     platform,
+    compression,
     compressionLevel,
     workers,
     sourceDateEpoch: resolveEpoch(undefined, ctx.env),
@@ -293,6 +312,7 @@ async function runBuild(ctx: StepContext, options: ResolvedBuild): Promise<Image
       })
     : await buildImage({
         ...common,
+        ...(publisher ? { publisher } : {}),
         layers: stripAfter(layers),
         platforms: platforms?.map((p) => ({
           ...p,
@@ -307,8 +327,40 @@ async function runBuild(ctx: StepContext, options: ResolvedBuild): Promise<Image
           ctx.progress(update);
         },
       });
+  if (publisher) {
+    publisher.close();
+    const c = publisher.counts;
+    ctx.log(
+      `published to ${typeof publishTo === 'string' ? publishTo : publishTo?.to}: ${c.streamed} streamed, ${c.resumed} resent, ${c.uploaded} uploaded, ${c.present} present, ${c.failed} failed`,
+      'info',
+    );
+  }
   ctx.log(`image ${result.ref}@${result.digest}`, 'info');
   return projectRelative(result, ctx.cwd, relative, isAbsolute);
+}
+
+type ResolvedPublish = string | { to: string; auth?: string; insecure?: boolean; caFile?: string };
+
+async function publisherFor(ctx: StepContext, publish: ResolvedPublish) {
+  const [{ parseRegistryReference }, { registryPublisher }, { credentialsFromString }, { resolve }] =
+    await Promise.all([
+      import('../oci/reference.js'),
+      import('../registry/publish.js'),
+      import('../registry/auth/credentials.js'),
+      import('node:path'),
+    ]);
+  const target = typeof publish === 'string' ? { to: publish } : publish;
+  if (target.auth) ctx.addSecret(target.auth);
+  return registryPublisher(parseRegistryReference(target.to), {
+    client: {
+      env: ctx.env,
+      signal: ctx.signal,
+      ...(target.auth ? { credentials: credentialsFromString(target.auth) } : {}),
+      ...(target.insecure ? { insecure: true } : {}),
+      ...(target.caFile ? { caFile: resolve(ctx.cwd, target.caFile) } : {}),
+    },
+    onLog: (line) => ctx.log(line, 'warn'),
+  });
 }
 
 function isRegistryBase(base: string): boolean {

@@ -40,9 +40,11 @@ export { convertToOci, IMAGE_FORMATS, type ImageFormat } from './convert.js';
 export { type BlobProgress, type CopyOptions, type CopyResult, copyImage } from './copy.js';
 export { removeStaleStages } from './download.js';
 export { BlobLocations, defaultLocationsFile } from './locations.js';
+export { type RegistryPublisher, type RegistryPublisherOptions, registryPublisher } from './publish.js';
 export { type ListReferrersOptions, listReferrers, recordReferrer, referrersTag } from './referrers.js';
 export { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
 export { type PushedImage, type PushOptions, push } from './step.js';
+export { StreamingUpload, type StreamingUploadOptions } from './stream-upload.js';
 export {
   DEFAULT_HEADER_TIMEOUT_MS,
   DEFAULT_MIN_RATE,

@@ -29,6 +29,11 @@ export interface UploadOptions {
   onProgress?: (current: number) => void;
   /** Skip the existence check (the caller just did it). */
   assumeMissing?: boolean;
+  /**
+   * An upload session already holding part of the blob (a streamed upload that broke): its offset is read
+   * back and the rest sent from there; a fresh upload starts when the registry cannot resume it.
+   */
+  resumeFrom?: URL;
 }
 
 export type UploadResult = 'exists' | 'mounted' | 'uploaded';
@@ -37,12 +42,12 @@ const DEFAULT_CHUNK_THRESHOLD = 1024 ** 3;
 const DEFAULT_CHUNK_SIZE = 64 * 1024 * 1024;
 
 /** The offset after `Range: 0-<end>` (distribution answers `0-0` for an empty upload too). */
-function offsetFromRange(range: string | undefined): number | undefined {
+export function offsetFromRange(range: string | undefined): number | undefined {
   const match = /^(?:bytes=)?0-(\d+)$/.exec((range ?? '').trim());
   return match ? Number(match[1]) + 1 : undefined;
 }
 
-class Session {
+export class Session {
   location: URL;
   offset = 0;
   constructor(location: URL) {
@@ -63,15 +68,22 @@ export async function uploadBlob(
     return 'exists';
   }
   const scopes = [pushScope(repository)];
-  const started = await startUpload(client, repository, digest, options.mountFrom ?? [], where);
-  if (started === 'mounted') {
-    options.onProgress?.(source.size);
-    return 'mounted';
-  }
-  let session = new Session(started);
   const chunkThreshold = options.chunkThreshold ?? DEFAULT_CHUNK_THRESHOLD;
   const chunkSize = Math.max(1, options.chunkSize ?? DEFAULT_CHUNK_SIZE);
   let chunked = source.size > chunkThreshold;
+  let session = options.resumeFrom ? new Session(options.resumeFrom) : undefined;
+  const offset = session ? await resumeOffset(client, session, scopes, where) : undefined;
+  if (session && offset !== undefined && offset <= source.size) {
+    session.offset = offset;
+    chunked = true;
+  } else {
+    const started = await startUpload(client, repository, digest, options.mountFrom ?? [], where);
+    if (started === 'mounted') {
+      options.onProgress?.(source.size);
+      return 'mounted';
+    }
+    session = new Session(started);
+  }
   const policy = client.retry;
   for (let failures = 0; ; ) {
     try {
@@ -118,7 +130,7 @@ export async function uploadBlob(
   }
 }
 
-class UploadStatusError extends Error {
+export class UploadStatusError extends Error {
   readonly status: number;
   readonly error: VnfpipeError;
   readonly retryAfterMs: number | undefined;
@@ -131,16 +143,18 @@ class UploadStatusError extends Error {
 }
 
 /** POST …/uploads/ (with mount=&from= first when asked): 201 means mounted, 202 gives the upload's location. */
-async function startUpload(
+export async function startUpload(
   client: RegistryClient,
   repository: string,
-  digest: Digest,
+  /** Needed only to mount (the digest of a streamed upload is not known yet). */
+  digest: Digest | undefined,
   mountFrom: readonly string[],
   where: string,
 ): Promise<URL | 'mounted'> {
   const attempts = [...mountFrom.filter((from) => from !== repository), undefined];
   for (const [n, from] of attempts.entries()) {
-    const query = from ? `?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(from)}` : '';
+    const query =
+      from && digest ? `?mount=${encodeURIComponent(digest)}&from=${encodeURIComponent(from)}` : '';
     let res: Awaited<ReturnType<RegistryClient['send']>>;
     try {
       res = await client.send({
@@ -175,7 +189,7 @@ async function startUpload(
 }
 
 /** Best effort: the registry drops an unused upload session by itself after a while anyway. */
-async function cancelUpload(
+export async function cancelUpload(
   client: RegistryClient,
   location: URL,
   repository: string,
@@ -201,7 +215,7 @@ function request(
   return { path: session.location, what: 'upload blob', retry: false, ...extra };
 }
 
-async function checkStatus(
+export async function checkStatus(
   res: Awaited<ReturnType<RegistryClient['send']>>,
   ok: number,
   what: string,

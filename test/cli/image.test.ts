@@ -97,6 +97,47 @@ describe('vnfpipe image build | inspect | ls', () => {
     expect(inspect.manifest.layers).toHaveLength(1);
   });
 
+  it('streams zstd layers into the registry during the build; skopeo reads the pushed image', async () => {
+    const build = await project.cli([
+      'image',
+      'build',
+      '--from',
+      'scratch',
+      '--layer',
+      'app/hello.txt:/hello.txt',
+      '--compression',
+      'zstd',
+      '--tag',
+      `${registry.host}/demo/zstd:1`,
+    ]);
+    expect(build.code, build.stderr).toBe(0);
+    expect(build.stderr).not.toMatch(/could not publish/);
+    const skopeo = JSON.parse(
+      execFileSync(
+        'skopeo',
+        ['inspect', '--raw', '--tls-verify=false', `docker://${registry.host}/demo/zstd:1`],
+        {
+          encoding: 'utf8',
+        },
+      ),
+    );
+    expect(skopeo.layers.map((l: { mediaType: string }) => l.mediaType)).toEqual([
+      'application/vnd.oci.image.layer.v1.tar+zstd',
+    ]);
+    const bad = await project.cli([
+      'image',
+      'build',
+      '--from',
+      'scratch',
+      '--compression',
+      'lz4',
+      '--tag',
+      'oci:out:x',
+    ]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/unknown compression "lz4"/);
+  });
+
   it('inspects a Docker manifest list alike in a layout and in a registry', async () => {
     const dir = join(project.dir, 'list');
     // A Docker (v2s2) manifest, and a Docker manifest list over it, as `docker manifest create` makes.

@@ -57,6 +57,39 @@ describe('the push step and registry bases', () => {
     }
   });
 
+  it('an image step with publishTo streams its layers, so the push step after it uploads none', async () => {
+    const { image } = await import('../../src/image/step.js');
+    const { writeFileSync, mkdirSync } = await import('node:fs');
+    const { randomBytes } = await import('node:crypto');
+    const project = join(tmp, 'publish-project');
+    mkdirSync(join(project, 'data'), { recursive: true });
+    writeFileSync(join(project, 'data', 'blob.bin'), randomBytes(2 * 1024 * 1024));
+    const to = `${registry.host}/step/published`;
+    const logs: string[] = [];
+    const pipeline = definePipeline('publish-test', (p) => {
+      const img = p.step(
+        'image',
+        image.build({ layers: [image.files({ data: '/opt/data' })], publishTo: to, cache: false }),
+      );
+      p.step('push', push({ image: img.out, to: `${to}:1` }));
+    });
+    const result = await runPipeline(pipeline, {
+      cwd: project,
+      onEvent: (e) => {
+        if (e.type === 'step.log') logs.push(`${e.step}: ${e.line}`);
+      },
+    });
+    expect(result.status).toBe('ok');
+    const text = logs.join('\n');
+    expect(text).toMatch(/image: published to .*: 1 streamed, 0 resent, 1 uploaded, 0 present, 0 failed/);
+    expect(text).toMatch(/push: pushed .* \(0 uploaded, 2 present, 0 mounted\)/);
+    const pulled = await copyImage(
+      parseReference(`${to}:1`),
+      parseReference(`oci:${join(tmp, 'published-pull')}:x`),
+    );
+    expect(pulled.digest).toBe((result.outputs.push as PushedImage).digest);
+  });
+
   it('rejects invalid options at plan time', () => {
     expect(() =>
       push({ image: { ref: 'x', digest: 'y' }, to: 'oci:foo' }).validate?.({
