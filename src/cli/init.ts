@@ -13,6 +13,9 @@ export interface InitOptions {
 
 const TEMPLATES_DIR = fileURLToPath(new URL('../../templates/', import.meta.url));
 
+/** npm leaves `.gitignore` files out of packages, so templates ship theirs without the dot. */
+const SHIPPED_AS: Record<string, string> = { gitignore: '.gitignore' };
+
 /** Writes a template's files into `dir` (default: the current folder); never overwrites without `force`. */
 export async function initCommand(dirArg: string | undefined, opts: InitOptions): Promise<number> {
   if (opts.list) {
@@ -29,7 +32,9 @@ export async function initCommand(dirArg: string | undefined, opts: InitOptions)
   }
   const source = join(TEMPLATES_DIR, template.name);
   const target = resolve(dirArg ?? '.');
-  const files = await listFiles(source);
+  const shipped = await listFiles(source);
+  const written = (file: string) => SHIPPED_AS[file] ?? file;
+  const files = shipped.map(written);
   const existing = files.filter((file) => existsSync(join(target, file)));
   if (existing.length > 0 && !opts.force) {
     throw new VnfpipeError('USAGE', `init would overwrite ${existing.join(', ')}`, {
@@ -37,9 +42,9 @@ export async function initCommand(dirArg: string | undefined, opts: InitOptions)
       hint: 'pass --force to overwrite them, or init into an empty folder: vnfpipe init <dir>',
     });
   }
-  for (const file of files) {
-    await mkdir(join(target, file, '..'), { recursive: true });
-    await copyFile(join(source, file), join(target, file));
+  for (const file of shipped) {
+    await mkdir(join(target, written(file), '..'), { recursive: true });
+    await copyFile(join(source, file), join(target, written(file)));
   }
   const cd = dirArg ? `cd ${dirArg} && ` : '';
   process.stdout.write(

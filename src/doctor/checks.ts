@@ -5,7 +5,8 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, homedir } from 'node:os';
+import { join } from 'node:path';
 import type { PipelineNeeds } from './needs.js';
 
 export interface CheckResult {
@@ -291,6 +292,10 @@ async function checkKubernetes(
     const name = `cluster ${cluster.context ?? '(current context)'}`;
     try {
       const config = new KubeConfig();
+      const home = join(homedir(), '.kube', 'config');
+      if (!cluster.kubeconfig && !env.KUBECONFIG && !existsSync(home)) {
+        throw new Error(`no kubeconfig: KUBECONFIG is not set and ${home} does not exist`);
+      }
       if (cluster.kubeconfig) config.loadFromFile(cluster.kubeconfig);
       else config.loadFromDefault();
       if (cluster.context) config.setCurrentContext(cluster.context);

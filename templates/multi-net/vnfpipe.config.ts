@@ -54,7 +54,6 @@ export default definePipeline('fwd', (p) => {
         image: img.out,
         networks: [
           { role: 'mgmt', subnet: `${net}.1.0/24` },
-          { role: 'in', internal: true, subnet: `${net}.2.0/24`, ip: `${net}.2.10` },
           {
             role: 'out',
             driver: 'macvlan',
@@ -63,6 +62,8 @@ export default definePipeline('fwd', (p) => {
             subnet: `${net}.3.0/24`,
             ip: `${net}.3.10`,
           },
+          // Internal networks come last: the Docker engine numbers them after the others.
+          { role: 'in', internal: true, subnet: `${net}.2.0/24`, ip: `${net}.2.10` },
         ],
         resources: { memory: '32Mi' },
         security: { dropCapabilities: ['ALL'] },
