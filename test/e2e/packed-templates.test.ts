@@ -59,7 +59,8 @@ describe('the packed package in an empty project', { timeout: 600_000 }, () => {
       { cwd: project, maxBuffer: 16 * 1024 * 1024 },
     );
     cli = join(project, 'node_modules', 'vnfpipe', 'bin', 'vnfpipe.js');
-  });
+    // npm install of the package and its dependencies takes minutes on a busy machine.
+  }, 600_000);
 
   afterAll(async () => {
     for (const { dir, name, roles } of deployed) {
@@ -71,7 +72,7 @@ describe('the packed package in an empty project', { timeout: 600_000 }, () => {
     }
     await exec('ip', ['link', 'del', parent]).catch(() => undefined);
     if (root) rmSync(root, { recursive: true, force: true });
-  });
+  }, 300_000);
 
   const initialised = async (template: string) => {
     const dir = join(root, 'project', template);
