@@ -23,9 +23,11 @@ export default definePipeline('vnfpipe-ci', (p) => {
     }),
     { stage: 'check' },
   );
+  // dist/ is built by `npm ci` (the prepare script); the report is compared with the committed api/*.api.md.
+  const api = p.step('api-report', exec({ run: 'npm run api:check', cwd: '..' }), { stage: 'check' });
   const setup = p.step('setup', exec({ run: asRoot('bash scripts/setup-deps.sh'), cwd: '..' }), {
     stage: 'test',
-    needs: [typecheck, lint, drift],
+    needs: [typecheck, lint, drift, api],
     timeout: '15m',
   });
   p.step('tests', exec({ run: asRoot('npm test'), cwd: '..' }), {

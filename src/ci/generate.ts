@@ -34,7 +34,17 @@ export function regenerateCommand(target: CiTarget, options: CiOptions = {}, out
   return args.join(' ');
 }
 
-/** @param output where the file goes when not the default path (named in the header's command). */
+/**
+ * The GitHub Actions workflow or GitLab CI file for a plan: one job per stage running `vnfpipe run --stage`,
+ * the first ones running `vnfpipe check`.
+ *
+ * @param output - where the file goes when not the default path (named in the header's command).
+ * @example
+ * ```ts
+ * const yaml = await generateCi('github', planPipeline(pipeline), { file: 'vnfpipe.config.ts' });
+ * ```
+ * @see {@link checkDrift} to compare it with the committed file.
+ */
 export async function generateCi(
   target: CiTarget,
   plan: Plan,

@@ -19,6 +19,16 @@ export function runCommand(stage: string, options: ResolvedCiOptions): string {
 }
 
 /**
+ * `npx vnfpipe check [-f file]`: `run` strips types without checking them, so the first jobs type-check the
+ * pipeline before anything runs (later jobs depend on them).
+ */
+export function checkCommand(options: ResolvedCiOptions): string {
+  const file = options.file ? toPosix(options.file) : undefined;
+  const fileArg = file && posix.normalize(file) !== DEFAULT_PIPELINE_FILE ? ` -f ${shellQuote(file)}` : '';
+  return `${options.vnfpipe} check${fileArg}`;
+}
+
+/**
  * What a stage's job hands to later jobs: the journal (later `vnfpipe run --stage` reads earlier outputs
  * from it), the OCI layout the image builder writes, the files its steps declare as outputs, and after a
  * deploy the release histories (a later job promotes or rolls back those revisions: a fleet's next wave).

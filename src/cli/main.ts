@@ -36,7 +36,9 @@ export function buildProgram(): Command {
       'after',
       `
 Examples:
-  vnfpipe init                         write a starter vnfpipe.config.ts
+  vnfpipe init --template multi-net    write a project: pipeline, sources, tsconfig.json, CI workflow
+  vnfpipe check                        type-check the pipeline (run does not)
+  vnfpipe doctor                       does this machine have what the pipeline needs?
   vnfpipe plan                         show the steps, their stages and what the cache would reuse
   vnfpipe run                          run vnfpipe.config.ts
   vnfpipe run -f pipelines/vfw.ts --stage build --stage scan
@@ -87,10 +89,44 @@ With --stage, outputs of steps in other stages come from the newest earlier run 
       '--preflight',
       'check that the cluster can hold each kubernetes deploy step (reads nodes and quotas)',
     )
+    .option('--typecheck', 'type-check the pipeline first (as vnfpipe check does)')
     .action(
       handleErrors(async (opts) => {
         const { planCommand } = await import('./plan.js');
         return planCommand(opts);
+      }),
+    );
+
+  program
+    .command('check')
+    .description('type-check the pipeline with the TypeScript compiler (run strips types without checking)')
+    .option('-f, --file <file>', 'pipeline file', 'vnfpipe.config.ts')
+    .addHelpText(
+      'after',
+      `
+Errors print as file:line:col; exit 2 when there are any. The compiler is the project's own typescript,
+else vnfpipe's; the options are the project's tsconfig.json, else strict Node ESM defaults.`,
+    )
+    .action(
+      handleErrors(async (opts) => {
+        const { checkCommand } = await import('./check.js');
+        return checkCommand(opts);
+      }),
+    );
+
+  program
+    .command('doctor')
+    .description('check that this machine has what the pipeline needs (engine, BuildKit, networks, …)')
+    .option(
+      '-f, --file <file>',
+      'pipeline file (without one: check everything, require nothing)',
+      'vnfpipe.config.ts',
+    )
+    .option('--json', 'print the checks as JSON')
+    .action(
+      handleErrors(async (opts) => {
+        const { doctorCommand } = await import('./doctor.js');
+        return doctorCommand(opts);
       }),
     );
 
@@ -183,13 +219,15 @@ With --stage, outputs of steps in other stages come from the newest earlier run 
 
   program
     .command('init')
-    .description('write a starter pipeline file')
-    .option('-f, --file <file>', 'where to write it', 'vnfpipe.config.ts')
-    .addOption(new Option('--force', 'overwrite an existing file'))
+    .description('write a project from a template: pipeline, sources, tsconfig.json, CI workflow')
+    .argument('[dir]', 'the folder to write into (default: the current one)')
+    .option('-t, --template <name>', 'basic, multi-net, dockerfile or kubernetes', 'basic')
+    .option('--list', 'list the templates')
+    .addOption(new Option('--force', 'overwrite files that exist'))
     .action(
-      handleErrors(async (opts) => {
+      handleErrors(async (dir, opts) => {
         const { initCommand } = await import('./init.js');
-        return initCommand(opts);
+        return initCommand(dir, opts);
       }),
     );
 

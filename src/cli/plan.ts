@@ -7,7 +7,13 @@ export async function planCommand(opts: {
   cache: boolean;
   json?: boolean;
   preflight?: boolean;
+  typecheck?: boolean;
 }): Promise<number> {
+  if (opts.typecheck) {
+    const { checkCommand } = await import('./check.js');
+    const checked = await checkCommand({ file: opts.file, quiet: Boolean(opts.json) });
+    if (checked !== 0) return checked;
+  }
   const { pipeline, cwd } = await loadPipeline(opts.file);
   const plan = await explainPlan(pipeline, { cwd, noCache: !opts.cache });
   if (opts.preflight) {

@@ -34,7 +34,10 @@ export interface DeployTrust {
 export interface DockerDeployStepOptions {
   /** The workload; its image may be an output of a push step (pinned by digest). */
   workload: Omit<Workload, 'image'> & { image: Input<string> | Input<ImageRef> };
-  /** `start-first` (default when both revisions can run side by side) or `recreate`. */
+  /**
+   * `start-first` (the new revision starts beside the old one) or `recreate` (the old one stops first).
+   * @default 'start-first' when both revisions can run side by side (no static addresses or host ports)
+   */
   strategy?: 'start-first' | 'recreate';
   /**
    * The Docker engine to deploy to, in DOCKER_HOST form (`unix:///run/site-a.sock`, `tcp://10.0.0.5:2376`);
@@ -45,7 +48,10 @@ export interface DockerDeployStepOptions {
   context?: string;
   /** Credentials for pulling from the registry. */
   auth?: RegistryAuth;
-  /** How long the new revision may take to become ready, e.g. `60s`. */
+  /**
+   * How long the new revision may take to become ready (and healthy, with a health command).
+   * @default '60s'
+   */
   readyTimeout?: string;
   /** Record a GitHub Deployment (default: inside GitHub Actions). */
   github?: GithubOption;
@@ -247,6 +253,19 @@ function engineAddress(kind: 'docker' | 'swarm', engine: string | undefined) {
   return { kind, ...(engine ? { engine } : {}) };
 }
 
+/**
+ * Deploy steps, one per target; each outputs a `Release` that `verify` and `rollback` take.
+ *
+ * @example
+ * ```ts
+ * const rel = p.step('deploy', deploy.docker({ workload: {
+ *   name: 'vfw', image: pushed.out,
+ *   networks: [{ role: 'mgmt' }, { role: 'data', driver: 'macvlan', parent: 'eth1', subnet: '10.1.2.0/24' }],
+ *   resources: { cpuset: '1', memory: '128Mi' }, security: { capabilities: ['NET_ADMIN'] },
+ * } }));
+ * ```
+ * @see {@link verify} and {@link rollback}; `vnfpipe render` for the Kubernetes objects without a cluster.
+ */
 export const deploy = {
   /** One container per revision on a Docker engine, every network attached before start. */
   docker: (options: DockerDeployStepOptions): DeployStepSpec<DockerDeployStepOptions> =>

@@ -1,27 +1,20 @@
-/** The daemonless image builder: reproducible layers, layer cache, base images, OCI layout output. */
+/**
+ * `vnfpipe/image`: the daemonless image builder — reproducible layers, base images, OCI layout output — for
+ * scripts that build without a pipeline. Its internals (layer cache keys, gzip pools, tar encoding) are not
+ * part of the API.
+ */
+// Resolvers are handed to a build (`buildImage({ resolvers })`), never registered process-wide.
 export {
   type BaseImageResolver,
   dockerArchiveResolver,
-  findBaseResolver,
   ociLayoutResolver,
   type ResolvedBase,
-  registerBaseResolver,
   scratchResolver,
 } from './base.js';
 export { buildImage, resolveEpoch } from './builder.js';
-export { contentKey, LAYER_FORMAT_VERSION, LayerCache, shapeKey, statKey } from './cache.js';
 export { composeConfig, isoTime } from './config.js';
 export { createMatcher, type PathMatcher, parseIgnoreFile } from './dockerignore.js';
-export { collectEntries, type LayerEntry, layerPath } from './entries.js';
-export {
-  DEFAULT_CHUNK_SIZE,
-  defaultWorkerCount,
-  GzipPool,
-  gzipBuffer,
-  ParallelGzip,
-  sharedGzipPool,
-} from './gzip.js';
-export { diffIdOf, streamTar, type TarSink, tarSize, writeLayer } from './layer.js';
+export { diffIdOf } from './layer.js';
 export {
   type BaseInput,
   type ImageBuildOptions,
@@ -29,7 +22,6 @@ export {
   image,
   type LayerInput,
 } from './step.js';
-export { encodeTarHeader, type TarEntryType, type TarHeader } from './tar.js';
 export type {
   BlobPublisher,
   BlobStream,

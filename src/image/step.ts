@@ -102,7 +102,20 @@ function files(a: unknown, b?: unknown, c?: unknown): LayerInput {
   return { ...(b as LayerOptions | undefined), files: a as FilesMap };
 }
 
-/** Layer helpers and the build step factory. */
+/**
+ * Layer helpers and the build step factories: `image.build` (the native, daemonless builder) and
+ * `image.dockerfile` (BuildKit); both output an `ImageRef` in the project's OCI layout.
+ *
+ * @example
+ * ```ts
+ * const img = p.step('image', image.build({
+ *   from: 'scratch',
+ *   layers: [image.files(bin.out, { 'out/vfw': '/usr/local/bin/vfw' }, { mode: 0o755 })],
+ *   entrypoint: ['/usr/local/bin/vfw'],
+ * }));
+ * ```
+ * @see `vnfpipe image build` for the same builder outside a pipeline.
+ */
 export const image = {
   /** Host files into the image: `image.files({ 'out/vfw': '/usr/local/bin/vfw' })`, optionally after a step's output. */
   files,

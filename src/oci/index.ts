@@ -73,5 +73,4 @@ export {
   parseRegistryReference,
   type RegistryReference,
 } from './reference.js';
-export { findStale, processAlive, STALE_AGE_MS, type StaleEntry } from './stale.js';
 export { MAX_DOCUMENT_BYTES } from './validate.js';

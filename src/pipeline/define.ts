@@ -33,6 +33,21 @@ export interface StepGroup<H> {
   addTo(p: PipelineBuilder): H;
 }
 
+/**
+ * Declares a pipeline: `body` adds steps with `p.step(id, spec | fn, options)`; each handle's `out` is a
+ * typed reference that wires the steps together. The default export of a pipeline file.
+ *
+ * @example
+ * ```ts
+ * import { definePipeline, exec } from 'vnfpipe';
+ *
+ * export default definePipeline('vfw', (p) => {
+ *   const bin = p.step('compile', exec({ run: 'cc -static -o out/vfw src/vfw.c', inputs: ['src/**'], outputs: ['out/vfw'] }));
+ *   p.step('smoke', async (ctx) => ({ path: ctx.output(bin.out.files)[0]?.path }), { stage: 'verify' });
+ * });
+ * ```
+ * @see {@link runPipeline} to run one from a script, and `vnfpipe check` to type-check the file.
+ */
 export function definePipeline(name: string, body: (p: PipelineBuilder) => void): Pipeline {
   if (typeof name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) {
     throw new VnfpipeError(

@@ -9,7 +9,10 @@ import type { SecretRef } from './secret.js';
 export interface ExecOptions {
   /** A shell command line (run by `sh -c`) or an argument vector (run directly, no shell). */
   run: string | string[];
-  /** Working directory relative to the project. */
+  /**
+   * Working directory relative to the project.
+   * @default '.'
+   */
   cwd?: string;
   /** Extra environment variables; values may be secrets or outputs of other steps. */
   env?: Record<string, Input<string> | SecretRef>;
@@ -17,7 +20,10 @@ export interface ExecOptions {
   inputs?: string[];
   /** Files the command produces (relative to the project); recorded with their digests. */
   outputs?: string[];
-  /** Stop with SIGTERM, then SIGKILL after this many ms, when the step is cancelled or times out. */
+  /**
+   * Stop with SIGTERM, then SIGKILL after this many ms, when the step is cancelled or times out.
+   * @default 5000
+   */
   killGraceMs?: number;
 }
 
@@ -27,6 +33,15 @@ export interface ExecOutput {
   files: Array<{ path: string; digest: string; size: number }>;
 }
 
+/**
+ * A step that runs a command in the project; with `inputs` it is skipped while those files are unchanged.
+ *
+ * @example
+ * ```ts
+ * p.step('compile', exec({ run: 'make -C src', inputs: ['src/**'], outputs: ['src/vnf'] }));
+ * ```
+ * @see {@link secret} for values in `env` that must never be logged.
+ */
 export function exec(options: ExecOptions): StepSpec<ExecOutput, ExecOptions> {
   return {
     kind: 'exec',

@@ -170,6 +170,10 @@ function loadError(error: unknown, file: string): VnfpipeError {
 function missingPackageHint(err: Error & { code?: string }): string | undefined {
   if (err.code === 'ERR_MODULE_NOT_FOUND') {
     const specifier = /Cannot find package '([^']+)'/.exec(err.message)?.[1];
+    if (specifier && packageName(specifier) === 'vnfpipe') {
+      // The CLI runs from elsewhere (npx, a global link) but the project has no vnfpipe of its own.
+      return 'install vnfpipe in the project: npm install --save-dev vnfpipe (before it is published: npm install --save-dev <path to a vnfpipe checkout or its npm pack tarball>)';
+    }
     if (specifier) return `install it: npm install --save-dev ${packageName(specifier)}`;
   }
   if (err.code === 'ERR_PACKAGE_PATH_NOT_EXPORTED') {

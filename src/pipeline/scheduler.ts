@@ -28,6 +28,10 @@ export interface RunOptions {
   /** Run only these stages; outputs of earlier stages come from earlier runs' journals. */
   stages?: string[];
   /** How many steps may run at once. Default: the number of cores. */
+  /**
+   * Steps running at once.
+   * @default the number of CPU cores
+   */
   concurrency?: number;
   /** Ignore the step cache (steps still record their results for later runs). */
   noCache?: boolean;

@@ -23,12 +23,7 @@ export {
   eraseCredentials,
   storeCredentials,
 } from './auth/docker-config.js';
-export {
-  createRegistryBaseResolver,
-  enableRegistryBases,
-  fetchImageToLayout,
-  isRegistryRef,
-} from './base.js';
+export { createRegistryBaseResolver, fetchImageToLayout, isRegistryRef } from './base.js';
 export {
   type ApiRequest,
   type ClientOptions,
@@ -38,8 +33,6 @@ export {
 } from './client.js';
 export { convertToOci, IMAGE_FORMATS, type ImageFormat } from './convert.js';
 export { type BlobProgress, type CopyOptions, type CopyResult, copyImage } from './copy.js';
-export { removeStaleStages } from './download.js';
-export { BlobLocations, defaultLocationsFile } from './locations.js';
 export { type RegistryPublisher, type RegistryPublisherOptions, registryPublisher } from './publish.js';
 export { type ListReferrersOptions, listReferrers, recordReferrer, referrersTag } from './referrers.js';
 export { DEFAULT_RETRY, type RetryPolicy } from './retry.js';

@@ -11,7 +11,10 @@ export interface PushOptions {
   /** The image to push: a build step's output (`img.out`), a literal ImageRef, or a reference such as
    * `oci:<dir>:<ref>` or `docker-archive:<file>[:ref]`. */
   image: Input<ImageRef> | Input<string>;
-  /** Destination `host/repo[:tag]` (tag `latest` when none). */
+  /**
+   * Destination `host/repo[:tag]`.
+   * @default tag `latest` when `to` names none
+   */
   to: string;
   /** More tags to point at the same image. */
   tags?: string[];
@@ -46,6 +49,16 @@ interface ResolvedPush extends Omit<PushOptions, 'image' | 'auth'> {
 
 const DEST = /^[^\s@]+$/;
 
+/**
+ * A step that pushes an image to a registry (blobs it has are skipped, mounted across repositories when it
+ * can); its output is pinned by digest, the reference deploy steps should run.
+ *
+ * @example
+ * ```ts
+ * const pushed = p.step('push', push({ image: img.out, to: '127.0.0.1:5000/vnf/vfw:1', auth: secret('REGISTRY_AUTH') }));
+ * ```
+ * @see `vnfpipe login` to store credentials where this step finds them.
+ */
 export function push(options: PushOptions): StepSpec<PushedImage, PushOptions> {
   return {
     kind: 'push',

@@ -11,7 +11,10 @@ import type { IgnoreRule } from './policy.js';
 export interface ScanStepOptions {
   /** The image: a build step's output, or `oci:<dir>[:ref]`. */
   image: Input<ImageRef> | Input<string>;
-  /** Fail the step on findings at or above this severity (default `high`; `none` never fails on findings). */
+  /**
+   * Fail the step on findings at or above this severity (`none` never fails on findings).
+   * @default 'high'
+   */
   failOn?: Severity | 'none';
   /** Vulnerability database directory (default $VNFPIPE_DB_DIR or ~/.cache/vnfpipe/osv). */
   db?: string;
@@ -29,6 +32,16 @@ export interface ScanStepOptions {
 
 const SEVERITY_NAMES = ['critical', 'high', 'medium', 'low', 'unknown', 'none'];
 
+/**
+ * A step that scans an image (packages, vulnerabilities from the local OSV database, image checks) and
+ * fails on findings at or above `failOn`; its output is a `ScanReport` (the SBOM a later `attest` takes).
+ *
+ * @example
+ * ```ts
+ * p.step('scan', scan({ image: img.out, failOn: 'high', sbom: { format: 'cyclonedx', path: 'out/sbom.json' } }));
+ * ```
+ * @see {@link runScan} for the same scan from a script, and `vnfpipe db import` to fill the database.
+ */
 export function scan(options: ScanStepOptions): StepSpec<ScanReport, ScanStepOptions> {
   return {
     kind: 'scan',

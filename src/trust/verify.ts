@@ -76,7 +76,15 @@ async function verifiedPredicates(
   return found;
 }
 
-/** Verifies `ref` (tag or digest) against `policy`; throws TRUST_VERIFY_FAILED with the reason. */
+/**
+ * Verifies `ref` (tag or digest) against `policy`; throws TRUST_VERIFY_FAILED with the reason.
+ *
+ * @example
+ * ```ts
+ * const { reference } = await verifyImage('registry.example/vnf/vfw:1', { key: readFileSync('cosign.pub', 'utf8') });
+ * ```
+ * @see the deploy steps' `trust` option, which calls it before anything is deployed.
+ */
 export async function verifyImage(ref: string, policy: TrustPolicy): Promise<VerifiedImage> {
   if ((policy.key === undefined) === (policy.keyless === undefined))
     throw new VnfpipeError('USAGE', 'a trust policy names either a public key or a keyless identity');

@@ -16,6 +16,17 @@ export interface VerifyOutput extends VerifyResult {
   summary: string;
 }
 
+/**
+ * A step that verifies a release with probes (real packets, exec, CNF checks); on success the revision is
+ * promoted, on failure the step fails and its `onFailure` steps (a rollback) run.
+ *
+ * @example
+ * ```ts
+ * p.step('verify', verify({ release: rel.out, probes: [probe.udp({ role: 'mgmt', port: 5000, send: 'ping', expect: 'pong' })] }),
+ *   { onFailure: back });
+ * ```
+ * @see `vnfpipe/verify` (`probeRelease`) to probe a release from a script.
+ */
 export function verify(options: VerifyStepOptions): StepSpec<VerifyOutput, VerifyStepOptions> {
   return {
     kind: 'verify',

@@ -109,6 +109,11 @@ describe('GitHub Actions workflow', () => {
     expect(uses(deploy)).toContain('Check the Docker engine');
     expect(uses(push)).toContain('Log in to ghcr.io');
     expect(uses(build)).not.toContain('actions/download-artifact@v4');
+    // The first job type-checks the pipeline (run strips types unchecked); later jobs wait for it.
+    expect(build?.steps.find((step) => step.name === 'Type-check the pipeline')?.run).toBe(
+      'npx vnfpipe check',
+    );
+    expect(uses(verify)).not.toContain('Type-check the pipeline');
     const pack = build?.steps.find((step) => step.name === 'Pack this stage for later jobs');
     expect(pack?.run).toContain('for p in .vnfpipe/runs/ .vnfpipe/oci/ out/**/*.so out/docs.tar out/vfw; do');
     expect(pack?.if).toBe('always()');

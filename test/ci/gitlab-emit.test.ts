@@ -52,7 +52,7 @@ describe('.gitlab-ci.yml', () => {
     expect(job('build').interruptible).toBe(true);
     expect(job('deploy').services).toEqual([{ name: 'docker:27-dind', alias: 'docker' }]);
     expect(job('build').services).toBeUndefined();
-    expect(job('build').script).toEqual(['npx vnfpipe run --stage build']);
+    expect(job('build').script).toEqual(['npx vnfpipe check', 'npx vnfpipe run --stage build']);
     expect(job('build').before_script).toEqual(['npm ci']);
     expect(job('build').artifacts).toEqual({
       name: 'vnfpipe-build',

@@ -2,7 +2,7 @@
  * Pipeline errors name the user's own file:line:col (relative to where vnfpipe runs, and existing), never
  * the bundle in the cache; the line they name is the one to fix.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { makeProject, type Project } from '../support/project.js';
@@ -107,6 +107,15 @@ describe('pipeline errors point at the user file', () => {
     const plain = await project.cli(['plan', '-f', 'plain.ts']);
     expect(plain.stderr).toContain('npm install --save-dev left-pad-nowhere\n');
     expect(plain.stderr).not.toContain('save-dev vnfpipe');
+  });
+
+  it('a project without vnfpipe of its own is told how to install it, before and after publishing', async () => {
+    const project = makeProject({ 'p.ts': `${header}export default definePipeline('s', () => {});\n` });
+    rmSync(join(project.dir, 'node_modules', 'vnfpipe'));
+    const result = await project.cli(['plan', '-f', 'p.ts']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("Cannot find package 'vnfpipe'");
+    expect(result.stderr).toContain('npm install --save-dev vnfpipe (before it is published:');
   });
 
   it('a custom step that throws keeps the line that threw in its error, and its stack in the step log', async () => {

@@ -19,6 +19,8 @@ export interface Project {
 
 export interface CliOptions {
   env?: Record<string, string | undefined>;
+  /** The CLI to run (default: this repository's bin/vnfpipe.js), e.g. one installed from a packed tarball. */
+  cli?: string;
   /** Called with the child once it runs (to send signals). */
   onSpawn?: (child: ReturnType<typeof spawn>) => void;
   /** Called with stdout as it grows. */
@@ -39,6 +41,13 @@ export function makeProject(files: Record<string, string> = {}): Project {
   const dir = mkdtempSync(join(tmpdir(), 'vnfpipe-test-'));
   mkdirSync(join(dir, 'node_modules'));
   symlinkSync(REPO_ROOT, join(dir, 'node_modules', 'vnfpipe'), 'dir');
+  // npm hoists vnfpipe's dependency on Node's types: `vnfpipe check` finds them as in an installed project.
+  mkdirSync(join(dir, 'node_modules', '@types'));
+  symlinkSync(
+    join(REPO_ROOT, 'node_modules', '@types', 'node'),
+    join(dir, 'node_modules', '@types', 'node'),
+    'dir',
+  );
   const write = (path: string, content: string) => {
     mkdirSync(dirname(join(dir, path)), { recursive: true });
     writeFileSync(join(dir, path), content);
@@ -57,7 +66,11 @@ export function runCli(cwd: string, args: string[], options: CliOptions = {}): P
       GITLAB_CI: '',
       ...options.env,
     };
-    const child = spawn(process.execPath, [CLI, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [options.cli ?? CLI, ...args], {
+      cwd,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {

@@ -6,6 +6,7 @@
  */
 import type { Plan } from '../../pipeline/plan.js';
 import {
+  checkCommand,
   environmentOf,
   githubJobId,
   handedOn,
@@ -77,6 +78,7 @@ function stageJob(stage: CiStage, opts: ResolvedCiOptions): Job {
     { uses: ACTIONS.setupNode, with: { 'node-version': opts.nodeVersion, cache: 'npm' } },
   ];
   if (opts.install) steps.push({ name: 'Install dependencies', run: opts.install });
+  if (stage.needs.length === 0) steps.push({ name: 'Type-check the pipeline', run: checkCommand(opts) });
   for (const need of stage.needs) {
     steps.push({
       name: `Download the ${need} stage's state`,

@@ -6,6 +6,7 @@
  */
 import type { Plan } from '../../pipeline/plan.js';
 import {
+  checkCommand,
   environmentOf,
   handedOn,
   jobTimeoutMinutes,
@@ -141,7 +142,7 @@ function stageJob(stage: CiStage, platform: string | undefined, opts: ResolvedCi
       { key: { files: ['package-lock.json'], prefix: 'npm' }, paths: ['.npm/'], policy: 'pull-push' },
     ],
     ...(before.length ? { before_script: before } : {}),
-    script: [runCommand(stage.name, opts)],
+    script: [...(stage.needs.length === 0 ? [checkCommand(opts)] : []), runCommand(stage.name, opts)],
     artifacts: {
       name: `vnfpipe-${stage.name}${slug}`,
       paths: handedOn(stage, opts),

@@ -24,6 +24,13 @@ export async function makeCiProject(files: Record<string, string>): Promise<CiPr
   mkdirSync(join(dir, 'node_modules', '.bin'), { recursive: true });
   symlinkSync(REPO_ROOT, join(dir, 'node_modules', 'vnfpipe'), 'dir');
   symlinkSync('../vnfpipe/bin/vnfpipe.js', join(dir, 'node_modules', '.bin', 'vnfpipe'));
+  // npm hoists vnfpipe's dependency on Node's types, which `vnfpipe check` (the first CI job) needs.
+  mkdirSync(join(dir, 'node_modules', '@types'));
+  symlinkSync(
+    join(REPO_ROOT, 'node_modules', '@types', 'node'),
+    join(dir, 'node_modules', '@types', 'node'),
+    'dir',
+  );
   const write = (path: string, content: string) => {
     mkdirSync(dirname(join(dir, path)), { recursive: true });
     writeFileSync(join(dir, path), content);
