@@ -7,8 +7,11 @@ export interface TargetOptions {
   dir: string;
   target: string;
   namespace?: string;
+  /** kubernetes: the kubeconfig context; docker and swarm: the docker context. */
   context?: string;
   kubeconfig?: string;
+  /** docker and swarm: the engine, DOCKER_HOST form. */
+  engine?: string;
 }
 
 export interface HistoryOptions extends TargetOptions {
@@ -24,7 +27,30 @@ async function openNamed(opts: TargetOptions, allowed: string[]) {
   }
   const { openTarget } = await import('../deploy/targets.js');
   const on = { stateDir: resolve(opts.dir, '.vnfpipe'), env: process.env };
-  if (opts.target !== 'kubernetes') return openTarget(on, { kind: opts.target as 'docker' | 'swarm' });
+  if (opts.target !== 'kubernetes') {
+    if (opts.engine && opts.context) {
+      throw new VnfpipeError('USAGE', 'give either --engine or --context, not both', {
+        hint: 'a docker context already names its engine',
+      });
+    }
+    if (opts.engine) {
+      const { parseEngineHost } = await import('../deploy/engine/address.js');
+      parseEngineHost(opts.engine, '--engine');
+    }
+    return openTarget(
+      { ...on, cwd: resolve(opts.dir) },
+      {
+        kind: opts.target as 'docker' | 'swarm',
+        ...(opts.engine ? { engine: opts.engine } : {}),
+        ...(opts.context ? { context: opts.context } : {}),
+      },
+    );
+  }
+  if (opts.engine) {
+    throw new VnfpipeError('USAGE', '--engine is for --target docker or swarm', {
+      hint: 'a kubernetes target is named by --namespace, --context and --kubeconfig',
+    });
+  }
   if (!opts.namespace) {
     throw new VnfpipeError('USAGE', '--target kubernetes needs --namespace', {
       hint: 'the namespace the deploy step applied to',

@@ -16,9 +16,12 @@ export async function openTarget(on: TargetEnvironment, address: TargetAddress):
     const cluster = KubeCluster.connect({ ...where, ...(kubeconfig ? { kubeconfig } : {}) }, on.env);
     return new KubernetesTarget(cluster, where);
   }
-  const { DockerEngine, engineEndpoint } = await import('./engine/client.js');
-  const env = address.engine ? { ...on.env, DOCKER_HOST: address.engine } : on.env;
-  const engine = new DockerEngine(engineEndpoint(env));
+  const [{ DockerEngine }, { resolveEngine }] = await Promise.all([
+    import('./engine/client.js'),
+    import('./engine/endpoint.js'),
+  ]);
+  const { kind: _, ...choice } = address;
+  const engine = new DockerEngine(resolveEngine(choice, on.env, on.cwd ?? '.'));
   if (address.kind === 'docker') {
     const { DockerTarget } = await import('./docker/target.js');
     return new DockerTarget(on.stateDir, engine);
@@ -35,7 +38,11 @@ export function addressOf(release: Release): TargetAddress {
     }
     return { kind: 'kubernetes', ...release.kubernetes };
   }
-  return { kind: release.target, ...(release.engine ? { engine: release.engine } : {}) };
+  return {
+    kind: release.target,
+    ...(release.engine ? { engine: release.engine } : {}),
+    ...(release.context ? { context: release.context } : {}),
+  };
 }
 
 export function targetOf(on: TargetEnvironment, release: Release): Promise<DeployTarget> {
