@@ -6,7 +6,7 @@
 import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { type Duplex, Readable } from 'node:stream';
 import { VnfpipeError } from '../../errors.js';
-import { type EngineEndpoint, resolveEngine } from './endpoint.js';
+import { type EngineEndpoint, resolveEngine, tlsFailure } from './endpoint.js';
 
 export const API_VERSION = 'v1.41';
 
@@ -178,6 +178,9 @@ export class DockerEngine {
   private connectionFailure(error: Error): Error {
     if (error instanceof VnfpipeError || error.name === 'AbortError') return error;
     const code = (error as NodeJS.ErrnoException).code ?? '';
+    // TLS 1.3 engines refuse a missing client certificate after the handshake, on the first read.
+    if (code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_'))
+      return tlsFailure(error, this.endpoint.display);
     const unreachable = ['ENOENT', 'ECONNREFUSED', 'EACCES', 'EHOSTUNREACH', 'ENOTFOUND', 'ETIMEDOUT'];
     if (unreachable.includes(code)) {
       return new VnfpipeError('ENGINE_UNREACHABLE', `cannot reach the Docker engine: ${error.message}`, {

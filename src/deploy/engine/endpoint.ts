@@ -175,7 +175,12 @@ function tlsDialer(host: string, port: number, tls: TlsMaterial, display: string
     });
 }
 
-function tlsFailure(error: NodeJS.ErrnoException, display: string, from: string): VnfpipeError {
+/** A TLS error as the user can act on it: whose certificate, which material. */
+export function tlsFailure(
+  error: NodeJS.ErrnoException,
+  display: string,
+  from = 'the TLS settings',
+): VnfpipeError {
   const code = error.code ?? '';
   if (UNTRUSTED.has(code)) {
     return new VnfpipeError(
