@@ -67,13 +67,16 @@ export function specHash(workload: Workload): string {
 }
 
 export class ReleaseStore {
+  /** `scope` keeps apart the histories of one workload name on several engines (engineScope in engine/address.ts). */
   constructor(
     private readonly stateDir: string,
     private readonly target: string,
+    private readonly scope?: string,
   ) {}
 
   private path(name: string): string {
-    return join(this.stateDir, 'releases', this.target, `${checkWorkloadName(name)}.json`);
+    const folder = join(this.stateDir, 'releases', this.target, ...(this.scope ? [this.scope] : []));
+    return join(folder, `${checkWorkloadName(name)}.json`);
   }
 
   async read(name: string): Promise<ReleaseHistory> {
@@ -139,7 +142,8 @@ export class ReleaseStore {
   async withLock<T>(name: string, fn: () => Promise<T>, timeoutMs = 120_000): Promise<T> {
     const dir = join(this.stateDir, 'locks');
     await mkdir(dir, { recursive: true });
-    const lock = join(dir, `${this.target}-${checkWorkloadName(name)}.lock`);
+    const scope = this.scope ? `${this.scope}-` : '';
+    const lock = join(dir, `${this.target}-${scope}${checkWorkloadName(name)}.lock`);
     const mine = `${process.pid}@${hostname()}@${randomBytes(4).toString('hex')}`;
     const deadline = Date.now() + timeoutMs;
     for (;;) {

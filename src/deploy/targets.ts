@@ -16,18 +16,20 @@ export async function openTarget(on: TargetEnvironment, address: TargetAddress):
     const cluster = KubeCluster.connect({ ...where, ...(kubeconfig ? { kubeconfig } : {}) }, on.env);
     return new KubernetesTarget(cluster, where);
   }
-  const [{ DockerEngine }, { resolveEngine }] = await Promise.all([
+  const [{ DockerEngine }, { resolveEngine }, { engineScope }] = await Promise.all([
     import('./engine/client.js'),
     import('./engine/endpoint.js'),
+    import('./engine/address.js'),
   ]);
   const { kind: _, ...choice } = address;
   const engine = new DockerEngine(resolveEngine(choice, on.env, on.cwd ?? '.'));
+  const scope = engineScope(choice);
   if (address.kind === 'docker') {
     const { DockerTarget } = await import('./docker/target.js');
-    return new DockerTarget(on.stateDir, engine);
+    return new DockerTarget(on.stateDir, engine, scope);
   }
   const { SwarmTarget } = await import('./swarm/target.js');
-  return new SwarmTarget(on.stateDir, engine);
+  return new SwarmTarget(on.stateDir, engine, scope);
 }
 
 /** The target `release` was deployed to, addressed as its deploy step addressed it. */

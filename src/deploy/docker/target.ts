@@ -59,8 +59,10 @@ export class DockerTarget implements DeployTarget<DockerDeployOptions> {
   constructor(
     private readonly stateDir: string,
     readonly engine: DockerEngine = new DockerEngine(),
+    /** Set for a named engine or context: its release history is its own. */
+    scope?: string,
   ) {
-    this.store = new ReleaseStore(stateDir, 'docker');
+    this.store = new ReleaseStore(stateDir, 'docker', scope);
   }
 
   async deploy(workload: Workload, options: DockerDeployOptions = {}): Promise<Release> {

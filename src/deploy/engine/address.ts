@@ -3,6 +3,7 @@
  * optionally with TLS files or SSH settings, or a docker context by name. Syntax only: cheap to import,
  * so pipeline validation can reject a malformed engine before anything runs.
  */
+import { createHash } from 'node:crypto';
 import { VnfpipeError } from '../../errors.js';
 
 /** TLS files for a `tcp://` engine, as `docker --tlsverify --tlscacert … --tlscert … --tlskey …` takes them. */
@@ -142,4 +143,23 @@ export function checkEngineChoice(step: string, options: { engine?: unknown; con
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * The folder a named engine's (or context's) release history lives in, so one workload name deployed to
+ * several engines keeps one history per engine: readable, plus a short hash against collisions. The
+ * environment's engine (no engine, no context) keeps the unscoped history.
+ */
+export function engineScope(choice: { engine?: EngineOption; context?: string }): string | undefined {
+  const key = choice.engine
+    ? hostOf(choice.engine)
+    : choice.context
+      ? `context-${choice.context}`
+      : undefined;
+  if (!key) return undefined;
+  const readable = key
+    .replace(/^[a-z]+:\/\//, '')
+    .replace(/[^A-Za-z0-9._-]+/g, '_')
+    .slice(0, 48);
+  return `${readable}-${createHash('sha256').update(key).digest('hex').slice(0, 8)}`;
 }

@@ -12,7 +12,11 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { connect as netConnect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { type AnyAuthMethod, Client, type ClientChannel, utils } from 'ssh2';
+import ssh2, { type AnyAuthMethod, type Client, type ClientChannel } from 'ssh2';
+
+// ssh2 is CommonJS: Node's ESM loader sees only its default export.
+const { Client: SshClient, utils } = ssh2;
+
 import { VnfpipeError } from '../../errors.js';
 import { hostKeyAlgorithms, type KnownHostKeys, knownHostsName, readKnownHosts } from './known-hosts.js';
 
@@ -90,7 +94,7 @@ export class SshDialer {
     const known = readKnownHosts(this.settings.knownHosts, host, port);
     const auth = this.authMethods();
     const socket = await this.tcp();
-    const client = new Client();
+    const client = new SshClient();
     let hostProblem: VnfpipeError | undefined;
     const tried: string[] = [];
     return new Promise((resolve, reject) => {

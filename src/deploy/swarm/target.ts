@@ -62,8 +62,10 @@ export class SwarmTarget implements DeployTarget<SwarmDeployOptions> {
   constructor(
     private readonly stateDir: string,
     readonly engine: DockerEngine = new DockerEngine(),
+    /** Set for a named engine or context: its release history is its own. */
+    scope?: string,
   ) {
-    this.store = new ReleaseStore(stateDir, 'swarm');
+    this.store = new ReleaseStore(stateDir, 'swarm', scope);
   }
 
   async deploy(workload: Workload, options: SwarmDeployOptions = {}): Promise<Release> {
