@@ -46,8 +46,13 @@ const FORMS = 'unix:///PATH, tcp://HOST[:PORT] or ssh://[USER@]HOST[:PORT]';
 /** Parses a DOCKER_HOST string; the error says what is wrong with it. */
 export function parseEngineHost(value: string, where = 'DOCKER_HOST'): EngineHost {
   const text = value.trim();
+  // A password in the address never reaches a message.
+  const hide = (address: string) => address.replace(/([a-z0-9+.-]+:\/\/[^/@:\s]*):[^/@\s]*@/gi, '$1:***@');
   const bad = (why: string) =>
-    new VnfpipeError('USAGE', `engine address '${text}' ${why}`, { where, hint: `use ${FORMS}` });
+    new VnfpipeError('USAGE', `engine address '${hide(text)}' ${why}`, {
+      where: hide(where),
+      hint: `use ${FORMS}`,
+    });
   if (text.startsWith('unix://')) {
     const socketPath = text.slice('unix://'.length);
     if (!socketPath.startsWith('/')) throw bad('needs an absolute socket path');

@@ -41,31 +41,44 @@ const HANDSHAKE_TIMEOUT_MS = 20_000;
 /** Opens engine connections over one shared SSH connection; idle, it does not keep the process alive. */
 export class SshDialer {
   private client: Promise<{ client: Client; socket: Socket }> | undefined;
-  private channels = 0;
+  /** Channels open or being opened. */
+  private inUse = 0;
 
   constructor(private readonly settings: SshSettings) {}
 
   async dial(timeoutMs?: number): Promise<Duplex> {
-    const { client, socket } = await this.connection();
-    socket.ref();
-    const channel = await new Promise<ClientChannel>((resolve, reject) => {
-      client.exec('docker system dial-stdio', (error, opened) => {
-        if (error) {
-          if (this.channels === 0) socket.unref();
-          reject(
-            this.failure(`cannot start 'docker system dial-stdio' there: ${error.message}`, error, [
-              'the SSH user needs a shell that may run the docker CLI',
-            ]),
-          );
-        } else resolve(opened);
+    // Counted from the start: a dial waiting for its channel keeps the connection (and the process) alive
+    // even when another channel closes meanwhile.
+    this.inUse += 1;
+    let socket: Socket | undefined;
+    try {
+      const connection = await this.connection();
+      socket = connection.socket;
+      socket.ref();
+      const channel = await new Promise<ClientChannel>((resolve, reject) => {
+        connection.client.exec('docker system dial-stdio', (error, opened) => {
+          if (error) {
+            reject(
+              this.failure(`cannot start 'docker system dial-stdio' there: ${error.message}`, error, [
+                'the SSH user needs a shell that may run the docker CLI',
+              ]),
+            );
+          } else resolve(opened);
+        });
       });
-    });
-    this.channels += 1;
-    channel.on('close', () => {
-      this.channels -= 1;
-      if (this.channels === 0) socket.unref();
-    });
-    return asSocket(channel, this.settings.display, timeoutMs);
+      const held = socket;
+      channel.on('close', () => this.release(held));
+      return asSocket(channel, this.settings.display, timeoutMs);
+    } catch (error) {
+      this.release(socket);
+      throw error;
+    }
+  }
+
+  /** Idle (no channel open or opening), the SSH connection lets the process end. */
+  private release(socket: Socket | undefined): void {
+    this.inUse -= 1;
+    if (this.inUse === 0) socket?.unref();
   }
 
   /** Ends the SSH connection (open channels close with it). */
@@ -125,7 +138,6 @@ export class SshDialer {
         // Later errors (a dropped connection) fail the channels in use; the next dial reconnects.
         client.on('error', onDrop);
         client.once('close', onDrop);
-        if (this.channels === 0) socket.unref();
         resolve({ client, socket });
       });
       const queue = [...auth.methods];
