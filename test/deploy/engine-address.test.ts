@@ -64,7 +64,9 @@ describe('deploy engine address', () => {
     expect(problems({ engine: 'ftp://10.0.0.5' })).toMatch(
       /step 'site-a': deploy\.docker: 'engine': engine address 'ftp:\/\/10\.0\.0\.5' is not a Docker engine address/,
     );
-    expect(problems({ engine: 'unix://relative.sock' })).toMatch(/step 'site-a': .*'engine'.*absolute socket path/);
+    expect(problems({ engine: 'unix://relative.sock' })).toMatch(
+      /step 'site-a': .*'engine'.*absolute socket path/,
+    );
     expect(problems({ engine: 'ssh://u:secret@h' })).toMatch(/step 'site-a': .*has a password/);
     expect(problems({ engine: 'ssh://u:secret@h' })).not.toMatch(/secret/);
     expect(problems({ engine: 'tcp://h:2376', context: 'site-a' })).toMatch(/either 'engine' or 'context'/);

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseBuildkitAddress } from '../../src/buildkit/address.js';
 import { BuildkitClient } from '../../src/buildkit/client.js';
+import { buildDockerfile } from '../../src/buildkit/dockerfile.js';
 import { loadLayoutImage } from '../../src/deploy/docker/load.js';
 import { DockerEngine } from '../../src/deploy/engine/client.js';
 import { type EngineChoice, resolveEngine } from '../../src/deploy/engine/endpoint.js';
@@ -123,6 +124,19 @@ describe('ssh:// engine', () => {
     }
   });
 
+  it('builds a Dockerfile on the remote BuildKit: /session (context upload) and the image back, over SSH', async () => {
+    const context = mkdtempSync(join(tmpdir(), 'vnfpipe-remote-build-'));
+    writeFileSync(join(context, 'Dockerfile'), 'FROM scratch\nCOPY hello /hello\n');
+    writeFileSync(join(context, 'hello'), `hello over ssh ${process.pid}\n`);
+    const result = await buildDockerfile({
+      context,
+      layout: join(context, 'oci'),
+      name: 'remote',
+      address: parseBuildkitAddress(`docker://${sshd.host}`, sshEnv()),
+    });
+    expect(result.digest).toMatch(/^sha256:/);
+  });
+
   it('fails authentication clearly, naming the key file but never its content', async () => {
     const env = { ...sshEnv(), VNFPIPE_SSH_KEY: sshd.strangerKey };
     const error = await failure(rootDir({ engine: sshd.host }, env));
@@ -144,6 +158,25 @@ describe('ssh:// engine', () => {
       new RegExp(`\\[127\\.0\\.0\\.1\\]:${sshd.port} is not a known host .*SHA256:`),
     );
     expect(error.hint).toMatch(/ssh-keyscan -p \d+ 127\.0\.0\.1/);
+  });
+
+  it('says why when the SSH host cannot run `docker system dial-stdio`', async () => {
+    const noDocker = await startSshd(tls.engine, { setEnv: ['PATH=/nonexistent'] });
+    try {
+      const env = {
+        ...clean,
+        VNFPIPE_SSH_KEY: noDocker.clientKey,
+        VNFPIPE_SSH_KNOWN_HOSTS: noDocker.knownHosts,
+      };
+      const error = await failure(rootDir({ engine: noDocker.host }, env));
+      expect(error.code).toBe('ENGINE_UNREACHABLE');
+      expect(error.message).toMatch(
+        /'docker system dial-stdio' failed on the SSH host \(exit 127\): [\s\S]*docker: command not found/,
+      );
+      expect(error.where).toBe(noDocker.host);
+    } finally {
+      await noDocker.stop();
+    }
   });
 
   it('refuses a host whose key changed', async () => {

@@ -144,8 +144,8 @@ function sshKey(path: string): void {
   });
 }
 
-/** An sshd on 127.0.0.1 whose sessions reach `engine` as their Docker engine. */
-export async function startSshd(engine: ExtraEngine): Promise<TestSshd> {
+/** An sshd on 127.0.0.1 whose sessions reach `engine` as their Docker engine (plus `setEnv`, `NAME=value`). */
+export async function startSshd(engine: ExtraEngine, options: { setEnv?: string[] } = {}): Promise<TestSshd> {
   const dir = mkdtempSync(join(tmpdir(), 'vnfpipe-sshd-'));
   mkdirSync('/run/sshd', { recursive: true });
   for (const name of ['host', 'client', 'stranger']) sshKey(join(dir, name));
@@ -165,7 +165,7 @@ export async function startSshd(engine: ExtraEngine): Promise<TestSshd> {
       'KbdInteractiveAuthentication no',
       'StrictModes no',
       'UsePAM no',
-      `SetEnv DOCKER_HOST=${engine.host}`,
+      `SetEnv DOCKER_HOST=${engine.host}${(options.setEnv ?? []).map((v) => ` ${v}`).join('')}`,
       '',
     ].join('\n'),
   );

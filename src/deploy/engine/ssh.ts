@@ -265,7 +265,8 @@ function asSocket(channel: ClientChannel, display: string, timeoutMs?: number): 
   let stderr = '';
   let received = 0;
   let exitCode: number | undefined;
-  let heldEnd = false;
+  let eof = false;
+  let ended = false;
   let idleMs = 0;
   let idle: NodeJS.Timeout | undefined;
   const touch = () => {
@@ -277,31 +278,45 @@ function asSocket(channel: ClientChannel, display: string, timeoutMs?: number): 
     if (stderr.length < 4096) stderr += chunk.toString('utf8');
   });
   const push = channel.push.bind(channel);
+  // The end of the stream waits for the exit status (which OpenSSH may send before or after EOF): a failed
+  // dial-stdio fails the request with its stderr rather than a bare "socket hang up".
+  const settle = () => {
+    if (!eof || exitCode === undefined || ended) return;
+    ended = true;
+    if (exitCode === 0 || received > 0) {
+      push(null);
+      return;
+    }
+    const said = stderr.trim();
+    // ssh2's Channel.destroy() takes no error: emit it for node:http, then close the channel.
+    channel.emit(
+      'error',
+      new VnfpipeError(
+        'ENGINE_UNREACHABLE',
+        `'docker system dial-stdio' failed on the SSH host (exit ${exitCode})${said ? `: ${said}` : ''}`,
+        {
+          where: display,
+          hint: 'the remote user needs the docker CLI and access to the engine there (its DOCKER_HOST or /var/run/docker.sock)',
+        },
+      ),
+    );
+    channel.destroy();
+  };
   channel.push = (chunk: unknown, encoding?: BufferEncoding) => {
     touch();
-    if (chunk === null && exitCode === undefined && !heldEnd) {
-      // Wait for the exit status: a failed dial-stdio must fail the request with its stderr.
-      heldEnd = true;
-      return false;
+    if (chunk !== null) {
+      received += (chunk as Buffer).length;
+      return push(chunk, encoding);
     }
-    if (chunk) received += (chunk as Buffer).length;
-    return push(chunk, encoding);
+    // A second end is the channel closing: no exit status is coming.
+    if (eof) exitCode ??= 0;
+    eof = true;
+    settle();
+    return false;
   };
   channel.on('exit', (code: number | null) => {
     exitCode = code ?? 0;
-    if (!heldEnd) return;
-    if (exitCode !== 0 && received === 0) {
-      (channel as unknown as Duplex).destroy(
-        new VnfpipeError(
-          'ENGINE_UNREACHABLE',
-          `'docker system dial-stdio' failed on the SSH host (exit ${exitCode})${stderr.trim() ? `: ${stderr.trim()}` : ''}`,
-          {
-            where: display,
-            hint: 'the remote user needs the docker CLI and access to the engine there (its DOCKER_HOST or /var/run/docker.sock)',
-          },
-        ),
-      );
-    } else push(null);
+    settle();
   });
   channel.on('close', () => {
     if (idle) clearTimeout(idle);
