@@ -6,7 +6,8 @@
  *   scan:     SBOM (CycloneDX), vulnerabilities against the OSV advisories in pipelines/vfw/advisories, checks
  *   push:     push to a registry on 127.0.0.1 (started for the run unless VNFPIPE_REGISTRY names one), then
  *             sign it (cosign format) and attest its SLSA provenance and CycloneDX SBOM
- *   deploy:   run it on the Docker engine, every network attached before start, management as eth0
+ *   deploy:   run it on the Docker engine (VFW_ENGINE or VFW_CONTEXT name a remote one), every network
+ *             attached before start, management as eth0
  *   verify:   real packets: ping/pong on management, traffic through the data plane, drops, CNF checks
  *   rollback: only when verify fails — back to the last verified revision, verified again
  *
@@ -171,6 +172,9 @@ export default definePipeline('vfw', (p) => {
         security: { capabilities: ['NET_ADMIN'], dropCapabilities: ['MKNOD'] },
         stopGracePeriod: 5,
       },
+      // Another engine than the environment's: VFW_ENGINE (unix://, tcp://, ssh://) or VFW_CONTEXT (a docker context).
+      ...(env.VFW_ENGINE ? { engine: env.VFW_ENGINE } : {}),
+      ...(env.VFW_CONTEXT ? { context: env.VFW_CONTEXT } : {}),
       // Deploy only what carries its signature and attestations, verified again at deploy time.
       ...(publicKey ? { trust: { key: publicKey, attestations: ['slsaprovenance', 'cyclonedx'] } } : {}),
     }),

@@ -3,7 +3,7 @@
 # not running. Idempotent: safe to run on every CI run and on a developer machine.
 set -euo pipefail
 
-packages=(docker.io docker-registry skopeo umoci busybox-static rsync apache2-utils openssl iproute2 git ca-certificates curl hyperfine gcc libc6-dev debootstrap rpm zstd libyang2-tools)
+packages=(docker.io docker-registry skopeo umoci busybox-static rsync apache2-utils openssl iproute2 git ca-certificates curl hyperfine gcc libc6-dev debootstrap rpm zstd libyang2-tools openssh-server)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -14,7 +14,14 @@ if [ "${#missing[@]}" -gt 0 ]; then
   echo "setup-deps: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # No package may start a system service here (openssh-server would start sshd on port 22): tests start
+  # their own servers on free ports. policy-rc.d refuses service starts for the install's duration.
+  policy_made=
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && policy_made=1
+  fi
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || { [ -n "$policy_made" ] && rm -f /usr/sbin/policy-rc.d; exit 1; }
+  if [ -n "$policy_made" ]; then rm -f /usr/sbin/policy-rc.d; fi
 fi
 
 # The registry package starts a system service on port 5000; tests start their own on free ports.

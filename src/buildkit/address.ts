@@ -2,6 +2,7 @@
  * Where BuildKit is: the Docker engine's embedded BuildKit (`docker://`, or the engine's own unix socket) or
  * a standalone buildkitd (`unix://`, `tcp://` with mTLS). Parsed from `BUILDKIT_HOST` or an option.
  */
+import { type EngineEndpoint, resolveEngine } from '../deploy/engine/endpoint.js';
 import { VnfpipeError } from '../errors.js';
 
 export interface TlsFiles {
@@ -11,14 +12,14 @@ export interface TlsFiles {
 }
 
 export type BuildkitAddress =
-  | { kind: 'engine'; socketPath?: string; host?: string; port?: number; display: string }
+  /** An engine reached as the deploy targets reach it: unix, tcp, TLS, ssh, or a docker context. */
+  | ({ kind: 'engine' } & EngineEndpoint)
   | { kind: 'unix'; socketPath: string; display: string }
   | { kind: 'tcp'; host: string; port: number; tls?: TlsFiles; display: string };
 
-const ENGINE_SOCKET = '/var/run/docker.sock';
-
 /**
- * `docker://` (DOCKER_HOST or the default socket), `docker://unix:///path`, `docker://tcp://h:p`,
+ * `docker://` (the environment's engine: DOCKER_HOST, DOCKER_CONTEXT, currentContext, the default socket),
+ * `docker://unix:///path`, `docker://tcp://h:p` (TLS from DOCKER_TLS_VERIFY), `docker://ssh://user@host`,
  * `unix:///var/run/docker.sock` (an engine socket: named docker.sock), `unix:///run/buildkit/buildkitd.sock`,
  * `tcp://host:port`.
  */
@@ -28,13 +29,8 @@ export function parseBuildkitAddress(
   tls?: TlsFiles,
 ): BuildkitAddress {
   const text = value?.trim() || 'docker://';
-  if (text === 'docker://' || text === 'docker') {
-    const dockerHost = env.DOCKER_HOST?.trim();
-    return dockerHost
-      ? engineAt(dockerHost, text)
-      : { kind: 'engine', socketPath: ENGINE_SOCKET, display: text };
-  }
-  if (text.startsWith('docker://')) return engineAt(text.slice('docker://'.length), text);
+  if (text === 'docker://' || text === 'docker') return { kind: 'engine', ...resolveEngine({}, env) };
+  if (text.startsWith('docker://')) return engineAt(text.slice('docker://'.length), text, env);
   if (text.startsWith('unix://')) {
     const socketPath = text.slice('unix://'.length);
     if (!socketPath.startsWith('/')) throw bad(text, 'unix:// needs an absolute socket path');
@@ -51,16 +47,15 @@ export function parseBuildkitAddress(
     }
     return address;
   }
-  throw bad(text, 'expected docker://, unix:///PATH or tcp://HOST:PORT');
+  throw bad(text, 'expected docker://[ENGINE], unix:///PATH or tcp://HOST:PORT');
 }
 
-function engineAt(dockerHost: string, display: string): BuildkitAddress {
-  if (dockerHost.startsWith('unix://')) {
-    return { kind: 'engine', socketPath: dockerHost.slice('unix://'.length), display };
+function engineAt(dockerHost: string, display: string, env: Readonly<Record<string, string | undefined>>) {
+  try {
+    return { kind: 'engine' as const, ...resolveEngine({ engine: dockerHost }, env), display };
+  } catch (error) {
+    throw bad(display, (error as Error).message);
   }
-  const tcp = /^tcp:\/\/([^:/]+)(?::(\d+))?\/?$/.exec(dockerHost);
-  if (tcp) return { kind: 'engine', host: tcp[1]!, port: Number(tcp[2] ?? 2375), display };
-  throw bad(display, `engine address '${dockerHost}' is neither unix://PATH nor tcp://HOST:PORT`);
 }
 
 function bad(text: string, why: string): VnfpipeError {

@@ -22,11 +22,8 @@ import type { BuildkitAddress } from './address.js';
 const MAX_CONFIG_BYTES = 8 * 1024 * 1024;
 
 export function engineOf(address: Extract<BuildkitAddress, { kind: 'engine' }>): DockerEngine {
-  return new DockerEngine(
-    address.socketPath
-      ? { socketPath: address.socketPath, display: address.display }
-      : { host: address.host!, port: address.port!, display: address.display },
-  );
+  const { kind: _, ...endpoint } = address;
+  return new DockerEngine(endpoint);
 }
 
 /** Copies the engine's image `tag` into the layout (blobs and manifest; tags nothing). */

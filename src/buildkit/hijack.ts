@@ -5,6 +5,8 @@
  */
 import { request } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { connectionOptions } from '../deploy/engine/client.js';
 import { VnfpipeError } from '../errors.js';
 import type { BuildkitAddress } from './address.js';
 
@@ -13,18 +15,17 @@ export function upgradeEngineSocket(
   path: '/grpc' | '/session',
   headers: Record<string, string | string[]> = {},
 ): Promise<Socket> {
+  // Over TLS or SSH the upgraded stream is a TLS socket or an SSH channel; HTTP/2 takes either.
   return new Promise((resolve, reject) => {
     const req = request({
-      ...(address.socketPath
-        ? { socketPath: address.socketPath }
-        : { host: address.host, port: address.port }),
+      ...connectionOptions(address),
       method: 'POST',
       path,
       headers: { ...headers, Connection: 'Upgrade', Upgrade: 'h2c' },
     });
-    req.on('upgrade', (_res, socket, head) => {
+    req.on('upgrade', (_res, socket: Duplex, head) => {
       if (head.length > 0) socket.unshift(head);
-      resolve(socket);
+      resolve(socket as Socket);
     });
     req.on('response', (res) => {
       res.resume();
@@ -41,11 +42,13 @@ export function upgradeEngineSocket(
     });
     req.on('error', (error) =>
       reject(
-        new VnfpipeError('ENGINE_UNREACHABLE', `cannot reach the Docker engine: ${error.message}`, {
-          where: address.display,
-          hint: 'start dockerd, or point BUILDKIT_HOST / DOCKER_HOST at it',
-          cause: error,
-        }),
+        error instanceof VnfpipeError
+          ? error
+          : new VnfpipeError('ENGINE_UNREACHABLE', `cannot reach the Docker engine: ${error.message}`, {
+              where: address.display,
+              hint: 'start dockerd, or point BUILDKIT_HOST / DOCKER_HOST at it',
+              cause: error,
+            }),
       ),
     );
     req.end();

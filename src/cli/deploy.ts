@@ -1,5 +1,7 @@
 /** `vnfpipe history` and `vnfpipe rollback`: the release history of a workload, and going back in it. */
+
 import { resolve } from 'node:path';
+import { describeEngine } from '../deploy/engine/address.js';
 import { VnfpipeError } from '../errors.js';
 import { printTable } from './table.js';
 
@@ -7,8 +9,11 @@ export interface TargetOptions {
   dir: string;
   target: string;
   namespace?: string;
+  /** kubernetes: the kubeconfig context; docker and swarm: the docker context. */
   context?: string;
   kubeconfig?: string;
+  /** docker and swarm: the engine, DOCKER_HOST form. */
+  engine?: string;
 }
 
 export interface HistoryOptions extends TargetOptions {
@@ -26,7 +31,30 @@ async function openNamed(opts: TargetOptions, allowed: string[]) {
   }
   const { openTarget } = await import('../deploy/targets.js');
   const on = { stateDir: resolve(opts.dir, '.vnfpipe'), env: process.env };
-  if (opts.target !== 'kubernetes') return openTarget(on, { kind: opts.target as 'docker' | 'swarm' });
+  if (opts.target !== 'kubernetes') {
+    if (opts.engine && opts.context) {
+      throw new VnfpipeError('USAGE', 'give either --engine or --context, not both', {
+        hint: 'a docker context already names its engine',
+      });
+    }
+    if (opts.engine) {
+      const { parseEngineHost } = await import('../deploy/engine/address.js');
+      parseEngineHost(opts.engine, '--engine');
+    }
+    return openTarget(
+      { ...on, cwd: resolve(opts.dir) },
+      {
+        kind: opts.target as 'docker' | 'swarm',
+        ...(opts.engine ? { engine: opts.engine } : {}),
+        ...(opts.context ? { context: opts.context } : {}),
+      },
+    );
+  }
+  if (opts.engine) {
+    throw new VnfpipeError('USAGE', '--engine is for --target docker or swarm', {
+      hint: 'a kubernetes target is named by --namespace, --context and --kubeconfig',
+    });
+  }
   if (!opts.namespace) {
     throw new VnfpipeError('USAGE', '--target kubernetes needs --namespace', {
       hint: 'the namespace the deploy step applied to',
@@ -86,8 +114,12 @@ async function siteTarget(stateDir: string, name: string, site: string) {
     import('../deploy/targets.js'),
   ]);
   const found = await findSite(stateDir, name, site);
-  const address = { kind: found.target, ...(found.engine ? { engine: found.engine } : {}) };
-  return { target: await openTarget({ stateDir, env: process.env }, address), engine: found.engine };
+  const address = {
+    kind: found.target,
+    ...(found.engine ? { engine: found.engine } : {}),
+    ...(found.context ? { context: found.context } : {}),
+  };
+  return { target: await openTarget({ stateDir, env: process.env }, address), engine: describeEngine(found) };
 }
 
 export async function rollbackCommand(name: string, opts: TargetOptions & { to?: number }): Promise<number> {

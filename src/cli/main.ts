@@ -167,7 +167,14 @@ else vnfpipe's; the options are the project's tsconfig.json, else strict Node ES
     .option('-d, --dir <dir>', 'project directory holding .vnfpipe', '.')
     .option('-t, --target <target>', 'docker, swarm or kubernetes', 'docker')
     .option('-n, --namespace <namespace>', 'kubernetes: the namespace of the workload')
-    .option('--context <context>', 'kubernetes: the kubeconfig context (default: the current one)')
+    .option(
+      '--context <context>',
+      'docker/swarm: the docker context; kubernetes: the kubeconfig context (default: the current one)',
+    )
+    .option(
+      '--engine <host>',
+      'docker/swarm: the engine (unix://, tcp://, ssh://; default DOCKER_HOST, DOCKER_CONTEXT, currentContext)',
+    )
     .option('--kubeconfig <file>', 'kubernetes: the kubeconfig file (default: KUBECONFIG, ~/.kube/config)')
     .option(
       '-s, --site <site>',
@@ -207,7 +214,14 @@ else vnfpipe's; the options are the project's tsconfig.json, else strict Node ES
       'docker',
     )
     .option('-n, --namespace <namespace>', 'kubernetes: the namespace of the workload')
-    .option('--context <context>', 'kubernetes: the kubeconfig context (default: the current one)')
+    .option(
+      '--context <context>',
+      'docker/swarm: the docker context; kubernetes: the kubeconfig context (default: the current one)',
+    )
+    .option(
+      '--engine <host>',
+      'docker/swarm: the engine (unix://, tcp://, ssh://; default DOCKER_HOST, DOCKER_CONTEXT, currentContext)',
+    )
     .option('--kubeconfig <file>', 'kubernetes: the kubeconfig file (default: KUBECONFIG, ~/.kube/config)')
     .option('--to <revision>', 'the revision to return to', intArg('--to'))
     .action(

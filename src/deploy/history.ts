@@ -66,23 +66,8 @@ export function specHash(workload: Workload): string {
   return sha256(stableJson(workload)).slice(0, 16);
 }
 
-/**
- * The folder name of a named engine's release histories. A workload of one name runs on several engines (the
- * sites of a fleet), each with revisions of its own: their histories must not share a file.
- */
-export function engineScope(engine: string): string {
-  const readable = engine
-    .replace(/^[a-z]+:\/\//, '')
-    .replace(/[^A-Za-z0-9._-]+/g, '_')
-    .slice(-40);
-  return `${readable.replace(/^[._-]+/, '')}-${sha256(engine).slice(0, 8)}`;
-}
-
 export class ReleaseStore {
-  /**
-   * @param scope a named engine's histories (`engineScope`); without one, the histories of the engine the
-   * environment names (DOCKER_HOST or the local socket), where they always were.
-   */
+  /** `scope` keeps apart the histories of one workload name on several engines (engineScope in engine/address.ts). */
   constructor(
     private readonly stateDir: string,
     private readonly target: string,
@@ -90,8 +75,8 @@ export class ReleaseStore {
   ) {}
 
   private path(name: string): string {
-    const folder = this.scope ? join(this.target, this.scope) : this.target;
-    return join(this.stateDir, 'releases', folder, `${checkWorkloadName(name)}.json`);
+    const folder = join(this.stateDir, 'releases', this.target, ...(this.scope ? [this.scope] : []));
+    return join(folder, `${checkWorkloadName(name)}.json`);
   }
 
   async read(name: string): Promise<ReleaseHistory> {
@@ -157,8 +142,8 @@ export class ReleaseStore {
   async withLock<T>(name: string, fn: () => Promise<T>, timeoutMs = 120_000): Promise<T> {
     const dir = join(this.stateDir, 'locks');
     await mkdir(dir, { recursive: true });
-    const scope = this.scope ? `${this.target}@${this.scope}` : this.target;
-    const lock = join(dir, `${scope}-${checkWorkloadName(name)}.lock`);
+    const scope = this.scope ? `${this.scope}-` : '';
+    const lock = join(dir, `${this.target}-${scope}${checkWorkloadName(name)}.lock`);
     const mine = `${process.pid}@${hostname()}@${randomBytes(4).toString('hex')}`;
     const deadline = Date.now() + timeoutMs;
     for (;;) {

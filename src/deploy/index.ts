@@ -3,8 +3,10 @@
 export type { ExecResult, ProbeHandle, ProbeRuntime } from '../verify/runtime.js';
 export type { DockerDeployOptions, UpdateStrategy } from './docker/target.js';
 export { DockerTarget, defaultStrategy } from './docker/target.js';
-export type { EngineEndpoint } from './engine/client.js';
+export type { EngineOption, EngineSpec, EngineSshOptions, EngineTlsFiles } from './engine/address.js';
+export type { EngineChoice, EngineEndpoint } from './engine/client.js';
 export { DockerEngine, engineEndpoint } from './engine/client.js';
+export { resolveEngine } from './engine/endpoint.js';
 export type { ReleaseHistory, Revision, RevisionStatus } from './history.js';
 export { lastVerified, lastVerifiedOf, ReleaseStore, rollbackTargetOf, specHash } from './history.js';
 export {

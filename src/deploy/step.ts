@@ -8,6 +8,7 @@ import type { Input, StepContext, StepSpec } from '../pipeline/model.js';
 import type { SecretRef } from '../pipeline/secret.js';
 import type { ProbeSpec } from '../verify/probes.js';
 import type { DockerDeployOptions } from './docker/target.js';
+import { checkEngineChoice, type EngineOption } from './engine/address.js';
 import type { GithubOption } from './github.js';
 import type { KubernetesDeployOptions } from './kubernetes/target.js';
 import type { WorkloadKind } from './kubernetes/types.js';
@@ -40,10 +41,12 @@ export interface DockerDeployStepOptions {
    */
   strategy?: 'start-first' | 'recreate';
   /**
-   * The Docker engine to deploy to, in DOCKER_HOST form (`unix:///run/site-a.sock`, `tcp://10.0.0.5:2376`);
-   * default: DOCKER_HOST, else the local socket. Verify and rollback reach the release on the same engine.
+   * The Docker engine to deploy to, in DOCKER_HOST form (`unix:///run/site-a.sock`, `tcp://10.0.0.5:2376`,
+   * `ssh://deploy@10.0.0.5`), or `{ host, tls: { ca, cert, key }, ssh: { identity, knownHosts } }` with files
+   * relative to the project; default: the environment's engine (DOCKER_HOST, DOCKER_CONTEXT, currentContext).
+   * Verify and rollback reach the release on the same engine.
    */
-  engine?: string;
+  engine?: EngineOption;
   /** A docker context name (as `docker context ls` shows); default: DOCKER_CONTEXT, then the docker config's currentContext. */
   context?: string;
   /** Credentials for pulling from the registry. */
@@ -76,10 +79,10 @@ export interface SwarmDeployStepOptions {
   workload: Omit<Workload, 'image'> & { image: Input<string> | Input<ImageRef> };
   update?: RollingUpdate;
   /**
-   * The swarm manager engine to deploy through, in DOCKER_HOST form (`unix:///run/site-a.sock`, `tcp://10.0.0.5:2376`);
-   * default: DOCKER_HOST, else the local socket. Verify and rollback reach the release on the same engine.
+   * The swarm manager engine to deploy through, as `deploy.docker`'s `engine` (a DOCKER_HOST string, or with
+   * TLS files / SSH settings). Verify and rollback reach the release on the same engine.
    */
-  engine?: string;
+  engine?: EngineOption;
   /** A docker context name (as `docker context ls` shows); default: DOCKER_CONTEXT, then the docker config's currentContext. */
   context?: string;
   auth?: RegistryAuth;
@@ -146,6 +149,7 @@ function deployStep<
       if (target === 'kubernetes' && (typeof namespace !== 'string' || namespace === '')) {
         throw new VnfpipeError('PIPELINE_INVALID', "deploy.kubernetes: 'namespace' is required");
       }
+      if (target !== 'kubernetes') checkEngineChoice(`deploy.${target}`, opts as { engine?: unknown });
       const trust = opts.trust;
       if (trust !== undefined && (typeof trust !== 'object' || !trust || !trust.key === !trust.keyless)) {
         throw new VnfpipeError(
@@ -156,6 +160,7 @@ function deployStep<
     },
     async run(ctx, resolved) {
       const opts = resolved as unknown as O & { workload: Workload };
+      maskEngineSecrets(ctx);
       const workload = { ...opts.workload, image: pinnedImage(opts.workload.image as string | ImageRef) };
       // A cluster pulls with its own pull secrets; the engine targets pull with vnfpipe's credentials.
       const auth = opts.auth
@@ -249,8 +254,19 @@ async function storedCredentials(ctx: StepContext, image: string) {
   return { username: credentials.username, password: credentials.password };
 }
 
-function engineAddress(kind: 'docker' | 'swarm', engine: string | undefined) {
-  return { kind, ...(engine ? { engine } : {}) };
+/** An SSH key's passphrase reaches the engine connection only: masked should anything echo it. */
+function maskEngineSecrets(ctx: StepContext): void {
+  const passphrase = ctx.env.VNFPIPE_SSH_PASSPHRASE;
+  if (passphrase) ctx.addSecret(passphrase);
+}
+
+/** Where a docker or swarm step deploys; the release remembers it for verify and rollback. */
+function engineAddress(kind: 'docker' | 'swarm', opts: { engine?: EngineOption; context?: string }) {
+  return {
+    kind,
+    ...(opts.engine ? { engine: opts.engine } : {}),
+    ...(opts.context ? { context: opts.context } : {}),
+  };
 }
 
 /**
@@ -276,7 +292,7 @@ export const deploy = {
       ]);
       const target = (await openTarget(
         ctx,
-        engineAddress('docker', opts.engine),
+        engineAddress('docker', opts),
       )) as DeployTarget<DockerDeployOptions>;
       const release = await target.deploy(workload, {
         ...common,
@@ -286,7 +302,8 @@ export const deploy = {
           ? { readyTimeoutMs: parseDuration(opts.readyTimeout as never, 'readyTimeout') }
           : {}),
       });
-      return opts.engine ? { ...release, engine: opts.engine } : release;
+      const { kind: _, ...where } = engineAddress('docker', opts);
+      return { ...release, ...where };
     }),
   /** A swarm service; the rolling update's outcome is read from the service, not assumed. */
   swarm: (options: SwarmDeployStepOptions): DeployStepSpec<SwarmDeployStepOptions> =>
@@ -294,13 +311,14 @@ export const deploy = {
       const { openTarget } = await import('./targets.js');
       const target = (await openTarget(
         ctx,
-        engineAddress('swarm', opts.engine),
+        engineAddress('swarm', opts),
       )) as DeployTarget<SwarmDeployOptions>;
       const release = await target.deploy(workload, {
         ...common,
         ...(opts.update ? { update: opts.update } : {}),
       });
-      return opts.engine ? { ...release, engine: opts.engine } : release;
+      const { kind: _, ...where } = engineAddress('swarm', opts);
+      return { ...release, ...where };
     }),
   /**
    * Server-side apply of the rendered objects to a cluster, the rollout waited for; revisions are kept in
@@ -360,6 +378,7 @@ export function rollback(options: RollbackStepOptions): StepSpec<RollbackOutput,
         import('../verify/verify.js'),
         import('./release-events.js'),
       ]);
+      maskEngineSecrets(ctx);
       const target = await targetOf(ctx, release);
       const restored = await target.rollback(release.name, {
         ...(opts.to !== undefined ? { to: opts.to } : {}),

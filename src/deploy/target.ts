@@ -4,6 +4,7 @@
  */
 import type { Release } from '../pipeline/kinds.js';
 import type { ProbeRuntime } from '../verify/runtime.js';
+import type { EngineOption } from './engine/address.js';
 import type { Revision } from './history.js';
 import type { Workload } from './model.js';
 
@@ -63,7 +64,13 @@ export interface KubernetesAddress {
 }
 
 export type TargetAddress =
-  | { kind: 'docker' | 'swarm' /** DOCKER_HOST form; default: the environment's engine. */; engine?: string }
+  | {
+      kind: 'docker' | 'swarm';
+      /** DOCKER_HOST form, or with TLS files / SSH settings; default: the environment's engine. */
+      engine?: EngineOption;
+      /** A docker context name; default: DOCKER_HOST, DOCKER_CONTEXT, then the docker config's currentContext. */
+      context?: string;
+    }
   | ({ kind: 'kubernetes' } & KubernetesAddress);
 
 export interface TargetEnvironment {

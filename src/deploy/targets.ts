@@ -2,7 +2,6 @@
 import { resolve } from 'node:path';
 import { VnfpipeError } from '../errors.js';
 import type { Release } from '../pipeline/kinds.js';
-import { engineScope } from './history.js';
 import type { DeployTarget, TargetAddress, TargetEnvironment } from './target.js';
 
 export async function openTarget(on: TargetEnvironment, address: TargetAddress): Promise<DeployTarget> {
@@ -17,10 +16,14 @@ export async function openTarget(on: TargetEnvironment, address: TargetAddress):
     const cluster = KubeCluster.connect({ ...where, ...(kubeconfig ? { kubeconfig } : {}) }, on.env);
     return new KubernetesTarget(cluster, where);
   }
-  const { DockerEngine, engineEndpoint } = await import('./engine/client.js');
-  const env = address.engine ? { ...on.env, DOCKER_HOST: address.engine } : on.env;
-  const engine = new DockerEngine(engineEndpoint(env));
-  const scope = address.engine ? engineScope(address.engine) : undefined;
+  const [{ DockerEngine }, { resolveEngine }, { engineScope }] = await Promise.all([
+    import('./engine/client.js'),
+    import('./engine/endpoint.js'),
+    import('./engine/address.js'),
+  ]);
+  const { kind: _, ...choice } = address;
+  const engine = new DockerEngine(resolveEngine(choice, on.env, on.cwd ?? '.'));
+  const scope = engineScope(choice);
   if (address.kind === 'docker') {
     const { DockerTarget } = await import('./docker/target.js');
     return new DockerTarget(on.stateDir, engine, scope);
@@ -37,7 +40,11 @@ export function addressOf(release: Release): TargetAddress {
     }
     return { kind: 'kubernetes', ...release.kubernetes };
   }
-  return { kind: release.target, ...(release.engine ? { engine: release.engine } : {}) };
+  return {
+    kind: release.target,
+    ...(release.engine ? { engine: release.engine } : {}),
+    ...(release.context ? { context: release.context } : {}),
+  };
 }
 
 export function targetOf(on: TargetEnvironment, release: Release): Promise<DeployTarget> {

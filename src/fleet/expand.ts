@@ -4,6 +4,7 @@
  * run when a verify fails (`rollback-<site>` in stage `rollback-wave-<n>`, or `halt-wave-<n>`). `plan`, the
  * live UI, the journal and the CI emitters see nothing but steps and stages.
  */
+import { checkEngineChoice } from '../deploy/engine/address.js';
 import { type DockerDeployStepOptions, deploy } from '../deploy/step.js';
 import { VnfpipeError } from '../errors.js';
 import type { PipelineBuilder, StepGroup } from '../pipeline/define.js';
@@ -124,16 +125,10 @@ function siteProblems(name: string, site: Site): string[] {
     return [`${at}: a site name is letters, digits, '.', '_' or '-' (it names steps)`];
   if (typeof site !== 'object' || site === null) return [`${at} must be an object`];
   const problems: string[] = [];
-  if (
-    site.engine !== undefined &&
-    (typeof site.engine !== 'string' || !/^(unix|tcp):\/\/./.test(site.engine))
-  ) {
-    problems.push(
-      `${at}: engine '${String(site.engine)}' is not in DOCKER_HOST form (unix:///path or tcp://host:port)`,
-    );
-  }
-  if (site.context !== undefined && (typeof site.context !== 'string' || site.context === '')) {
-    problems.push(`${at}: context must be a docker context name`);
+  try {
+    checkEngineChoice(at, site);
+  } catch (error) {
+    problems.push((error as Error).message);
   }
   if (site.target !== undefined && site.target !== 'docker' && site.target !== 'swarm') {
     problems.push(`${at}: target '${String(site.target)}' is not docker or swarm`);

@@ -3,6 +3,7 @@
  * in. Pure types, cheap to import from a pipeline file.
  */
 
+import type { EngineOption } from '../deploy/engine/address.js';
 import type { NetworkAttachment, Workload } from '../deploy/model.js';
 import type { DockerDeployStepOptions } from '../deploy/step.js';
 import type { Duration } from '../pipeline/model.js';
@@ -17,8 +18,11 @@ export type SiteOverrides = Partial<Omit<Workload, 'image' | 'networks'>> & {
 };
 
 export interface Site {
-  /** The engine, in DOCKER_HOST form (`unix:///run/edge1.sock`, `tcp://10.0.0.5:2376`); default: DOCKER_HOST. */
-  engine?: string;
+  /**
+   * The engine, as a deploy step's `engine`: DOCKER_HOST form (`unix:///run/edge1.sock`, `tcp://10.0.0.5:2376`,
+   * `ssh://ops@edge1`) or `{ host, tls, ssh }`; default: the environment's engine.
+   */
+  engine?: EngineOption;
   /** A docker context name, passed to the deploy step's `context`. */
   context?: string;
   /** `docker` (default) or `swarm` (the engine is a swarm manager). */

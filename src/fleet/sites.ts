@@ -2,6 +2,7 @@
  * Where a workload runs across a fleet, read back from the journal (each site's newest deploy says its engine)
  * and from the engines themselves (what revision serves there now, and whether it passed verify).
  */
+import { describeEngine, type EngineOption } from '../deploy/engine/address.js';
 import { messageOf, VnfpipeError } from '../errors.js';
 import { listRuns } from '../pipeline/journal.js';
 import type { Release } from '../pipeline/kinds.js';
@@ -9,7 +10,8 @@ import type { Release } from '../pipeline/kinds.js';
 export interface KnownSite {
   site: string;
   target: 'docker' | 'swarm';
-  engine?: string;
+  engine?: EngineOption;
+  context?: string;
   /** The run whose deploy last recorded the site. */
   runId: string;
 }
@@ -26,7 +28,8 @@ export async function knownSites(stateDir: string, name: string): Promise<KnownS
       sites.set(release.site, {
         site: release.site,
         target: release.target,
-        ...(typeof release.engine === 'string' ? { engine: release.engine } : {}),
+        ...(release.engine ? { engine: release.engine } : {}),
+        ...(typeof release.context === 'string' ? { context: release.context } : {}),
         runId: run.id,
       });
     }
@@ -50,6 +53,7 @@ export async function findSite(stateDir: string, name: string, site: string): Pr
 export interface SiteStatus {
   site: string;
   target: 'docker' | 'swarm';
+  /** The site's engine as messages name it (DOCKER_HOST string or `context <name>`); absent: the environment's. */
   engine?: string;
   /** The revision serving now; absent when none runs or the engine cannot be asked. */
   revision?: number;
@@ -69,15 +73,16 @@ export async function siteStatuses(
   const { openTarget } = await import('../deploy/targets.js');
   const statuses: SiteStatus[] = [];
   for (const site of await knownSites(stateDir, name)) {
-    const base = {
-      site: site.site,
-      target: site.target,
-      ...(site.engine ? { engine: site.engine } : {}),
-    };
+    const engine = describeEngine(site);
+    const base = { site: site.site, target: site.target, ...(engine ? { engine } : {}) };
     try {
       const target = await openTarget(
         { stateDir, env },
-        { kind: site.target, ...(site.engine ? { engine: site.engine } : {}) },
+        {
+          kind: site.target,
+          ...(site.engine ? { engine: site.engine } : {}),
+          ...(site.context ? { context: site.context } : {}),
+        },
       );
       const now = await target.status(name);
       const row =

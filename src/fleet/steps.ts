@@ -2,6 +2,7 @@
  * The step kinds only fleets use: the pause between waves, a site's rollback to its previous verified
  * revision, and the report of a halted rollout. Engine modules load inside `run`.
  */
+import { hostOf } from '../deploy/engine/address.js';
 import { VnfpipeError } from '../errors.js';
 import type { Release } from '../pipeline/kinds.js';
 import type { Input, StepContext, StepSpec } from '../pipeline/model.js';
@@ -109,7 +110,7 @@ export function siteRollback(
           'STEP_FAILED',
           `site ${site}: ${release.name} has no verified revision before revision ${release.revision} to return to; it runs revision ${release.revision}, not verified`,
           {
-            where: `site ${site}${release.engine ? ` (${release.engine})` : ''}`,
+            where: `site ${site}${release.engine ? ` (${hostOf(release.engine)})` : ''}`,
             hint: `vnfpipe history ${release.name} --site ${site} lists its revisions`,
           },
         );
@@ -171,7 +172,7 @@ export function haltReport(
           site,
           name: release.name,
           revision: release.revision,
-          ...(release.engine ? { engine: release.engine } : {}),
+          ...(release.engine ? { engine: hostOf(release.engine) } : {}),
         });
       }
       const which = unverified.map((u) => `${u.site} runs ${u.name} revision ${u.revision}, not verified`);

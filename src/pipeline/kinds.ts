@@ -2,6 +2,8 @@
  * The built-in step kinds, their default stages, and the typed outputs they hand to later steps.
  * Kinds whose implementation has not landed yet are listed with `available: false`, so `plan` can say so.
  */
+import type { EngineOption } from '../deploy/engine/address.js';
+
 export interface StepKindInfo {
   readonly stage: string;
   readonly summary: string;
@@ -54,8 +56,13 @@ export interface Release {
   networks: Record<string, string>;
   /** The engine endpoint it was deployed through (DOCKER_HOST form), or the cluster's API server. */
   endpoint: string;
-  /** The engine the deploy step named (its `engine` option): verify and rollback go there, not to DOCKER_HOST. */
-  engine?: string;
+  /**
+   * The engine the deploy step named (its `engine` option, TLS/SSH file paths included, never key material):
+   * verify and rollback go there, not to DOCKER_HOST.
+   */
+  engine?: EngineOption;
+  /** The docker context the deploy step named (its `context` option): verify and rollback use it too. */
+  context?: string;
   /** The fleet site the release runs at (deploys that `fleet()` expands), for `vnfpipe status` and history. */
   site?: string;
   /** Where a kubernetes release lives (namespace, and the kubeconfig file and context it was applied with). */

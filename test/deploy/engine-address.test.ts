@@ -1,12 +1,16 @@
 /** A deploy step's `engine` option: the target opens that engine, and the release remembers it for verify/rollback. */
-import { existsSync, mkdtempSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { DockerTarget } from '../../src/deploy/docker/target.js';
-import { engineScope } from '../../src/deploy/history.js';
+import { engineScope } from '../../src/deploy/engine/address.js';
+import { deploy } from '../../src/deploy/step.js';
 import { addressOf, openTarget } from '../../src/deploy/targets.js';
+import { VnfpipeError } from '../../src/errors.js';
+import { definePipeline } from '../../src/pipeline/define.js';
 import type { Release } from '../../src/pipeline/kinds.js';
+import { planPipeline } from '../../src/pipeline/plan.js';
 
 const on = {
   stateDir: mkdtempSync(join(tmpdir(), 'vnfpipe-engine-address-')),
@@ -35,6 +39,52 @@ describe('deploy engine address', () => {
     expect(addressOf(release)).toEqual({ kind: 'docker', engine: 'tcp://127.0.0.1:2375' });
     const { engine: _, ...withoutEngine } = release;
     expect(addressOf(withoutEngine)).toEqual({ kind: 'docker' });
+    expect(addressOf({ ...withoutEngine, context: 'site-a' })).toEqual({ kind: 'docker', context: 'site-a' });
+    const tls = { host: 'tcp://10.0.0.5:2376', tls: { ca: 'ca.pem', cert: 'c.pem', key: 'k.pem' } };
+    expect(addressOf({ ...withoutEngine, target: 'swarm', engine: tls })).toEqual({
+      kind: 'swarm',
+      engine: tls,
+    });
+  });
+
+  it('rejects a malformed engine at validation, naming the step and the option', () => {
+    const problems = (options: Record<string, unknown>) => {
+      try {
+        planPipeline(
+          definePipeline('p', (p) => {
+            p.step('site-a', deploy.docker({ workload: { name: 'vfw', image: 'x' }, ...options }));
+          }),
+        );
+      } catch (error) {
+        expect(error).toBeInstanceOf(VnfpipeError);
+        return (error as VnfpipeError).describe();
+      }
+      return '';
+    };
+    expect(problems({ engine: 'ftp://10.0.0.5' })).toMatch(
+      /step 'site-a': deploy\.docker: 'engine': engine address 'ftp:\/\/10\.0\.0\.5' is not a Docker engine address/,
+    );
+    expect(problems({ engine: 'unix://relative.sock' })).toMatch(
+      /step 'site-a': .*'engine'.*absolute socket path/,
+    );
+    expect(problems({ engine: 'ssh://u:secret@h' })).toMatch(/step 'site-a': .*has a password/);
+    expect(problems({ engine: 'ssh://u:secret@h' })).not.toMatch(/secret/);
+    expect(problems({ engine: 'tcp://h:2376', context: 'site-a' })).toMatch(/either 'engine' or 'context'/);
+    expect(problems({ engine: { host: 'ssh://h', tls: { ca: 'ca.pem' } } })).toMatch(
+      /'engine\.tls' is for tcp/,
+    );
+    expect(problems({ engine: { host: 'tcp://h', tls: { cert: 'c.pem' } } })).toMatch(/go together/);
+    expect(problems({ context: '' })).toMatch(/'context' must be a docker context name/);
+    expect(problems({ engine: 'ssh://deploy@10.0.0.5:2222' })).toBe('');
+  });
+
+  it('keeps one history per named engine or context, and the unscoped one for the environment', async () => {
+    expect(engineScope({})).toBeUndefined();
+    const a = engineScope({ engine: 'tcp://10.0.0.5:2376' });
+    expect(a).toMatch(/^10\.0\.0\.5_2376-[0-9a-f]{8}$/);
+    expect(engineScope({ engine: { host: 'tcp://10.0.0.5:2376' } })).toBe(a);
+    expect(engineScope({ engine: 'tcp://10.0.0.6:2376' })).not.toBe(a);
+    expect(engineScope({ context: 'site-a' })).toMatch(/^context-site-a-[0-9a-f]{8}$/);
   });
 
   it('fails on an unreachable named engine, naming it', async () => {
@@ -46,31 +96,5 @@ describe('deploy engine address', () => {
       code: 'ENGINE_UNREACHABLE',
       where: 'unix:///nonexistent/site.sock',
     });
-  });
-
-  it('keeps the release histories of one workload name apart per named engine (fleet sites)', async () => {
-    const stateDir = mkdtempSync(join(tmpdir(), 'vnfpipe-engine-scope-'));
-    const workload = { name: 'vfw', image: 'oci:layout@sha256:00' };
-    const siteA = (await openTarget(
-      { stateDir, env: {} },
-      { kind: 'docker', engine: 'unix:///site/a.sock' },
-    )) as DockerTarget;
-    const siteB = (await openTarget(
-      { stateDir, env: {} },
-      { kind: 'docker', engine: 'tcp://127.0.0.1:2376' },
-    )) as DockerTarget;
-    const local = (await openTarget({ stateDir, env: {} }, { kind: 'docker' })) as DockerTarget;
-    expect(await siteA.store.begin(workload)).toBe(1);
-    expect(await siteA.store.begin(workload)).toBe(2);
-    expect(await siteB.store.begin(workload)).toBe(1);
-    expect((await local.store.read('vfw')).revisions).toEqual([]);
-    expect((await siteB.store.read('vfw')).revisions.map((r) => r.revision)).toEqual([1]);
-    // The environment's engine keeps the folder it always had.
-    expect(await local.store.begin(workload)).toBe(1);
-    expect(existsSync(join(stateDir, 'releases', 'docker', 'vfw.json'))).toBe(true);
-    expect(
-      existsSync(join(stateDir, 'releases', 'docker', engineScope('unix:///site/a.sock'), 'vfw.json')),
-    ).toBe(true);
-    expect(engineScope('unix:///site/a.sock')).toMatch(/^site_a\.sock-[0-9a-f]{8}$/);
   });
 });

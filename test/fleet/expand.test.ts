@@ -19,7 +19,6 @@ const base = (extra: Partial<FleetOptions> = {}): FleetOptions => ({
   sites: {
     lab: { engine: 'unix:///run/lab.sock' },
     edge1: {
-      engine: 'tcp://127.0.0.1:2376',
       context: 'edge1-ctx',
       overrides: {
         env: { SITE: 'edge1' },
@@ -167,8 +166,9 @@ describe('fleet() expansion', () => {
         context?: string;
       };
     const edge1 = options('deploy-edge1');
-    expect(edge1.engine).toBe('tcp://127.0.0.1:2376');
+    expect(edge1.engine).toBeUndefined();
     expect(edge1.context).toBe('edge1-ctx');
+    expect(options('deploy-lab').engine).toBe('unix:///run/lab.sock');
     expect(edge1.workload.env).toEqual({ MODE: 'filter', SITE: 'edge1' });
     expect(edge1.workload.replicas).toBe(2);
     expect(edge1.workload.networks[1]).toMatchObject({
@@ -224,8 +224,11 @@ describe('fleet() expansion', () => {
     const engine = base();
     engine.sites.lab = { engine: '/run/lab.sock' };
     expect(invalid(engine).message).toContain(
-      "site 'lab': engine '/run/lab.sock' is not in DOCKER_HOST form",
+      "site 'lab': 'engine': engine address '/run/lab.sock' is not a Docker engine address",
     );
+    const both = base();
+    both.sites.lab = { engine: 'unix:///run/lab.sock', context: 'lab' };
+    expect(invalid(both).message).toContain("site 'lab': give either 'engine' or 'context', not both");
     const role = base();
     role.sites.edge3 = { overrides: { networks: [{ role: 'backhaul', ip: '10.1.1.1' }] } };
     expect(invalid(role).message).toMatch(/site 'edge3'.*network role 'backhaul'/);

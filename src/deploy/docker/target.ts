@@ -59,7 +59,7 @@ export class DockerTarget implements DeployTarget<DockerDeployOptions> {
   constructor(
     private readonly stateDir: string,
     readonly engine: DockerEngine = new DockerEngine(),
-    /** Keep release histories apart per named engine (`engineScope`); default: the environment's engine. */
+    /** Set for a named engine or context: its release history is its own. */
     scope?: string,
   ) {
     this.store = new ReleaseStore(stateDir, 'docker', scope);

@@ -1,40 +1,44 @@
 /**
- * A small Docker Engine API client (API 1.41, the Debian engine's) over the unix socket or `DOCKER_HOST`.
- * One adapter for everything the docker and swarm targets and the verify probes ask of the engine.
+ * A small Docker Engine API client (API 1.41, the Debian engine's) over a unix socket, TCP, TLS or SSH
+ * (endpoint.ts resolves which). One adapter for everything the docker and swarm targets and the verify
+ * probes ask of the engine.
  */
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { Readable } from 'node:stream';
+import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
+import { type Duplex, Readable } from 'node:stream';
 import { VnfpipeError } from '../../errors.js';
+import { type EngineEndpoint, resolveEngine, tlsFailure } from './endpoint.js';
 
 export const API_VERSION = 'v1.41';
 
-export interface EngineEndpoint {
-  socketPath?: string;
-  host?: string;
-  port?: number;
-  /** For messages: `unix:///var/run/docker.sock`, `tcp://127.0.0.1:2375`. */
-  display: string;
-}
+export type { EngineChoice, EngineEndpoint } from './endpoint.js';
 
-/** Reads `DOCKER_HOST` the way the docker CLI does (unix:// and tcp:// without TLS). */
+/** The environment's engine, as the docker CLI finds it: DOCKER_HOST (+ TLS), DOCKER_CONTEXT, currentContext. */
 export function engineEndpoint(
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): EngineEndpoint {
-  const value = env.DOCKER_HOST?.trim() || 'unix:///var/run/docker.sock';
-  if (value.startsWith('unix://')) return { socketPath: value.slice('unix://'.length), display: value };
-  const tcp = /^tcp:\/\/([^:/]+)(?::(\d+))?\/?$/.exec(value);
-  if (tcp) {
-    if (env.DOCKER_TLS_VERIFY) {
-      throw new VnfpipeError('USAGE', 'DOCKER_TLS_VERIFY is not supported yet', {
-        where: 'DOCKER_HOST',
-        hint: 'reach the engine over its unix socket or a plain tcp:// endpoint on a trusted network',
-      });
-    }
-    return { host: tcp[1]!, port: Number(tcp[2] ?? 2375), display: value };
+  return resolveEngine({}, env);
+}
+
+/** How node:http reaches the endpoint: its unix socket, plain TCP, or a dialled connection (TLS, SSH). */
+export function connectionOptions(
+  endpoint: EngineEndpoint,
+  timeoutMs?: number,
+): Pick<RequestOptions, 'socketPath' | 'host' | 'port' | 'createConnection'> {
+  if (endpoint.dial) {
+    const dial = endpoint.dial;
+    return {
+      createConnection: ((_options: unknown, done: (error: Error | null, socket?: Duplex) => void) => {
+        dial(timeoutMs).then(
+          (socket) => done(null, socket),
+          (error: Error) => done(error),
+        );
+        return undefined;
+      }) as unknown as RequestOptions['createConnection'],
+    };
   }
-  throw new VnfpipeError('USAGE', `DOCKER_HOST '${value}' is neither unix://PATH nor tcp://HOST:PORT`, {
-    where: 'DOCKER_HOST',
-  });
+  return endpoint.socketPath
+    ? { socketPath: endpoint.socketPath }
+    : { host: endpoint.host, ...(endpoint.port ? { port: endpoint.port } : {}) };
 }
 
 export interface EngineRequest {
@@ -80,9 +84,7 @@ export class DockerEngine {
     return new Promise((resolve, reject) => {
       const r = httpRequest(
         {
-          ...(this.endpoint.socketPath
-            ? { socketPath: this.endpoint.socketPath }
-            : { host: this.endpoint.host, port: this.endpoint.port }),
+          ...connectionOptions(this.endpoint, req.timeoutMs ?? 120_000),
           method: req.method ?? 'GET',
           path,
           headers: {
@@ -176,6 +178,9 @@ export class DockerEngine {
   private connectionFailure(error: Error): Error {
     if (error instanceof VnfpipeError || error.name === 'AbortError') return error;
     const code = (error as NodeJS.ErrnoException).code ?? '';
+    // TLS 1.3 engines refuse a missing client certificate after the handshake, on the first read.
+    if (code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_'))
+      return tlsFailure(error, this.endpoint.display);
     const unreachable = ['ENOENT', 'ECONNREFUSED', 'EACCES', 'EHOSTUNREACH', 'ENOTFOUND', 'ETIMEDOUT'];
     if (unreachable.includes(code)) {
       return new VnfpipeError('ENGINE_UNREACHABLE', `cannot reach the Docker engine: ${error.message}`, {

@@ -62,7 +62,7 @@ export class SwarmTarget implements DeployTarget<SwarmDeployOptions> {
   constructor(
     private readonly stateDir: string,
     readonly engine: DockerEngine = new DockerEngine(),
-    /** Keep release histories apart per named engine (`engineScope`); default: the environment's engine. */
+    /** Set for a named engine or context: its release history is its own. */
     scope?: string,
   ) {
     this.store = new ReleaseStore(stateDir, 'swarm', scope);
