@@ -30,7 +30,7 @@ import {
   verify,
 } from 'vnfpipe';
 import { ensureLocalRegistry } from './pipelines/vfw/registry.ts';
-import { vfwRules } from './pipelines/vfw/rules.ts';
+import { faultsFrom, vfwRules } from './pipelines/vfw/rules.ts';
 import { ensureSigningKey } from './pipelines/vfw/signing.ts';
 
 const env = process.env;
@@ -38,7 +38,9 @@ const name = env.VFW_NAME ?? 'vfw';
 const net = env.VFW_NET ?? '10.240'; // first two octets of the three /24 networks
 const registryHost = env.VNFPIPE_REGISTRY ?? '127.0.0.1:5077';
 const sink = { ip: `${net}.3.20`, port: 6000 };
-const faulty = env.VFW_FAULT === '1';
+const faults = faultsFrom(env.VFW_FAULT);
+const faulty = faults.length > 0;
+const teid = 0x1001; // the one tunnel the data plane relays
 
 export default definePipeline('vfw', (p) => {
   const compile = p.step(
@@ -76,7 +78,17 @@ export default definePipeline('vfw', (p) => {
       from: base.out,
       layers: [
         image.files(compile.out, { '.vnfpipe/out/vfw': '/usr/local/bin/vfw' }, { mode: 0o755 }),
-        image.content({ '/etc/vfw/rules.conf': vfwRules(sink, faulty) }),
+        image.content({
+          '/etc/vfw/rules.conf': vfwRules(
+            {
+              sink,
+              data: `${net}.2.10`,
+              gtpu: { teids: [teid], peer: { ip: sink.ip, port: 2152 } },
+              pfcp: 8805,
+            },
+            faults,
+          ),
+        }),
       ],
       entrypoint: ['/usr/local/bin/vfw'],
       cmd: ['-c', '/etc/vfw/rules.conf', '-p', '5000'],
@@ -148,6 +160,37 @@ export default definePipeline('vfw', (p) => {
       payload: 'BLOCKED',
       expect: 'dropped',
       attempts: 1,
+    }),
+    // Telco probes: PFCP on management, GTP-U through the data plane, the isolation matrix, a rate gate.
+    probe.pfcp({ role: 'mgmt', attempts: 5 }),
+    probe.gtpu({ from: 'in', to: 'out', teid, sink: { ip: sink.ip } }),
+    probe.gtpu({
+      from: 'in',
+      to: 'out',
+      teid: 0x2002,
+      sink: { ip: sink.ip },
+      expect: 'dropped',
+      echo: false,
+    }),
+    probe.isolation({
+      allow: [['in', 'out']],
+      deny: [
+        ['mgmt', 'in'],
+        ['mgmt', 'out'],
+      ],
+      port: 5000,
+      sinks: { out: sink, in: { port: sink.port } },
+    }),
+    probe.throughput({
+      from: 'in',
+      to: 'out',
+      port: 5000,
+      sink,
+      rate: '2kpps',
+      duration: '2s',
+      maxLoss: '1%',
+      p99Latency: '50ms',
+      sizes: [64, 512, 1400],
     }),
     cnf.sigterm(),
     cnf.noZombies(),
