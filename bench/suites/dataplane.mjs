@@ -83,7 +83,7 @@ export async function run({ repo, runs, log }) {
             port: 5000,
             sink,
             rate: 'max',
-            maxRate: '400kpps',
+            maxRate: '200kpps',
             searchTrials: 10,
             duration: '3s',
             maxLoss: '0.1%',

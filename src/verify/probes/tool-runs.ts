@@ -13,6 +13,7 @@ export async function runTool(
   role: string | undefined,
   args: string[],
   image?: string,
+  timeoutMs = 30_000,
 ): Promise<ExecResult & { network: string }> {
   const network = networkOf(runtime, role);
   const probe = await runtime.probeContainer({
@@ -21,7 +22,7 @@ export async function runTool(
     ...(network ? { network } : {}),
   });
   try {
-    return { ...(await probe.wait(30_000)), network: network ?? 'none' };
+    return { ...(await probe.wait(timeoutMs)), network: network ?? 'none' };
   } finally {
     await probe.remove();
   }
