@@ -69,6 +69,17 @@ export async function run({ repo, runs, log }) {
   };
   const target = new DockerTarget(join(dir, 'state'));
   const found = [];
+  const cleanup = async () => {
+    await target.destroy(workload).catch((error) => log(`cleanup: ${error.message}`));
+    sh(DOCKER, ['rmi', '-f', tag]);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  // An interrupted bench still removes its workload, networks and image.
+  const onSignal = () => {
+    cleanup().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   try {
     const release = await target.deploy(workload);
     const runtime = await target.probeRuntime(release);
@@ -99,9 +110,9 @@ export async function run({ repo, runs, log }) {
       found.push(pps);
     }
   } finally {
-    await target.destroy(workload).catch((error) => log(`cleanup: ${error.message}`));
-    sh(DOCKER, ['rmi', '-f', tag]);
-    rmSync(dir, { recursive: true, force: true });
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await cleanup();
   }
   const kpps = median(found) / 1000;
   return [

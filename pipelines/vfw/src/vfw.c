@@ -109,6 +109,10 @@ static int listen_udp(const char *bind_addr, int port) {
   if (fd < 0 || parse_ipv4(bind_addr, "0", &addr) != 0) return -1;
   addr.sin_port = htons((unsigned short)port);
   setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof on);
+  /* Room for bursts while vfw is not scheduled (up to the host's net.core.rmem_max). */
+  int buffer = 4 << 20;
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buffer, sizeof buffer);
+  setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buffer, sizeof buffer);
   if (bind(fd, (struct sockaddr *)&addr, sizeof addr) != 0) {
     fprintf(stderr, "vfw: cannot listen on %s:%d: %s\n", bind_addr, port, strerror(errno));
     return -1;
