@@ -201,7 +201,7 @@ describe('telco probes on the Docker engine', { timeout: 120_000 }, () => {
       [1400, 500],
     ]);
     const csv = readFileSync(join(reportDir, `throughput-${good.workload.name}-r1.csv`), 'utf8').split('\n');
-    expect(csv[0]).toMatch(/^size,pps,sent,failed_to_send,received,loss_ratio,/);
+    expect(csv[0]).toMatch(/^size,pps,sent,failed_to_send,unsent,received,loss_ratio,/);
     expect(csv).toHaveLength(4);
   });
 
