@@ -8,11 +8,13 @@
  *             sign it (cosign format) and attest its SLSA provenance and CycloneDX SBOM
  *   deploy:   run it on the Docker engine (VFW_ENGINE or VFW_CONTEXT name a remote one), every network
  *             attached before start, management as eth0
- *   verify:   real packets: ping/pong on management, traffic through the data plane, drops, CNF checks
+ *   verify:   real packets: ping/pong on management, traffic through the data plane, drops, PFCP, GTP-U,
+ *             the isolation matrix, a throughput gate, CNF checks
  *   rollback: only when verify fails — back to the last verified revision, verified again
  *
  * `VFW_FAULT=1 npx vnfpipe run` deploys a faulty version (its data plane forwards to the wrong port): verify
- * fails, the rollback restores the previous revision, and the run exits 1.
+ * fails, the rollback restores the previous revision, and the run exits 1. `VFW_FAULT=leak` leaks management
+ * traffic into the data plane (caught by the isolation probe); `gtpu`, `pfcp` break those (pipelines/vfw/rules.ts).
  */
 import { join } from 'node:path';
 import {
@@ -31,7 +33,7 @@ import {
   verify,
 } from 'vnfpipe';
 import { ensureLocalRegistry } from './pipelines/vfw/registry.ts';
-import { vfwRules } from './pipelines/vfw/rules.ts';
+import { faultsFrom, vfwRules } from './pipelines/vfw/rules.ts';
 import { ensureSigningKey } from './pipelines/vfw/signing.ts';
 
 const env = process.env;
@@ -39,7 +41,9 @@ const name = env.VFW_NAME ?? 'vfw';
 const net = env.VFW_NET ?? '10.240'; // first two octets of the three /24 networks
 const registryHost = env.VNFPIPE_REGISTRY ?? '127.0.0.1:5077';
 const sink = { ip: `${net}.3.20`, port: 6000 };
-const faulty = env.VFW_FAULT === '1';
+const faults = faultsFrom(env.VFW_FAULT);
+const faulty = faults.length > 0;
+const teid = 0x1001; // the one tunnel the data plane relays
 
 export default definePipeline('vfw', (p) => {
   const compile = p.step(
@@ -77,7 +81,17 @@ export default definePipeline('vfw', (p) => {
       from: base.out,
       layers: [
         image.files(compile.out, { '.vnfpipe/out/vfw': '/usr/local/bin/vfw' }, { mode: 0o755 }),
-        image.content({ '/etc/vfw/rules.conf': vfwRules(sink, faulty) }),
+        image.content({
+          '/etc/vfw/rules.conf': vfwRules(
+            {
+              sink,
+              data: `${net}.2.10`,
+              gtpu: { teids: [teid], peer: { ip: sink.ip, port: 2152 } },
+              pfcp: 8805,
+            },
+            faults,
+          ),
+        }),
       ],
       entrypoint: ['/usr/local/bin/vfw'],
       cmd: ['-c', '/etc/vfw/rules.conf', '-p', '5000'],
@@ -149,6 +163,39 @@ export default definePipeline('vfw', (p) => {
       payload: 'BLOCKED',
       expect: 'dropped',
       attempts: 1,
+    }),
+    // Telco probes: PFCP on management, GTP-U through the data plane, the isolation matrix, a rate gate.
+    probe.pfcp({ role: 'mgmt', attempts: 5 }),
+    probe.gtpu({ from: 'in', to: 'out', teid, sink: { ip: sink.ip } }),
+    probe.gtpu({
+      from: 'in',
+      to: 'out',
+      teid: 0x2002,
+      sink: { ip: sink.ip },
+      expect: 'dropped',
+      echo: false,
+    }),
+    probe.isolation({
+      allow: [['in', 'out']],
+      deny: [
+        ['mgmt', 'in'],
+        ['mgmt', 'out'],
+      ],
+      port: 5000,
+      sinks: { out: sink, in: { port: sink.port } },
+    }),
+    // A gate gentle enough for a shared, loaded machine (the example VNF runs on half a CPU); what vfw
+    // really sustains is measured by `npm run bench -- --suite dataplane`.
+    probe.throughput({
+      from: 'in',
+      to: 'out',
+      port: 5000,
+      sink,
+      rate: '500pps',
+      duration: '1s',
+      maxLoss: '5%',
+      p99Latency: '200ms',
+      sizes: [64, 512, 1400],
     }),
     cnf.sigterm(),
     cnf.noZombies(),

@@ -84,7 +84,10 @@ for (const suite of suites) {
 
 const table = rows.map((row) => {
   const ratio = row.ratio ? `${row.ratio.value.toFixed(2)}× ${row.ratio.anchor}` : '';
-  return `${row.suite.padEnd(8)} ${row.name.padEnd(28)} ${String(Math.round(row.medianMs ?? 0)).padStart(7)} ms  ${ratio}${row.note ? `  (${row.note})` : ''}`;
+  const measured = row.unit
+    ? `${row.value.toFixed(1).padStart(7)} ${row.unit}`
+    : `${String(Math.round(row.medianMs ?? 0)).padStart(7)} ms`;
+  return `${row.suite.padEnd(9)} ${row.name.padEnd(28)} ${measured}  ${ratio}${row.note ? `  (${row.note})` : ''}`;
 });
 process.stdout.write(`${table.join('\n')}\n`);
 const report = { date: new Date().toISOString(), runs, anchors, rows };

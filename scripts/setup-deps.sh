@@ -3,7 +3,7 @@
 # not running. Idempotent: safe to run on every CI run and on a developer machine.
 set -euo pipefail
 
-packages=(docker.io docker-registry skopeo umoci busybox-static rsync apache2-utils openssl iproute2 git ca-certificates curl hyperfine gcc libc6-dev debootstrap rpm zstd libyang2-tools openssh-server)
+packages=(docker.io docker-registry skopeo umoci busybox-static rsync apache2-utils openssl iproute2 git ca-certificates curl hyperfine gcc libc6-dev debootstrap rpm zstd libyang2-tools openssh-server tshark)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -3,12 +3,17 @@
  * or runs out of attempts, and reports pass/fail with the evidence it saw.
  */
 
+import { mkdir, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { isInfrastructureFailure } from '../errors.js';
 import { parseDuration } from '../pipeline/duration.js';
 import type { VerifyResult } from '../pipeline/kinds.js';
 import { cnfCheck } from './probes/cnf.js';
 import { interfaceCheck } from './probes/interface.js';
+import { isolationCheck } from './probes/isolation.js';
 import { tcpConnect, trafficCheck, udpExchange, viaProbeContainer } from './probes/network.js';
+import { dnsCheck, gtpuCheck, icmpCheck, pfcpCheck, sctpCheck } from './probes/telco.js';
+import { type ThroughputReport, throughputCheck, throughputCsv } from './probes/throughput.js';
 import { type ProbeSpec, probeName } from './probes.js';
 import type { ProbeRuntime } from './runtime.js';
 
@@ -21,6 +26,10 @@ export interface RunProbesOptions {
   signal?: AbortSignal;
   onResult?: (result: VerifyResult['probes'][number]) => void;
   onAttempt?: (name: string, attempt: number, outcome: ProbeOutcome) => void;
+  /** Progress lines of long probes (each throughput trial). */
+  log?: (line: string) => void;
+  /** Where throughput probes write their JSON and CSV reports (none when unset). */
+  reportDir?: string;
 }
 
 export async function runProbes(
@@ -41,7 +50,7 @@ export async function runProbes(
     for (; tries < attempts && streak < needed; tries++) {
       options.signal?.throwIfAborted();
       if (tries > 0) await new Promise((r) => setTimeout(r, interval));
-      last = await runOne(runtime, spec, timeout).catch((error: Error) => {
+      last = await runOne(runtime, spec, timeout, options).catch((error: Error) => {
         // Our own tooling failing says nothing about the workload: no verdict, the verify fails as such.
         if (isInfrastructureFailure(error)) throw error;
         return { passed: false, evidence: `error: ${error.message}` };
@@ -57,7 +66,12 @@ export async function runProbes(
   return { passed: results.every((r) => r.passed), probes: results };
 }
 
-async function runOne(runtime: ProbeRuntime, spec: ProbeSpec, timeoutMs: number): Promise<ProbeOutcome> {
+async function runOne(
+  runtime: ProbeRuntime,
+  spec: ProbeSpec,
+  timeoutMs: number,
+  options: RunProbesOptions,
+): Promise<ProbeOutcome> {
   switch (spec.kind) {
     case 'tcp': {
       const host = spec.host ?? (await runtime.address(spec.role));
@@ -112,5 +126,42 @@ async function runOne(runtime: ProbeRuntime, spec: ProbeSpec, timeoutMs: number)
       return trafficCheck(runtime, spec);
     case 'cnf':
       return cnfCheck(runtime, spec);
+    case 'gtpu':
+      return gtpuCheck(runtime, spec, timeoutMs);
+    case 'pfcp':
+      return pfcpCheck(runtime, spec, timeoutMs);
+    case 'sctp':
+      return sctpCheck(runtime, spec, timeoutMs);
+    case 'dns':
+      return dnsCheck(runtime, spec, timeoutMs);
+    case 'icmp':
+      return icmpCheck(runtime, spec, timeoutMs);
+    case 'isolation':
+      return isolationCheck(runtime, spec);
+    case 'throughput': {
+      const { outcome, report } = await throughputCheck(runtime, spec, options.log ?? (() => {}));
+      if (options.reportDir) {
+        const files = await writeThroughputReport(options.reportDir, spec.label, report);
+        return {
+          ...outcome,
+          evidence: `${outcome.evidence}; report ${files.map((f) => basename(f)).join(', ')}`,
+        };
+      }
+      return outcome;
+    }
   }
+}
+
+/** `throughput-<workload>-r<revision>[-<label>].json` and `.csv` in `dir`; returns their paths. */
+async function writeThroughputReport(
+  dir: string,
+  label: string | undefined,
+  report: ThroughputReport,
+): Promise<string[]> {
+  await mkdir(dir, { recursive: true });
+  const suffix = label ? `-${label.replace(/[^\w.-]+/g, '-')}` : '';
+  const base = join(dir, `throughput-${report.workload}-r${report.revision}${suffix}`);
+  await writeFile(`${base}.json`, `${JSON.stringify(report, null, 2)}\n`);
+  await writeFile(`${base}.csv`, throughputCsv(report));
+  return [`${base}.json`, `${base}.csv`];
 }

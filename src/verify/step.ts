@@ -3,6 +3,7 @@ import { isInfrastructureFailure, messageOf, VnfpipeError } from '../errors.js';
 import type { Release, VerifyResult } from '../pipeline/kinds.js';
 import type { Input, StepSpec } from '../pipeline/model.js';
 import type { ProbeSpec } from './probes.js';
+import { validateProbe } from './validate.js';
 
 export interface VerifyStepOptions {
   release: Input<Release>;
@@ -36,6 +37,7 @@ export function verify(options: VerifyStepOptions): StepSpec<VerifyOutput, Verif
       if (!Array.isArray(opts?.probes) || opts.probes.length === 0) {
         throw new VnfpipeError('PIPELINE_INVALID', "verify: 'probes' must list at least one probe");
       }
+      for (const spec of opts.probes) validateProbe(spec as ProbeSpec, 'verify');
     },
     async run(ctx, opts) {
       const release = opts.release as Release;

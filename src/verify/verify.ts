@@ -1,4 +1,5 @@
 /** Verifies a release with probes, logging each result with its evidence. */
+import { join } from 'node:path';
 import type { Release, VerifyResult } from '../pipeline/kinds.js';
 import type { StepContext } from '../pipeline/model.js';
 import type { ProbeSpec } from './probes.js';
@@ -16,6 +17,8 @@ export async function verifyRelease(
   ctx.log(`verifying ${release.name} revision ${release.revision} with ${probes.length} probes`);
   return runProbes(runtime, probes, {
     signal: ctx.signal,
+    log: (line) => ctx.log(line),
+    reportDir: join(ctx.stateDir, 'reports'),
     onResult: (result) => ctx.log(`${result.passed ? 'pass' : 'FAIL'} ${result.name}: ${result.evidence}`),
   });
 }

@@ -22,7 +22,7 @@ interface Copy {
 }
 
 // Whole pipeline runs (compile, build, push, deploy, verify with traffic), two of them in the rollback case.
-describe('example VNF pipeline (vnfpipe.config.ts)', { timeout: 420_000 }, () => {
+describe('example VNF pipeline (vnfpipe.config.ts)', { timeout: 600_000 }, () => {
   let registry: TestRegistry;
   const copies: Copy[] = [];
   const copy = (label: string): Copy => {
@@ -82,15 +82,20 @@ describe('example VNF pipeline (vnfpipe.config.ts)', { timeout: 420_000 }, () =>
     );
   });
 
-  it('rolls a faulty version back: verify fails, the previous revision serves again, exit 1', async () => {
+  it('rolls back a version that leaks management traffic into the data plane: the isolation probe fails it, exit 1', async () => {
     // Its own verified first revision to roll back to: this case does not rely on the one before.
     const { project, name, env } = copy('rollback');
     const first = await project.cli(['run'], { env, timeoutMs: 180_000 });
     expect(first.code, first.stdout + first.stderr).toBe(0);
 
-    const result = await project.cli(['run'], { env: { ...env, VFW_FAULT: '1' }, timeoutMs: 180_000 });
-    expect(result.code).toBe(1);
+    // Verify (15 probes) fails, then the rollback verifies the restored revision with all of them again.
+    const result = await project.cli(['run'], { env: { ...env, VFW_FAULT: 'leak' }, timeoutMs: 360_000 });
+    expect(result.code, result.stdout + result.stderr).toBe(1);
     expect(result.stdout).toMatch(/✖ verify failed/);
+    expect(result.stdout).toMatch(
+      /\[verify\] FAIL isolation: .*mgmt→out denied: 5 of 5 arrived at .*:6000 \(LEAKS\)/,
+    );
+    expect(result.stdout).toMatch(/\[rollback\] pass isolation: .*mgmt→out denied: 0 of 5 arrived/);
     expect(result.stdout).toMatch(/\[rollback\] pass traffic in→out delivered: 5 sent .* 5 arrived/);
     expect(result.stdout).toMatch(/✔ rollback ok/);
     const history = JSON.parse((await project.cli(['history', name, '--json'])).stdout);
