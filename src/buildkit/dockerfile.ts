@@ -14,6 +14,7 @@ import { type BuildkitAddress, parseBuildkitAddress } from './address.js';
 import { BuildkitClient } from './client.js';
 import { credentialsFrom } from './credentials.js';
 import { engineOf, exportFromEngine, untag } from './engine-image.js';
+import { PhaseTimer, type PhaseTimings } from './phases.js';
 import { openEngineSession } from './session.js';
 import { type SolveListener, solve } from './solve.js';
 
@@ -42,6 +43,8 @@ export interface DockerfileBuildResult {
   digest: string;
   layout: string;
   mediaType: string;
+  /** Wall-clock milliseconds of each phase, in order (for `--profile` and the bench breakdown). */
+  phases: PhaseTimings;
 }
 
 export async function buildDockerfile(options: DockerfileBuildOptions): Promise<DockerfileBuildResult> {
@@ -65,6 +68,7 @@ export async function buildDockerfile(options: DockerfileBuildOptions): Promise<
   );
   const mask = [...secrets.values()].map((v) => Buffer.from(v).toString('utf8')).filter((v) => v.length >= 3);
 
+  const phases = new PhaseTimer();
   const client = await BuildkitClient.connect(address);
   const session = await openEngineSession(address, {
     dirs: { context, dockerfile: dirname(dockerfile) },
@@ -78,6 +82,7 @@ export async function buildDockerfile(options: DockerfileBuildOptions): Promise<
   const engine = engineOf(address);
   try {
     await client.require({ exporter: 'moby' });
+    phases.end('connect');
     const attrs: Record<string, string> = { filename: basename(dockerfile) };
     for (const [k, v] of Object.entries(options.buildArgs ?? {})) attrs[`build-arg:${k}`] = v;
     for (const [k, v] of Object.entries(options.labels ?? {})) attrs[`label:${k}`] = v;
@@ -96,7 +101,10 @@ export async function buildDockerfile(options: DockerfileBuildOptions): Promise<
       mask,
       options.signal,
     );
-    return await intoLayout(engine, tag, options.layout, options.name);
+    phases.end('solve');
+    const result = await intoLayout(engine, tag, options.layout, options.name);
+    phases.end('export');
+    return { ...result, phases: phases.all };
   } finally {
     session.close();
     client.close();
@@ -115,7 +123,7 @@ async function intoLayout(
   tag: string,
   layoutDir: string,
   name: string,
-): Promise<DockerfileBuildResult> {
+): Promise<Omit<DockerfileBuildResult, 'phases'>> {
   const layout = await OciLayout.openOrCreate(resolve(layoutDir));
   const imported = await exportFromEngine(engine, tag, layout);
   await layout.tag(name, imported.descriptor);
