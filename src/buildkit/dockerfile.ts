@@ -69,19 +69,33 @@ export async function buildDockerfile(options: DockerfileBuildOptions): Promise<
   const mask = [...secrets.values()].map((v) => Buffer.from(v).toString('utf8')).filter((v) => v.length >= 3);
 
   const phases = new PhaseTimer();
-  const client = await BuildkitClient.connect(address);
-  const session = await openEngineSession(address, {
-    dirs: { context, dockerfile: dirname(dockerfile) },
-    secrets,
-    credentials: credentialsFrom(),
-  }).catch((error) => {
-    client.close();
-    throw error;
-  });
+  // The Control connection (with its probe) and the session socket are independent: open them together.
+  const [connected, opened] = await Promise.allSettled([
+    BuildkitClient.connect(address).then(async (c) => {
+      try {
+        await c.require({ exporter: 'moby' });
+        return c;
+      } catch (error) {
+        c.close();
+        throw error;
+      }
+    }),
+    openEngineSession(address, {
+      dirs: { context, dockerfile: dirname(dockerfile) },
+      secrets,
+      credentials: credentialsFrom(),
+    }),
+  ]);
+  if (connected.status === 'rejected' || opened.status === 'rejected') {
+    if (connected.status === 'fulfilled') connected.value.close();
+    if (opened.status === 'fulfilled') opened.value.close();
+    throw connected.status === 'rejected' ? connected.reason : (opened as PromiseRejectedResult).reason;
+  }
+  const client = connected.value;
+  const session = opened.value;
   const tag = `vnfpipe-build/${randomUUID()}:latest`;
   const engine = engineOf(address);
   try {
-    await client.require({ exporter: 'moby' });
     phases.end('connect');
     const attrs: Record<string, string> = { filename: basename(dockerfile) };
     for (const [k, v] of Object.entries(options.buildArgs ?? {})) attrs[`build-arg:${k}`] = v;
@@ -104,11 +118,13 @@ export async function buildDockerfile(options: DockerfileBuildOptions): Promise<
     phases.end('solve');
     const result = await intoLayout(engine, tag, options.layout, options.name);
     phases.end('export');
+    // The timings object is filled in to the end (cleanup included) before the caller reads it.
     return { ...result, phases: phases.all };
   } finally {
     session.close();
     client.close();
     await untag(engine, tag);
+    phases.end('cleanup');
   }
 }
 

@@ -7,7 +7,6 @@ import { parseImageConfig } from '../oci/config.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import type { Digest } from '../oci/digest.js';
 import type { ImportedImage } from '../oci/docker-archive.js';
-import { importDockerArchiveStream } from '../oci/docker-archive-stream.js';
 import type { OciLayout } from '../oci/layout.js';
 import { canonicalJson, type ImageManifest } from '../oci/manifest.js';
 import { MediaType } from '../oci/media-types.js';
@@ -34,7 +33,9 @@ export async function exportFromEngine(
   const info = await engine.json<EngineImage>({ path: `/images/${encodeURIComponent(tag)}/json` });
   const known = await fromLayoutBlobs(info, tag, layout);
   if (known) return known;
-  // Streamed into the layout as it arrives: the archive itself is never written down.
+  // Streamed into the layout as it arrives: the archive itself is never written down. The tar reader is
+  // loaded here, not at start-up: warm rebuilds never need it.
+  const { importDockerArchiveStream } = await import('../oci/docker-archive-stream.js');
   const res = await engine.raw({ path: `/images/${encodeURIComponent(tag)}/get` });
   return importDockerArchiveStream(res, layout, {
     diffIds: info.RootFS?.Layers ?? [],
