@@ -14,6 +14,7 @@ import { type BuildkitAddress, parseBuildkitAddress } from './address.js';
 import { BuildkitClient } from './client.js';
 import { credentialsFrom } from './credentials.js';
 import { engineOf, exportFromEngine, untag } from './engine-image.js';
+import { PhaseTimer, type PhaseTimings } from './phases.js';
 import { openEngineSession } from './session.js';
 import { type SolveListener, solve } from './solve.js';
 
@@ -42,6 +43,8 @@ export interface DockerfileBuildResult {
   digest: string;
   layout: string;
   mediaType: string;
+  /** Wall-clock milliseconds of each phase, in order (for `--profile` and the bench breakdown). */
+  phases: PhaseTimings;
 }
 
 export async function buildDockerfile(options: DockerfileBuildOptions): Promise<DockerfileBuildResult> {
@@ -65,19 +68,35 @@ export async function buildDockerfile(options: DockerfileBuildOptions): Promise<
   );
   const mask = [...secrets.values()].map((v) => Buffer.from(v).toString('utf8')).filter((v) => v.length >= 3);
 
-  const client = await BuildkitClient.connect(address);
-  const session = await openEngineSession(address, {
-    dirs: { context, dockerfile: dirname(dockerfile) },
-    secrets,
-    credentials: credentialsFrom(),
-  }).catch((error) => {
-    client.close();
-    throw error;
-  });
+  const phases = new PhaseTimer();
+  // The Control connection (with its probe) and the session socket are independent: open them together.
+  const [connected, opened] = await Promise.allSettled([
+    BuildkitClient.connect(address).then(async (c) => {
+      try {
+        await c.require({ exporter: 'moby' });
+        return c;
+      } catch (error) {
+        c.close();
+        throw error;
+      }
+    }),
+    openEngineSession(address, {
+      dirs: { context, dockerfile: dirname(dockerfile) },
+      secrets,
+      credentials: credentialsFrom(),
+    }),
+  ]);
+  if (connected.status === 'rejected' || opened.status === 'rejected') {
+    if (connected.status === 'fulfilled') connected.value.close();
+    if (opened.status === 'fulfilled') opened.value.close();
+    throw connected.status === 'rejected' ? connected.reason : (opened as PromiseRejectedResult).reason;
+  }
+  const client = connected.value;
+  const session = opened.value;
   const tag = `vnfpipe-build/${randomUUID()}:latest`;
   const engine = engineOf(address);
   try {
-    await client.require({ exporter: 'moby' });
+    phases.end('connect');
     const attrs: Record<string, string> = { filename: basename(dockerfile) };
     for (const [k, v] of Object.entries(options.buildArgs ?? {})) attrs[`build-arg:${k}`] = v;
     for (const [k, v] of Object.entries(options.labels ?? {})) attrs[`label:${k}`] = v;
@@ -96,11 +115,16 @@ export async function buildDockerfile(options: DockerfileBuildOptions): Promise<
       mask,
       options.signal,
     );
-    return await intoLayout(engine, tag, options.layout, options.name);
+    phases.end('solve');
+    const result = await intoLayout(engine, tag, options.layout, options.name);
+    phases.end('export');
+    // The timings object is filled in to the end (cleanup included) before the caller reads it.
+    return { ...result, phases: phases.all };
   } finally {
     session.close();
     client.close();
     await untag(engine, tag);
+    phases.end('cleanup');
   }
 }
 
@@ -115,7 +139,7 @@ async function intoLayout(
   tag: string,
   layoutDir: string,
   name: string,
-): Promise<DockerfileBuildResult> {
+): Promise<Omit<DockerfileBuildResult, 'phases'>> {
   const layout = await OciLayout.openOrCreate(resolve(layoutDir));
   const imported = await exportFromEngine(engine, tag, layout);
   await layout.tag(name, imported.descriptor);

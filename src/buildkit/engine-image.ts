@@ -2,16 +2,11 @@
  * The engine side of builds on its embedded BuildKit: the `moby` exporter leaves images in the engine's
  * store, `/images/{name}/get` streams one back as a docker archive for our layout, and bases go in by tag.
  */
-import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { DockerEngine } from '../deploy/engine/client.js';
 import { parseImageConfig } from '../oci/config.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import type { Digest } from '../oci/digest.js';
-import { type ImportedImage, importDockerArchive } from '../oci/docker-archive.js';
+import type { ImportedImage } from '../oci/docker-archive.js';
 import type { OciLayout } from '../oci/layout.js';
 import { canonicalJson, type ImageManifest } from '../oci/manifest.js';
 import { MediaType } from '../oci/media-types.js';
@@ -32,17 +27,22 @@ export async function exportFromEngine(
   tag: string,
   layout: OciLayout,
 ): Promise<ImportedImage> {
-  const known = await fromLayoutBlobs(engine, tag, layout);
+  const info = await engine.json<EngineImage>({ path: `/images/${encodeURIComponent(tag)}/json` });
+  const known = await fromLayoutBlobs(info, tag, layout);
   if (known) return known;
-  const scratch = await mkdtemp(join(tmpdir(), 'vnfpipe-bk-'));
-  try {
-    const archive = join(scratch, 'image.tar');
-    const res = await engine.raw({ path: `/images/${encodeURIComponent(tag)}/get` });
-    await pipeline(res, createWriteStream(archive));
-    return await importDockerArchive(`docker-archive:${archive}:${tag}`, layout);
-  } finally {
-    await rm(scratch, { recursive: true, force: true });
-  }
+  // Streamed into the layout as it arrives: the archive itself is never written down. The tar reader is
+  // loaded here, not at start-up: warm rebuilds never need it.
+  const { importDockerArchiveStream } = await import('../oci/docker-archive-stream.js');
+  const res = await engine.raw({ path: `/images/${encodeURIComponent(tag)}/get` });
+  return importDockerArchiveStream(res, layout, {
+    diffIds: info.RootFS?.Layers ?? [],
+    where: `${engine.endpoint.display} image ${tag}`,
+  });
+}
+
+interface EngineImage {
+  Id: Digest;
+  RootFS?: { Layers?: Digest[] };
 }
 
 /**
@@ -51,13 +51,10 @@ export async function exportFromEngine(
  * from those blobs without streaming the image out of the engine again.
  */
 async function fromLayoutBlobs(
-  engine: DockerEngine,
+  info: EngineImage,
   tag: string,
   layout: OciLayout,
 ): Promise<ImportedImage | undefined> {
-  const info = await engine.json<{ Id: Digest; RootFS?: { Layers?: Digest[] } }>({
-    path: `/images/${encodeURIComponent(tag)}/json`,
-  });
   const diffIds = info.RootFS?.Layers ?? [];
   if (!(await layout.hasBlob(info.Id))) return undefined;
   for (const diffId of diffIds) if (!(await layout.hasBlob(diffId))) return undefined;

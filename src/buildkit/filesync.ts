@@ -4,23 +4,15 @@
  * contents the receiver asks for by REQ (id = index in the STAT sequence), each ended by an empty DATA; a FIN
  * is answered with FIN. Exclusion follows .dockerignore semantics with the native builder's matcher.
  */
-import { createReadStream } from 'node:fs';
-import { lstat, readdir, readlink } from 'node:fs/promises';
-import { join } from 'node:path';
-import { create, type MessageInitShape } from '@bufbuild/protobuf';
+import { lstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
+import { type FileHandle, open } from 'node:fs/promises';
+import { create } from '@bufbuild/protobuf';
 import { createMatcher, type PathMatcher } from '../image/dockerignore.js';
 import { type Stat, StatSchema } from './gen/github.com/tonistiigi/fsutil/types/stat_pb.js';
-import {
-  type Packet,
-  Packet_PacketType,
-  PacketSchema,
-} from './gen/github.com/tonistiigi/fsutil/types/wire_pb.js';
 
 /** Go's os.FileMode type bits, which fsutil puts on the wire. */
 const GO_MODE_DIR = 0x80000000;
 const GO_MODE_SYMLINK = 0x08000000;
-// Larger than fsutil's own 32 KiB: fewer messages for big contexts, well under gRPC's 4 MiB message limit.
-const CHUNK = 1024 * 1024;
 
 export interface SyncFilter {
   include?: readonly string[];
@@ -33,34 +25,70 @@ export interface SyncEntry {
   stat: Stat;
   /** Absolute host path of a regular file, for REQ. */
   file?: string;
+  size: number;
 }
 
 function byteCompare(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }
 
-/** The STAT sequence of a directory, filtered. */
+/**
+ * Whether a directory can hold something the include patterns want: only patterns whose literal leading
+ * segments lead there (or below) can, so the dockerfile and .dockerignore listings skip the whole context.
+ */
+function reachable(patterns: readonly string[]): (dir: string) => boolean {
+  const prefixes: string[][] = [];
+  for (const pattern of patterns) {
+    const segments = pattern.split('/').filter((s) => s !== '' && s !== '.');
+    const literal: string[] = [];
+    for (const segment of segments) {
+      if (/[*?[\\]/.test(segment)) break;
+      literal.push(segment);
+    }
+    // A glob segment below the literal part may match anything beneath it.
+    if (literal.length < segments.length) literal.push('*');
+    prefixes.push(literal);
+  }
+  return (dir) => {
+    const parts = dir.split('/');
+    return prefixes.some((prefix) => {
+      for (let i = 0; i < parts.length; i++) {
+        if (i >= prefix.length) return true; // the pattern names an ancestor: everything below is wanted
+        if (prefix[i] === '*') return true;
+        if (prefix[i] !== parts[i]) return false;
+      }
+      return true;
+    });
+  };
+}
+
+/**
+ * The STAT sequence of a directory, filtered. Stats are taken synchronously: a context is thousands of
+ * lstat calls, and one thread-pool round trip each cost more than the calls themselves.
+ */
 export async function listEntries(root: string, filter: SyncFilter = {}): Promise<SyncEntry[]> {
   const exclude = createMatcher(filter.exclude ?? []);
   const includes = [...(filter.include ?? []), ...(filter.followPaths ?? [])];
   const include: PathMatcher | undefined = includes.length ? createMatcher(includes) : undefined;
+  const mayHold = includes.length ? reachable(includes) : () => true;
   const out: SyncEntry[] = [];
 
   // A directory is sent when it is itself wanted or something below it is.
-  async function walk(dir: string, rel: string): Promise<void> {
-    const names = (await readdir(dir)).sort(byteCompare);
+  function walk(dir: string, rel: string): void {
+    const names = readdirSync(dir).sort(byteCompare);
     for (const name of names) {
       const path = rel ? `${rel}/${name}` : name;
-      const host = join(dir, name);
-      const info = await lstat(host);
+      const host = `${dir}/${name}`;
+      const info = lstatSync(host);
       const excluded = exclude.matches(path);
       const included = !include || include.matches(path);
       if (info.isDirectory()) {
         // An excluded directory is only entered when a `!` pattern could bring something below it back.
         if (excluded && !exclude.hasNegations) continue;
+        if (!included && !mayHold(path)) continue;
         const at = out.length;
-        out.push({ stat: statOf(path, info, GO_MODE_DIR | (info.mode & 0o7777)) });
-        await walk(host, path);
+        out.push({ stat: statOf(path, info, GO_MODE_DIR | (info.mode & 0o7777)), size: 0 });
+        walk(host, path);
         const sentChildren = out.length > at + 1;
         if (!sentChildren && (excluded || !included)) out.splice(at, 1);
         continue;
@@ -68,58 +96,74 @@ export async function listEntries(root: string, filter: SyncFilter = {}): Promis
       if (excluded || !included) continue;
       if (info.isSymbolicLink()) {
         const stat = statOf(path, info, GO_MODE_SYMLINK | (info.mode & 0o777));
-        stat.linkname = await readlink(host);
-        out.push({ stat });
+        stat.linkname = readlinkSync(host);
+        out.push({ stat, size: 0 });
       } else if (info.isFile()) {
         const stat = statOf(path, info, info.mode & 0o7777);
         stat.size = BigInt(info.size);
-        out.push({ stat, file: host });
+        out.push({ stat, file: host, size: info.size });
       }
       // Sockets, FIFOs and devices are not build context.
     }
   }
-  await walk(root, '');
+  walk(root.replace(/\/+$/, '') || '/', '');
   return out;
 }
 
-function statOf(path: string, info: Awaited<ReturnType<typeof lstat>>, mode: number): Stat {
+function statOf(path: string, info: Stats, mode: number): Stat {
   return create(StatSchema, {
     path,
     mode: mode >>> 0,
-    uid: Number(info.uid),
-    gid: Number(info.gid),
-    modTime: BigInt(Math.trunc(Number(info.mtimeMs) * 1e6)),
+    uid: info.uid,
+    gid: info.gid,
+    modTime: BigInt(Math.trunc(info.mtimeMs * 1e6)),
   });
 }
 
-const packet = (init: MessageInitShape<typeof PacketSchema>): Packet => create(PacketSchema, init);
+/** A requested file's bytes, read ahead of sending: whole for small files, chunk by chunk for big ones. */
+export class FileReader {
+  private handle: Promise<FileHandle> | undefined;
+  private next: Promise<Buffer> | undefined;
+  private offset = 0;
 
-/** The DiffCopy conversation for one directory, as a connect bidi handler body. */
-export async function* sendDirectory(
-  root: string,
-  filter: SyncFilter,
-  requests: AsyncIterable<Packet>,
-): AsyncGenerator<Packet> {
-  const entries = await listEntries(root, filter);
-  for (const entry of entries) yield packet({ type: Packet_PacketType.PACKET_STAT, stat: entry.stat });
-  yield packet({ type: Packet_PacketType.PACKET_STAT });
-  for await (const request of requests) {
-    if (request.type === Packet_PacketType.PACKET_FIN) {
-      yield packet({ type: Packet_PacketType.PACKET_FIN });
-      return;
+  constructor(
+    private readonly path: string,
+    private readonly size: number,
+    private readonly chunk: number,
+  ) {}
+
+  /** Starts reading the first chunk (read-ahead). */
+  start(): void {
+    this.next ??= this.read();
+  }
+
+  /** The next chunk, or undefined at the end of the file; the one after it is already being read. */
+  async take(): Promise<Buffer | undefined> {
+    this.start();
+    const data = await this.next!;
+    if (data.length === 0) {
+      await this.close();
+      return undefined;
     }
-    if (request.type !== Packet_PacketType.PACKET_REQ) continue;
-    const entry = entries[request.ID];
-    if (!entry?.file) {
-      yield packet({
-        type: Packet_PacketType.PACKET_ERR,
-        data: Buffer.from(`no file with id ${request.ID}`),
-      });
-      return;
-    }
-    for await (const chunk of createReadStream(entry.file, { highWaterMark: CHUNK })) {
-      yield packet({ type: Packet_PacketType.PACKET_DATA, ID: request.ID, data: chunk as Buffer });
-    }
-    yield packet({ type: Packet_PacketType.PACKET_DATA, ID: request.ID });
+    this.next = this.read();
+    return data;
+  }
+
+  private async read(): Promise<Buffer> {
+    this.handle ??= open(this.path, 'r');
+    const handle = await this.handle;
+    const want = Math.min(this.chunk, Math.max(this.size - this.offset, 0));
+    // Files that grew since the listing are cut at the size their STAT announced.
+    if (want === 0) return Buffer.alloc(0);
+    const buffer = Buffer.allocUnsafe(want);
+    const { bytesRead } = await handle.read(buffer, 0, want, this.offset);
+    this.offset += bytesRead;
+    return bytesRead === want ? buffer : buffer.subarray(0, bytesRead);
+  }
+
+  async close(): Promise<void> {
+    const handle = this.handle;
+    this.handle = undefined;
+    await (await handle?.catch(() => undefined))?.close().catch(() => undefined);
   }
 }

@@ -9,7 +9,7 @@ import type { Socket } from 'node:net';
 import { Code, ConnectError, type ConnectRouter } from '@connectrpc/connect';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
 import type { BuildkitAddress } from './address.js';
-import { type SyncFilter, sendDirectory } from './filesync.js';
+import { DIFFCOPY_PATH, serveDiffCopy } from './diffcopy.js';
 import { Auth } from './gen/github.com/moby/buildkit/session/auth/auth_pb.js';
 import { FileSync } from './gen/github.com/moby/buildkit/session/filesync/filesync_pb.js';
 import { Secrets } from './gen/github.com/moby/buildkit/session/secrets/secrets_pb.js';
@@ -35,27 +35,15 @@ export interface BuildkitSession {
   close(): void;
 }
 
-function patterns(value: string | null): string[] {
-  // gRPC metadata with several values arrives joined by ", " (node's header folding).
-  return value ? value.split(', ').filter((p) => p !== '') : [];
-}
-
 function routes(options: SessionOptions) {
   return (router: ConnectRouter) => {
     router.service(Health, {
       check: () => ({ status: HealthCheckResponse_ServingStatus.SERVING }),
     });
     router.service(FileSync, {
-      diffCopy(requests, context) {
-        const name = context.requestHeader.get('dir-name') ?? '';
-        const root = options.dirs?.[name];
-        if (!root) throw new ConnectError(`no directory named '${name}' in this session`, Code.NotFound);
-        const filter: SyncFilter = {
-          include: patterns(context.requestHeader.get('include-patterns')),
-          exclude: patterns(context.requestHeader.get('exclude-patterns')),
-          followPaths: patterns(context.requestHeader.get('followpaths')),
-        };
-        return sendDirectory(root, filter, requests);
+      diffCopy() {
+        // Served by serveDiffCopy before requests reach the router (see openEngineSession).
+        throw new ConnectError('DiffCopy is served on its own stream', Code.Internal);
       },
       tarStream() {
         throw new ConnectError('tar streams are not served', Code.Unimplemented);
@@ -115,7 +103,12 @@ export async function openEngineSession(
     'X-Docker-Expose-Session-Sharedkey': options.sharedKey ?? sharedKeyOf(options.dirs),
     'X-Docker-Expose-Session-Grpc-Method': METHODS,
   });
-  const server = http2.createServer(connectNodeAdapter({ routes: routes(options) }));
+  const served = connectNodeAdapter({ routes: routes(options) });
+  const dirs = options.dirs ?? {};
+  // The context's bulk transfer bypasses the RPC library (see diffcopy.ts); the rest goes through it.
+  const server = http2.createServer((request, response) =>
+    request.url === DIFFCOPY_PATH ? serveDiffCopy(request, response, dirs) : served(request, response),
+  );
   // Stream resets when the daemon ends a session are normal.
   server.on('sessionError', () => {});
   server.emit('connection', socket);

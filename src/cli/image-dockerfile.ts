@@ -143,7 +143,9 @@ export async function dockerfileBuildCommand(opts: DockerfileCommandOptions): Pr
       listener: progress(opts.json === true),
     });
     const { publishBuilt } = await import('./image.js');
-    await publishBuilt(target, layout, name, built, opts, { type: 'result' });
+    // Where the time went (start-up excluded): connect, solve, export, cleanup, in milliseconds.
+    const phasesMs = Object.fromEntries(Object.entries(built.phases).map(([k, v]) => [k, Math.round(v)]));
+    await publishBuilt(target, layout, name, built, opts, { type: 'result', phasesMs });
     return EXIT.ok;
   } finally {
     if (scratch) await rm(scratch, { recursive: true, force: true });

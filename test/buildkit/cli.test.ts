@@ -74,7 +74,11 @@ describe('image build --dockerfile', () => {
     expect(typeof run[1]!.durationMs).toBe('number');
     expect(events.some((e) => e.type === 'log' && e.line === 'said json')).toBe(true);
     const last = events.at(-1)!;
-    expect(last).toMatchObject({ type: 'result', reference: expect.stringMatching(/^oci:out:j@sha256:/) });
+    expect(last).toMatchObject({
+      type: 'result',
+      reference: expect.stringMatching(/^oci:out:j@sha256:/),
+      phasesMs: { connect: expect.any(Number), solve: expect.any(Number), export: expect.any(Number) },
+    });
     const index = JSON.parse(readFileSync(join(dir, 'out', 'index.json'), 'utf8'));
     expect(index.manifests[0].annotations['org.opencontainers.image.ref.name']).toBe('j');
   });

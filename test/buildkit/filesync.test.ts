@@ -63,4 +63,18 @@ describe('FileSync listing', () => {
     const included = await listEntries(dir, { include: ['Dockerfile', 'a/x.txt'] });
     expect(included.map((e) => e.stat.path)).toEqual(['a', 'a/x.txt']);
   });
+
+  it('finds include patterns with globs at any depth while skipping directories they cannot reach', async () => {
+    const dir = tree();
+    const globbed = await listEntries(dir, { include: ['logs/k*.log', '**/i.js'] });
+    expect(globbed.map((e) => e.stat.path)).toEqual([
+      'logs',
+      'logs/keep.log',
+      'node_modules',
+      'node_modules/m',
+      'node_modules/m/i.js',
+    ]);
+    const whole = await listEntries(dir, { followPaths: ['node_modules'] });
+    expect(whole.map((e) => e.stat.path)).toEqual(['node_modules', 'node_modules/m', 'node_modules/m/i.js']);
+  });
 });
