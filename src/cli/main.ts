@@ -22,7 +22,35 @@ const collect = (value: string, previous: string[] = []) => [
     .filter(Boolean),
 ];
 
-export function buildProgram(): Command {
+/** The top-level commands; `vnfpipe <one of these> …` sets up only that command (commander's set-up of all
+ * of them is a noticeable part of a short command's start-up). */
+const COMMANDS = [
+  'run',
+  'plan',
+  'render',
+  'runs',
+  'history',
+  'rollback',
+  'init',
+  'keygen',
+  'sign',
+  'attest',
+  'verify-image',
+  'image',
+  'scan',
+  'db',
+  'push',
+  'pull',
+  'login',
+  'logout',
+  'artifact',
+  'vnfd',
+  'ci',
+];
+
+/** The whole program, or only `only`'s command (help and errors of other commands need the whole). */
+export function buildProgram(only?: string): Command {
+  const want = (name: string) => only === undefined || only === name;
   const program = new Command('vnfpipe')
     .description('Build, scan, push, deploy and verify virtual network function images with typed pipelines.')
     .version(packageVersion(), '-V, --version')
@@ -46,308 +74,346 @@ Examples:
 Exit codes: 0 ok, 1 a step or check failed, 2 bad input or usage, 130 interrupted.`,
     );
 
-  program
-    .command('run')
-    .description('run a pipeline (all stages, or the ones given with --stage)')
-    .option('-f, --file <file>', 'pipeline file', 'vnfpipe.config.ts')
-    .option('-s, --stage <stage>', 'run only this stage (repeatable, or comma-separated)', collect)
-    .option(
-      '-c, --concurrency <n>',
-      'steps running at once (default: number of cores)',
-      intArg('--concurrency'),
-    )
-    .option('--no-cache', 'run every step even when its inputs are unchanged')
-    .option('--json', 'print events as NDJSON instead of progress')
-    .addHelpText(
-      'after',
-      `
+  if (want('run')) {
+    program
+      .command('run')
+      .description('run a pipeline (all stages, or the ones given with --stage)')
+      .option('-f, --file <file>', 'pipeline file', 'vnfpipe.config.ts')
+      .option('-s, --stage <stage>', 'run only this stage (repeatable, or comma-separated)', collect)
+      .option(
+        '-c, --concurrency <n>',
+        'steps running at once (default: number of cores)',
+        intArg('--concurrency'),
+      )
+      .option('--no-cache', 'run every step even when its inputs are unchanged')
+      .option('--json', 'print events as NDJSON instead of progress')
+      .addHelpText(
+        'after',
+        `
 With --stage, outputs of steps in other stages come from the newest earlier run that recorded them
 (.vnfpipe/runs); CI jobs pass that folder on. Ctrl-C cancels running steps, runs cleanups, exits 130.`,
-    )
-    .action(
-      handleErrors(async (opts) => {
-        const { runCommand } = await import('./run.js');
-        return runCommand(opts);
-      }),
-    );
+      )
+      .action(
+        handleErrors(async (opts) => {
+          const { runCommand } = await import('./run.js');
+          return runCommand(opts);
+        }),
+      );
+  }
 
-  program
-    .command('plan')
-    .description('validate a pipeline and show its steps, stages and cache status, without running it')
-    .option('-f, --file <file>', 'pipeline file', 'vnfpipe.config.ts')
-    .option('--no-cache', 'plan as if the cache were empty')
-    .option('--json', 'print the plan as JSON')
-    .option(
-      '--preflight',
-      'check that the cluster can hold each kubernetes deploy step (reads nodes and quotas)',
-    )
-    .action(
-      handleErrors(async (opts) => {
-        const { planCommand } = await import('./plan.js');
-        return planCommand(opts);
-      }),
-    );
+  if (want('plan')) {
+    program
+      .command('plan')
+      .description('validate a pipeline and show its steps, stages and cache status, without running it')
+      .option('-f, --file <file>', 'pipeline file', 'vnfpipe.config.ts')
+      .option('--no-cache', 'plan as if the cache were empty')
+      .option('--json', 'print the plan as JSON')
+      .option(
+        '--preflight',
+        'check that the cluster can hold each kubernetes deploy step (reads nodes and quotas)',
+      )
+      .action(
+        handleErrors(async (opts) => {
+          const { planCommand } = await import('./plan.js');
+          return planCommand(opts);
+        }),
+      );
+  }
 
-  program
-    .command('render')
-    .description(
-      'write the objects of the kubernetes deploy steps as YAML (one file per workload, apply order)',
-    )
-    .option('-f, --file <file>', 'pipeline file', 'vnfpipe.config.ts')
-    .option('--step <id>', 'only this deploy step')
-    .option('-o, --out <dir>', 'write <workload>.yaml files into this directory (default: standard output)')
-    .option('--image <ref>', "the image for steps whose image is another step's output (pinned by digest)")
-    .action(
-      handleErrors(async (opts) => {
-        const { renderCommand } = await import('./render.js');
-        return renderCommand(opts);
-      }),
-    );
+  if (want('render')) {
+    program
+      .command('render')
+      .description(
+        'write the objects of the kubernetes deploy steps as YAML (one file per workload, apply order)',
+      )
+      .option('-f, --file <file>', 'pipeline file', 'vnfpipe.config.ts')
+      .option('--step <id>', 'only this deploy step')
+      .option('-o, --out <dir>', 'write <workload>.yaml files into this directory (default: standard output)')
+      .option('--image <ref>', "the image for steps whose image is another step's output (pinned by digest)")
+      .action(
+        handleErrors(async (opts) => {
+          const { renderCommand } = await import('./render.js');
+          return renderCommand(opts);
+        }),
+      );
+  }
 
-  program
-    .command('runs')
-    .description('list recent runs, or show one run in detail')
-    .argument('[run-id]', 'a run to show (an id or a unique prefix; "last" for the newest)')
-    .option('-d, --dir <dir>', 'project directory holding .vnfpipe', '.')
-    .option('-n, --limit <n>', 'how many runs to list', intArg('--limit'), 20)
-    .option('--json', 'print as JSON')
-    .action(
-      handleErrors(async (runId, opts) => {
-        const { runsCommand } = await import('./runs.js');
-        return runsCommand(runId, opts);
-      }),
-    );
+  if (want('runs')) {
+    program
+      .command('runs')
+      .description('list recent runs, or show one run in detail')
+      .argument('[run-id]', 'a run to show (an id or a unique prefix; "last" for the newest)')
+      .option('-d, --dir <dir>', 'project directory holding .vnfpipe', '.')
+      .option('-n, --limit <n>', 'how many runs to list', intArg('--limit'), 20)
+      .option('--json', 'print as JSON')
+      .action(
+        handleErrors(async (runId, opts) => {
+          const { runsCommand } = await import('./runs.js');
+          return runsCommand(runId, opts);
+        }),
+      );
+  }
 
-  program
-    .command('history')
-    .description('list the revisions of a deployed workload')
-    .argument('<name>', 'the workload name')
-    .option('-d, --dir <dir>', 'project directory holding .vnfpipe', '.')
-    .option('-t, --target <target>', 'docker, swarm or kubernetes', 'docker')
-    .option('-n, --namespace <namespace>', 'kubernetes: the namespace of the workload')
-    .option('--context <context>', 'kubernetes: the kubeconfig context (default: the current one)')
-    .option('--kubeconfig <file>', 'kubernetes: the kubeconfig file (default: KUBECONFIG, ~/.kube/config)')
-    .option('--json', 'print as JSON')
-    .action(
-      handleErrors(async (name, opts) => {
-        const { historyCommand } = await import('./deploy.js');
-        return historyCommand(name, opts);
-      }),
-    );
+  if (want('history')) {
+    program
+      .command('history')
+      .description('list the revisions of a deployed workload')
+      .argument('<name>', 'the workload name')
+      .option('-d, --dir <dir>', 'project directory holding .vnfpipe', '.')
+      .option('-t, --target <target>', 'docker, swarm or kubernetes', 'docker')
+      .option('-n, --namespace <namespace>', 'kubernetes: the namespace of the workload')
+      .option('--context <context>', 'kubernetes: the kubeconfig context (default: the current one)')
+      .option('--kubeconfig <file>', 'kubernetes: the kubeconfig file (default: KUBECONFIG, ~/.kube/config)')
+      .option('--json', 'print as JSON')
+      .action(
+        handleErrors(async (name, opts) => {
+          const { historyCommand } = await import('./deploy.js');
+          return historyCommand(name, opts);
+        }),
+      );
+  }
 
-  program
-    .command('rollback')
-    .description('return a workload to its last verified revision, or to --to N (waits until it serves)')
-    .argument('<name>', 'the workload name')
-    .option('-d, --dir <dir>', 'project directory holding .vnfpipe', '.')
-    .option(
-      '-t, --target <target>',
-      'docker or kubernetes (a swarm service: docker service rollback)',
-      'docker',
-    )
-    .option('-n, --namespace <namespace>', 'kubernetes: the namespace of the workload')
-    .option('--context <context>', 'kubernetes: the kubeconfig context (default: the current one)')
-    .option('--kubeconfig <file>', 'kubernetes: the kubeconfig file (default: KUBECONFIG, ~/.kube/config)')
-    .option('--to <revision>', 'the revision to return to', intArg('--to'))
-    .action(
-      handleErrors(async (name, opts) => {
-        const { rollbackCommand } = await import('./deploy.js');
-        return rollbackCommand(name, opts);
-      }),
-    );
+  if (want('rollback')) {
+    program
+      .command('rollback')
+      .description('return a workload to its last verified revision, or to --to N (waits until it serves)')
+      .argument('<name>', 'the workload name')
+      .option('-d, --dir <dir>', 'project directory holding .vnfpipe', '.')
+      .option(
+        '-t, --target <target>',
+        'docker or kubernetes (a swarm service: docker service rollback)',
+        'docker',
+      )
+      .option('-n, --namespace <namespace>', 'kubernetes: the namespace of the workload')
+      .option('--context <context>', 'kubernetes: the kubeconfig context (default: the current one)')
+      .option('--kubeconfig <file>', 'kubernetes: the kubeconfig file (default: KUBECONFIG, ~/.kube/config)')
+      .option('--to <revision>', 'the revision to return to', intArg('--to'))
+      .action(
+        handleErrors(async (name, opts) => {
+          const { rollbackCommand } = await import('./deploy.js');
+          return rollbackCommand(name, opts);
+        }),
+      );
+  }
 
-  program
-    .command('init')
-    .description('write a starter pipeline file')
-    .option('-f, --file <file>', 'where to write it', 'vnfpipe.config.ts')
-    .addOption(new Option('--force', 'overwrite an existing file'))
-    .action(
-      handleErrors(async (opts) => {
-        const { initCommand } = await import('./init.js');
-        return initCommand(opts);
-      }),
-    );
+  if (want('init')) {
+    program
+      .command('init')
+      .description('write a starter pipeline file')
+      .option('-f, --file <file>', 'where to write it', 'vnfpipe.config.ts')
+      .addOption(new Option('--force', 'overwrite an existing file'))
+      .action(
+        handleErrors(async (opts) => {
+          const { initCommand } = await import('./init.js');
+          return initCommand(opts);
+        }),
+      );
+  }
 
-  program
-    .command('keygen')
-    .description(
-      'write a cosign-compatible key pair: <prefix>.key (encrypted with COSIGN_PASSWORD) and <prefix>.pub',
-    )
-    .option('--output-key-prefix <prefix>', 'file name prefix', 'cosign')
-    .option('--force', 'overwrite existing files')
-    .action(handleErrors(async (opts) => (await import('./trust.js')).keygenCommand(opts)));
+  if (want('keygen')) {
+    program
+      .command('keygen')
+      .description(
+        'write a cosign-compatible key pair: <prefix>.key (encrypted with COSIGN_PASSWORD) and <prefix>.pub',
+      )
+      .option('--output-key-prefix <prefix>', 'file name prefix', 'cosign')
+      .option('--force', 'overwrite existing files')
+      .action(handleErrors(async (opts) => (await import('./trust.js')).keygenCommand(opts)));
+  }
 
-  program
-    .command('sign')
-    .description("sign an image by digest in cosign's format (sha256-<hex>.sig tag) and as a Sigstore bundle")
-    .argument('<ref>', 'host/repo:tag or host/repo@sha256:…')
-    .option('--key <key>', 'private key: a file or env://VAR (password from COSIGN_PASSWORD)')
-    .option('--keyless', 'sign with a Fulcio certificate for the OIDC identity (SIGSTORE_ID_TOKEN or GitHub)')
-    .option('--fulcio-url <url>', 'Fulcio for --keyless (default: the public instance)')
-    .option('--rekor-url <url>', 'Rekor for --keyless (default: the public instance)')
-    .option('--insecure', 'allow plain HTTP for a registry off loopback')
-    .option('--json', 'print the result as JSON')
-    .action(handleErrors(async (ref, opts) => (await import('./trust.js')).signCommand(ref, opts)));
+  if (want('sign')) {
+    program
+      .command('sign')
+      .description(
+        "sign an image by digest in cosign's format (sha256-<hex>.sig tag) and as a Sigstore bundle",
+      )
+      .argument('<ref>', 'host/repo:tag or host/repo@sha256:…')
+      .option('--key <key>', 'private key: a file or env://VAR (password from COSIGN_PASSWORD)')
+      .option(
+        '--keyless',
+        'sign with a Fulcio certificate for the OIDC identity (SIGSTORE_ID_TOKEN or GitHub)',
+      )
+      .option('--fulcio-url <url>', 'Fulcio for --keyless (default: the public instance)')
+      .option('--rekor-url <url>', 'Rekor for --keyless (default: the public instance)')
+      .option('--insecure', 'allow plain HTTP for a registry off loopback')
+      .option('--json', 'print the result as JSON')
+      .action(handleErrors(async (ref, opts) => (await import('./trust.js')).signCommand(ref, opts)));
+  }
 
-  program
-    .command('attest')
-    .description('attach a DSSE-signed in-toto attestation to an image (as a Sigstore bundle referrer)')
-    .argument('<ref>', 'host/repo:tag or host/repo@sha256:…')
-    .requiredOption('--predicate <file>', 'the predicate, a JSON file')
-    .requiredOption('--type <type>', 'slsaprovenance or cyclonedx')
-    .requiredOption('--key <key>', 'private key: a file or env://VAR (password from COSIGN_PASSWORD)')
-    .option('--insecure', 'allow plain HTTP for a registry off loopback')
-    .option('--json', 'print the result as JSON')
-    .action(handleErrors(async (ref, opts) => (await import('./trust.js')).attestCommand(ref, opts)));
+  if (want('attest')) {
+    program
+      .command('attest')
+      .description('attach a DSSE-signed in-toto attestation to an image (as a Sigstore bundle referrer)')
+      .argument('<ref>', 'host/repo:tag or host/repo@sha256:…')
+      .requiredOption('--predicate <file>', 'the predicate, a JSON file')
+      .requiredOption('--type <type>', 'slsaprovenance or cyclonedx')
+      .requiredOption('--key <key>', 'private key: a file or env://VAR (password from COSIGN_PASSWORD)')
+      .option('--insecure', 'allow plain HTTP for a registry off loopback')
+      .option('--json', 'print the result as JSON')
+      .action(handleErrors(async (ref, opts) => (await import('./trust.js')).attestCommand(ref, opts)));
+  }
 
-  program
-    .command('verify-image')
-    .description('check an image carries a signature (and attestations) that verify with a public key')
-    .argument('<ref>', 'host/repo:tag or host/repo@sha256:…')
-    .option('--key <key>', 'public key: a file or env://VAR')
-    .option('--certificate-identity <san>', 'keyless: the signer identity (e-mail or workflow URI)')
-    .option('--certificate-oidc-issuer <url>', 'keyless: the OIDC issuer of that identity')
-    .option('--trusted-root <file>', "keyless: Sigstore's trusted_root.json (or a private deployment's)")
-    .option(
-      '--attestation <type>',
-      'require this attestation (slsaprovenance, cyclonedx; repeatable)',
-      collect,
-    )
-    .option('--insecure', 'allow plain HTTP for a registry off loopback')
-    .option('--json', 'print the result as JSON')
-    .addHelpText('after', '\nExit codes: 0 verified, 1 verification failed, 2 bad input.')
-    .action(handleErrors(async (ref, opts) => (await import('./trust.js')).verifyImageCommand(ref, opts)));
+  if (want('verify-image')) {
+    program
+      .command('verify-image')
+      .description('check an image carries a signature (and attestations) that verify with a public key')
+      .argument('<ref>', 'host/repo:tag or host/repo@sha256:…')
+      .option('--key <key>', 'public key: a file or env://VAR')
+      .option('--certificate-identity <san>', 'keyless: the signer identity (e-mail or workflow URI)')
+      .option('--certificate-oidc-issuer <url>', 'keyless: the OIDC issuer of that identity')
+      .option('--trusted-root <file>', "keyless: Sigstore's trusted_root.json (or a private deployment's)")
+      .option(
+        '--attestation <type>',
+        'require this attestation (slsaprovenance, cyclonedx; repeatable)',
+        collect,
+      )
+      .option('--insecure', 'allow plain HTTP for a registry off loopback')
+      .option('--json', 'print the result as JSON')
+      .addHelpText('after', '\nExit codes: 0 verified, 1 verification failed, 2 bad input.')
+      .action(handleErrors(async (ref, opts) => (await import('./trust.js')).verifyImageCommand(ref, opts)));
+  }
 
-  const imageCommand = program
-    .command('image')
-    .description('build, inspect, list and clean up images without a pipeline');
-  imageCommand
-    .command('build')
-    .description(
-      'build an image natively: a base plus layers of host files, with config (like crane append/mutate); or a Dockerfile through BuildKit',
-    )
-    .option(
-      '--from <ref>',
-      'scratch, oci:<dir>[:ref], docker-archive:<file>[:ref] (docker save) or a registry image',
-    )
-    .option(
-      '-l, --layer <src:dest>',
-      'a layer from a host path to an absolute image path (repeatable)',
-      collect,
-    )
-    .option('--entrypoint <argv>', 'JSON array or space-separated words')
-    .option('--cmd <argv>', 'JSON array or space-separated words')
-    .option('-e, --env <KEY=VALUE>', 'environment variable (repeatable)', (v: string, p: string[] = []) => [
-      ...p,
-      v,
-    ])
-    .option('-w, --workdir <dir>', 'working directory')
-    .option('-u, --user <user>', 'user[:group] the image runs as')
-    .option('--label <KEY=VALUE>', 'label (repeatable)', (v: string, p: string[] = []) => [...p, v])
-    .option('--platform <os/arch>', 'target platform (default: this machine)')
-    .option('--keep-modes', "keep host files' permission bits (default: 0755 dirs/executables, 0644 others)")
-    .requiredOption('-t, --tag <ref>', 'oci:<dir>:<ref>, or host/repo:tag to push after the build')
-    .option('--creds <user:password>', 'registry credentials for --tag or --from')
-    .option('--insecure', 'allow plain HTTP for a registry off loopback')
-    .option(
-      '--json',
-      'print the result as JSON (with --dockerfile: BuildKit vertexes and logs as NDJSON events)',
-    )
-    .option('-f, --dockerfile <file>', 'build this Dockerfile with BuildKit instead of --from/--layer')
-    .option('--context <dir>', 'build context of --dockerfile (default: the current directory)')
-    .option('--build-arg <KEY=VALUE>', 'Dockerfile ARG value (repeatable)', collect)
-    .option('--target <stage>', 'Dockerfile stage to build')
-    .option('--secret <id=ID,src=FILE|env=VAR>', 'secret for RUN --mount=type=secret (repeatable)', collect)
-    .option('--no-cache', 'rebuild every Dockerfile step')
-    .option(
-      '--buildkit-host <address>',
-      'docker:// (default, or BUILDKIT_HOST), unix://PATH or tcp://HOST:PORT',
-    )
-    .option('--tlscacert <file>', 'CA certificate of a tcp:// buildkitd')
-    .option('--tlscert <file>', 'client certificate for a tcp:// buildkitd')
-    .option('--tlskey <file>', 'client key for a tcp:// buildkitd')
-    .addHelpText(
-      'after',
-      `
+  if (want('image')) {
+    const imageCommand = program
+      .command('image')
+      .description('build, inspect, list and clean up images without a pipeline');
+    imageCommand
+      .command('build')
+      .description(
+        'build an image natively: a base plus layers of host files, with config (like crane append/mutate); or a Dockerfile through BuildKit',
+      )
+      .option(
+        '--from <ref>',
+        'scratch, oci:<dir>[:ref], docker-archive:<file>[:ref] (docker save) or a registry image',
+      )
+      .option(
+        '-l, --layer <src:dest>',
+        'a layer from a host path to an absolute image path (repeatable)',
+        collect,
+      )
+      .option('--entrypoint <argv>', 'JSON array or space-separated words')
+      .option('--cmd <argv>', 'JSON array or space-separated words')
+      .option('-e, --env <KEY=VALUE>', 'environment variable (repeatable)', (v: string, p: string[] = []) => [
+        ...p,
+        v,
+      ])
+      .option('-w, --workdir <dir>', 'working directory')
+      .option('-u, --user <user>', 'user[:group] the image runs as')
+      .option('--label <KEY=VALUE>', 'label (repeatable)', (v: string, p: string[] = []) => [...p, v])
+      .option('--platform <os/arch>', 'target platform (default: this machine)')
+      .option(
+        '--keep-modes',
+        "keep host files' permission bits (default: 0755 dirs/executables, 0644 others)",
+      )
+      .requiredOption('-t, --tag <ref>', 'oci:<dir>:<ref>, or host/repo:tag to push after the build')
+      .option('--creds <user:password>', 'registry credentials for --tag or --from')
+      .option('--insecure', 'allow plain HTTP for a registry off loopback')
+      .option(
+        '--json',
+        'print the result as JSON (with --dockerfile: BuildKit vertexes and logs as NDJSON events)',
+      )
+      .option('-f, --dockerfile <file>', 'build this Dockerfile with BuildKit instead of --from/--layer')
+      .option('--context <dir>', 'build context of --dockerfile (default: the current directory)')
+      .option('--build-arg <KEY=VALUE>', 'Dockerfile ARG value (repeatable)', collect)
+      .option('--target <stage>', 'Dockerfile stage to build')
+      .option('--secret <id=ID,src=FILE|env=VAR>', 'secret for RUN --mount=type=secret (repeatable)', collect)
+      .option('--no-cache', 'rebuild every Dockerfile step')
+      .option(
+        '--buildkit-host <address>',
+        'docker:// (default, or BUILDKIT_HOST), unix://PATH or tcp://HOST:PORT',
+      )
+      .option('--tlscacert <file>', 'CA certificate of a tcp:// buildkitd')
+      .option('--tlscert <file>', 'client certificate for a tcp:// buildkitd')
+      .option('--tlskey <file>', 'client key for a tcp:// buildkitd')
+      .addHelpText(
+        'after',
+        `
 Example:
   vnfpipe image build --dockerfile Dockerfile --build-arg VERSION=1.2 --secret id=token,env=TOKEN \\
     --tag oci:out/images:vfw
   vnfpipe image build --from oci:base:latest --layer out/vfw:/usr/local/bin/vfw \\
     --entrypoint '["/usr/local/bin/vfw"]' --cmd '-c /etc/vfw/rules.conf' --tag oci:out/images:vfw`,
-    )
-    .action(handleErrors(async (opts) => (await import('./image.js')).imageBuildCommand(opts)));
-  imageCommand
-    .command('inspect')
-    .description('show an image: digest, config and layers with sizes')
-    .argument('<ref>', 'oci:<dir>[:ref], docker-archive:<file>[:ref] or a registry image')
-    .option('--platform <os/arch|all>', 'the platform to show from an index (default: this machine)')
-    .option('--creds <user:password>', 'registry credentials')
-    .option('--insecure', 'allow plain HTTP for a registry off loopback')
-    .option('--json', 'print {"digest","mediaType","manifest","config"}')
-    .action(handleErrors(async (ref, opts) => (await import('./image.js')).imageInspectCommand(ref, opts)));
-  imageCommand
-    .command('ls')
-    .description('list the refs of an OCI layout')
-    .argument('<layout>', 'oci:<dir>')
-    .option('--json', 'print as JSON')
-    .action(handleErrors(async (ref, opts) => (await import('./image.js')).imageLsCommand(ref, opts)));
-  imageCommand
-    .command('gc')
-    .description('remove blobs no ref reaches and what killed builds and pulls left (temp, staging folders)')
-    .argument('<layout>', 'oci:<dir>')
-    .option('--dry-run', 'only report what would be removed')
-    .option('--json', 'print {"removed","freedBytes","stale","dryRun"}')
-    .action(handleErrors(async (ref, opts) => (await import('./image.js')).imageGcCommand(ref, opts)));
+      )
+      .action(handleErrors(async (opts) => (await import('./image.js')).imageBuildCommand(opts)));
+    imageCommand
+      .command('inspect')
+      .description('show an image: digest, config and layers with sizes')
+      .argument('<ref>', 'oci:<dir>[:ref], docker-archive:<file>[:ref] or a registry image')
+      .option('--platform <os/arch|all>', 'the platform to show from an index (default: this machine)')
+      .option('--creds <user:password>', 'registry credentials')
+      .option('--insecure', 'allow plain HTTP for a registry off loopback')
+      .option('--json', 'print {"digest","mediaType","manifest","config"}')
+      .action(handleErrors(async (ref, opts) => (await import('./image.js')).imageInspectCommand(ref, opts)));
+    imageCommand
+      .command('ls')
+      .description('list the refs of an OCI layout')
+      .argument('<layout>', 'oci:<dir>')
+      .option('--json', 'print as JSON')
+      .action(handleErrors(async (ref, opts) => (await import('./image.js')).imageLsCommand(ref, opts)));
+    imageCommand
+      .command('gc')
+      .description(
+        'remove blobs no ref reaches and what killed builds and pulls left (temp, staging folders)',
+      )
+      .argument('<layout>', 'oci:<dir>')
+      .option('--dry-run', 'only report what would be removed')
+      .option('--json', 'print {"removed","freedBytes","stale","dryRun"}')
+      .action(handleErrors(async (ref, opts) => (await import('./image.js')).imageGcCommand(ref, opts)));
+  }
 
-  program
-    .command('scan')
-    .description(
-      'SBOM, vulnerabilities (OSV) and image checks of an image, with a policy gate (like trivy image)',
-    )
-    .argument(
-      '<image>',
-      'oci:<dir>[:ref], docker-archive:<file>[:ref] (docker save), or host/repo:tag to pull the host platform from a registry',
-    )
-    .option('-f, --format <format>', 'table, json, sarif, cyclonedx or spdx', 'table')
-    .option('-o, --output <file>', 'write the report to this file instead of stdout')
-    .option('--db <dir>', 'vulnerability database (default $VNFPIPE_DB_DIR or ~/.cache/vnfpipe/osv)')
-    .option('--fail-on <severity>', 'critical, high, medium, low, unknown or none', 'high')
-    .option('--ignore <file>', 'ignore rules, YAML or JSON (repeatable)', collect)
-    .option('--vex <file>', 'OpenVEX document (repeatable)', collect)
-    .option('--sbom <file>', 'also write an SBOM (*.spdx.json: SPDX 2.3, otherwise CycloneDX 1.6)')
-    .option('--max-bytes <size>', 'most bytes all layers may expand to (default 32GiB)')
-    .option(
-      '--creds <user:password>',
-      'registry credentials (default: VNFPIPE_REGISTRY_*, then ~/.docker/config.json)',
-    )
-    .option('--insecure', 'allow plain HTTP or unverified TLS for a registry that is not on loopback')
-    .option('--ca-file <pem>', 'extra CA certificates (default: $SSL_CERT_FILE)')
-    .addHelpText(
-      'after',
-      '\nExit codes: 0 clean, 1 the policy failed, 2 the scan could not run or is incomplete.',
-    )
-    .action(async (image, opts) => {
-      // scanCommand never throws: every error is exit 2, never 1 (1 means "policy failed").
-      const { scanCommand } = await import('./scan.js');
-      process.exitCode = await scanCommand(image, opts);
-    });
-  const db = program.command('db').description('the local OSV vulnerability database used by scan');
-  db.command('import')
-    .description('import OSV records: directories, all.zip exports or JSON files')
-    .argument('<paths...>')
-    .option('--db <dir>', 'database directory')
-    .option('--json', 'print the result as JSON')
-    .action(handleErrors(async (paths, opts) => (await import('./scan.js')).dbImportCommand(paths, opts)));
-  db.command('update')
-    .description('download OSV exports (Debian, Alpine, npm, PyPI, Go) and import them')
-    .option('--db <dir>', 'database directory')
-    .option('-e, --ecosystem <name>', 'OSV ecosystem (repeatable)', collect)
-    .action(handleErrors(async (opts) => (await import('./scan.js')).dbUpdateCommand(opts)));
-  db.command('status')
-    .description('show the database: update time, records per ecosystem')
-    .option('--db <dir>', 'database directory')
-    .option('--json', 'print as JSON')
-    .action(handleErrors(async (opts) => (await import('./scan.js')).dbStatusCommand(opts)));
+  if (want('scan')) {
+    program
+      .command('scan')
+      .description(
+        'SBOM, vulnerabilities (OSV) and image checks of an image, with a policy gate (like trivy image)',
+      )
+      .argument(
+        '<image>',
+        'oci:<dir>[:ref], docker-archive:<file>[:ref] (docker save), or host/repo:tag to pull the host platform from a registry',
+      )
+      .option('-f, --format <format>', 'table, json, sarif, cyclonedx or spdx', 'table')
+      .option('-o, --output <file>', 'write the report to this file instead of stdout')
+      .option('--db <dir>', 'vulnerability database (default $VNFPIPE_DB_DIR or ~/.cache/vnfpipe/osv)')
+      .option('--fail-on <severity>', 'critical, high, medium, low, unknown or none', 'high')
+      .option('--ignore <file>', 'ignore rules, YAML or JSON (repeatable)', collect)
+      .option('--vex <file>', 'OpenVEX document (repeatable)', collect)
+      .option('--sbom <file>', 'also write an SBOM (*.spdx.json: SPDX 2.3, otherwise CycloneDX 1.6)')
+      .option('--max-bytes <size>', 'most bytes all layers may expand to (default 32GiB)')
+      .option(
+        '--creds <user:password>',
+        'registry credentials (default: VNFPIPE_REGISTRY_*, then ~/.docker/config.json)',
+      )
+      .option('--insecure', 'allow plain HTTP or unverified TLS for a registry that is not on loopback')
+      .option('--ca-file <pem>', 'extra CA certificates (default: $SSL_CERT_FILE)')
+      .addHelpText(
+        'after',
+        '\nExit codes: 0 clean, 1 the policy failed, 2 the scan could not run or is incomplete.',
+      )
+      .action(async (image, opts) => {
+        // scanCommand never throws: every error is exit 2, never 1 (1 means "policy failed").
+        const { scanCommand } = await import('./scan.js');
+        process.exitCode = await scanCommand(image, opts);
+      });
+  }
+  if (want('db')) {
+    const db = program.command('db').description('the local OSV vulnerability database used by scan');
+    db.command('import')
+      .description('import OSV records: directories, all.zip exports or JSON files')
+      .argument('<paths...>')
+      .option('--db <dir>', 'database directory')
+      .option('--json', 'print the result as JSON')
+      .action(handleErrors(async (paths, opts) => (await import('./scan.js')).dbImportCommand(paths, opts)));
+    db.command('update')
+      .description('download OSV exports (Debian, Alpine, npm, PyPI, Go) and import them')
+      .option('--db <dir>', 'database directory')
+      .option('-e, --ecosystem <name>', 'OSV ecosystem (repeatable)', collect)
+      .action(handleErrors(async (opts) => (await import('./scan.js')).dbUpdateCommand(opts)));
+    db.command('status')
+      .description('show the database: update time, records per ecosystem')
+      .option('--db <dir>', 'database directory')
+      .option('--json', 'print as JSON')
+      .action(handleErrors(async (opts) => (await import('./scan.js')).dbStatusCommand(opts)));
+  }
 
   const many = (value: string, previous: string[] = []) => [...previous, value];
   const registryOptions = (command: Command) =>
@@ -361,148 +427,168 @@ Example:
       .option('--ca-file <pem>', 'extra CA certificates (default: $SSL_CERT_FILE)')
       .option('--json', 'print the result as JSON')
       .option('-q, --quiet', 'print only errors');
-  for (const [name, description] of [
-    [
-      'push',
-      'copy an image to a registry (oci:<dir>[:ref], docker-archive:<file>[:ref] or host/repo:tag → host/repo:tag)',
-    ],
-    ['pull', 'copy a registry image into an OCI layout (host/repo:tag → oci:<dir>[:ref])'],
-  ] as const) {
+  if (want('push') || want('pull')) {
+    for (const [name, description] of [
+      [
+        'push',
+        'copy an image to a registry (oci:<dir>[:ref], docker-archive:<file>[:ref] or host/repo:tag → host/repo:tag)',
+      ],
+      ['pull', 'copy a registry image into an OCI layout (host/repo:tag → oci:<dir>[:ref])'],
+    ] as const) {
+      registryOptions(
+        program
+          .command(name)
+          .description(description)
+          .argument('<src>')
+          .argument('<dest>')
+          .option('-t, --tag <tag>', 'extra destination tag (repeatable)', collect)
+          .option('--platform <os/arch>', 'copy one platform of an index')
+          .option('-j, --concurrency <n>', 'blobs at once (default 4)', intArg('--concurrency'))
+          .option(
+            '--format <oci>',
+            'oci: convert Docker manifests to OCI media types (manifest digests change); default: keep them as they are',
+          ),
+      ).action(
+        handleErrors(async (src, dest, opts) => {
+          const registry = await import('./registry.js');
+          return name === 'push'
+            ? registry.pushCommand(src, dest, opts)
+            : registry.pullCommand(src, dest, opts);
+        }),
+      );
+    }
+  }
+  if (want('login')) {
     registryOptions(
       program
-        .command(name)
-        .description(description)
-        .argument('<src>')
-        .argument('<dest>')
-        .option('-t, --tag <tag>', 'extra destination tag (repeatable)', collect)
-        .option('--platform <os/arch>', 'copy one platform of an index')
-        .option('-j, --concurrency <n>', 'blobs at once (default 4)', intArg('--concurrency'))
-        .option(
-          '--format <oci>',
-          'oci: convert Docker manifests to OCI media types (manifest digests change); default: keep them as they are',
-        ),
+        .command('login')
+        .description('check credentials against a registry and save them in the docker config')
+        .argument('<registry>')
+        .option('-u, --username <name>')
+        .option('-p, --password <password>', 'prefer --password-stdin')
+        .option('--password-stdin', 'read the password from standard input'),
     ).action(
-      handleErrors(async (src, dest, opts) => {
-        const registry = await import('./registry.js');
-        return name === 'push'
-          ? registry.pushCommand(src, dest, opts)
-          : registry.pullCommand(src, dest, opts);
-      }),
+      handleErrors(async (registry, opts) => (await import('./registry.js')).loginCommand(registry, opts)),
     );
   }
-  registryOptions(
+  if (want('logout')) {
     program
-      .command('login')
-      .description('check credentials against a registry and save them in the docker config')
+      .command('logout')
+      .description('remove saved credentials of a registry')
       .argument('<registry>')
-      .option('-u, --username <name>')
-      .option('-p, --password <password>', 'prefer --password-stdin')
-      .option('--password-stdin', 'read the password from standard input'),
-  ).action(
-    handleErrors(async (registry, opts) => (await import('./registry.js')).loginCommand(registry, opts)),
-  );
-  program
-    .command('logout')
-    .description('remove saved credentials of a registry')
-    .argument('<registry>')
-    .action(handleErrors(async (registry) => (await import('./registry.js')).logoutCommand(registry)));
-  const artifact = program
-    .command('artifact')
-    .description('push, pull and list OCI artifacts (SBOMs, reports) attached to images');
-  registryOptions(
-    artifact
-      .command('push')
-      .description('push files as an OCI artifact, optionally attached to an image')
-      .argument('<ref>')
-      .argument('<files...>')
-      .requiredOption('--artifact-type <type>', 'the artifact type (a media type)')
-      .option('--subject <tag|digest|ref>', 'attach to this image (same repository)')
-      .option('-a, --annotation <key=value>', 'annotation (repeatable)', many)
-      .option('--media-type <type>', 'media type of each file'),
-  ).action(
-    handleErrors(async (ref, files, opts) =>
-      (await import('./registry.js')).artifactPushCommand(ref, files, opts),
-    ),
-  );
-  registryOptions(
-    artifact
-      .command('pull')
-      .description("download an artifact's files")
-      .argument('<ref>')
-      .option('-o, --output <dir>', 'where to write the files', '.'),
-  ).action(handleErrors(async (ref, opts) => (await import('./registry.js')).artifactPullCommand(ref, opts)));
-  registryOptions(
-    artifact
-      .command('ls')
-      .description("list an image's referrers (artifacts attached to it)")
-      .argument('<image>')
-      .option('--artifact-type <type>', 'only this type'),
-  ).action(handleErrors(async (ref, opts) => (await import('./registry.js')).artifactLsCommand(ref, opts)));
-
-  const vnfdCommand = program
-    .command('vnfd')
-    .description('ETSI SOL006 VNF descriptors: import a VDU as a workload, export workloads as VNFDs');
-  vnfdCommand
-    .command('import')
-    .description('map one VDU of a SOL006 VNFD (JSON or YAML) to a workload; unmapped elements go to stderr')
-    .argument('<file>', 'the VNFD file')
-    .option('--flavour <id>', 'deployment flavour (df); default: the first')
-    .option('--vdu <id>', 'VDU; default: the only VDU of the flavour')
-    .option('--vnfd <id>', 'VNFD id, when the file holds several')
-    .option('-o, --output <file>', 'write the workload JSON here instead of stdout')
-    .action(handleErrors(async (file, opts) => (await import('./vnfd.js')).vnfdImportCommand(file, opts)));
-  vnfdCommand
-    .command('export')
-    .description("write the workloads of the pipeline's deploy steps as SOL006 VNFDs (RFC 7951 JSON)")
-    .option('-f, --file <file>', 'pipeline file', 'vnfpipe.config.ts')
-    .option('--step <id...>', 'only these deploy steps')
-    .option('-o, --output <file>', 'write here instead of stdout (.yaml/.yml: YAML)')
-    .action(handleErrors(async (opts) => (await import('./vnfd.js')).vnfdExportCommand(opts)));
-
-  const ci = program
-    .command('ci')
-    .description('generate GitHub Actions or GitLab CI from a pipeline (one job per stage)');
-  for (const target of ['github', 'gitlab'] as const) {
-    const command = ci
-      .command(target)
-      .description(
-        target === 'github'
-          ? 'write .github/workflows/vnfpipe.yml (or check it, or propose it as a pull request)'
-          : 'write .gitlab-ci.yml (or check it)',
-      )
-      .option('-f, --file <file>', 'pipeline file', 'vnfpipe.config.ts')
-      .option(
-        '-o, --output <file>',
-        `file to write (default ${target === 'github' ? '.github/workflows/vnfpipe.yml' : '.gitlab-ci.yml'})`,
-      )
-      .option(
-        '--check',
-        'exit 1 and print a unified diff when the file differs from what the pipeline generates',
-      )
-      .option('--platform <platforms>', 'run every stage per platform, e.g. linux/amd64,linux/arm64', collect)
-      .option('--manual <stages>', 'stages that run only when started by hand (e.g. deploy)', collect)
-      .option('--environment <name>', 'environment of deploy and rollback jobs (default production)')
-      .option('--install <command>', 'dependency install command of each job (default npm ci)')
-      .option('--no-install', 'install nothing (runners with a ready tree)')
-      .option('--vnfpipe <command>', 'how jobs start vnfpipe (default npx vnfpipe)');
-    if (target === 'github') {
-      command
-        .option(
-          '--open-pr',
-          'commit the file on a branch and open or update a pull request (token from $GITHUB_TOKEN)',
-        )
-        .option('--repo <owner/name>', 'repository for --open-pr (default $GITHUB_REPOSITORY)')
-        .option('--branch <name>', 'branch for --open-pr (default vnfpipe/ci)')
-        .option('--base <branch>', 'base of the pull request (default: the repository default branch)')
-        .option('--api-url <url>', 'GitHub Enterprise REST API root, e.g. https://ghe.example.com/api/v3')
-        .option('--token-env <name>', 'environment variable holding the token (default GITHUB_TOKEN)');
-    }
-    command.action(
-      handleErrors(async (opts) => {
-        const { ciCommand } = await import('./ci.js');
-        return ciCommand(target, opts);
-      }),
+      .action(handleErrors(async (registry) => (await import('./registry.js')).logoutCommand(registry)));
+  }
+  if (want('artifact')) {
+    const artifact = program
+      .command('artifact')
+      .description('push, pull and list OCI artifacts (SBOMs, reports) attached to images');
+    registryOptions(
+      artifact
+        .command('push')
+        .description('push files as an OCI artifact, optionally attached to an image')
+        .argument('<ref>')
+        .argument('<files...>')
+        .requiredOption('--artifact-type <type>', 'the artifact type (a media type)')
+        .option('--subject <tag|digest|ref>', 'attach to this image (same repository)')
+        .option('-a, --annotation <key=value>', 'annotation (repeatable)', many)
+        .option('--media-type <type>', 'media type of each file'),
+    ).action(
+      handleErrors(async (ref, files, opts) =>
+        (await import('./registry.js')).artifactPushCommand(ref, files, opts),
+      ),
     );
+    registryOptions(
+      artifact
+        .command('pull')
+        .description("download an artifact's files")
+        .argument('<ref>')
+        .option('-o, --output <dir>', 'where to write the files', '.'),
+    ).action(
+      handleErrors(async (ref, opts) => (await import('./registry.js')).artifactPullCommand(ref, opts)),
+    );
+    registryOptions(
+      artifact
+        .command('ls')
+        .description("list an image's referrers (artifacts attached to it)")
+        .argument('<image>')
+        .option('--artifact-type <type>', 'only this type'),
+    ).action(handleErrors(async (ref, opts) => (await import('./registry.js')).artifactLsCommand(ref, opts)));
+  }
+
+  if (want('vnfd')) {
+    const vnfdCommand = program
+      .command('vnfd')
+      .description('ETSI SOL006 VNF descriptors: import a VDU as a workload, export workloads as VNFDs');
+    vnfdCommand
+      .command('import')
+      .description(
+        'map one VDU of a SOL006 VNFD (JSON or YAML) to a workload; unmapped elements go to stderr',
+      )
+      .argument('<file>', 'the VNFD file')
+      .option('--flavour <id>', 'deployment flavour (df); default: the first')
+      .option('--vdu <id>', 'VDU; default: the only VDU of the flavour')
+      .option('--vnfd <id>', 'VNFD id, when the file holds several')
+      .option('-o, --output <file>', 'write the workload JSON here instead of stdout')
+      .action(handleErrors(async (file, opts) => (await import('./vnfd.js')).vnfdImportCommand(file, opts)));
+    vnfdCommand
+      .command('export')
+      .description("write the workloads of the pipeline's deploy steps as SOL006 VNFDs (RFC 7951 JSON)")
+      .option('-f, --file <file>', 'pipeline file', 'vnfpipe.config.ts')
+      .option('--step <id...>', 'only these deploy steps')
+      .option('-o, --output <file>', 'write here instead of stdout (.yaml/.yml: YAML)')
+      .action(handleErrors(async (opts) => (await import('./vnfd.js')).vnfdExportCommand(opts)));
+  }
+
+  if (want('ci')) {
+    const ci = program
+      .command('ci')
+      .description('generate GitHub Actions or GitLab CI from a pipeline (one job per stage)');
+    for (const target of ['github', 'gitlab'] as const) {
+      const command = ci
+        .command(target)
+        .description(
+          target === 'github'
+            ? 'write .github/workflows/vnfpipe.yml (or check it, or propose it as a pull request)'
+            : 'write .gitlab-ci.yml (or check it)',
+        )
+        .option('-f, --file <file>', 'pipeline file', 'vnfpipe.config.ts')
+        .option(
+          '-o, --output <file>',
+          `file to write (default ${target === 'github' ? '.github/workflows/vnfpipe.yml' : '.gitlab-ci.yml'})`,
+        )
+        .option(
+          '--check',
+          'exit 1 and print a unified diff when the file differs from what the pipeline generates',
+        )
+        .option(
+          '--platform <platforms>',
+          'run every stage per platform, e.g. linux/amd64,linux/arm64',
+          collect,
+        )
+        .option('--manual <stages>', 'stages that run only when started by hand (e.g. deploy)', collect)
+        .option('--environment <name>', 'environment of deploy and rollback jobs (default production)')
+        .option('--install <command>', 'dependency install command of each job (default npm ci)')
+        .option('--no-install', 'install nothing (runners with a ready tree)')
+        .option('--vnfpipe <command>', 'how jobs start vnfpipe (default npx vnfpipe)');
+      if (target === 'github') {
+        command
+          .option(
+            '--open-pr',
+            'commit the file on a branch and open or update a pull request (token from $GITHUB_TOKEN)',
+          )
+          .option('--repo <owner/name>', 'repository for --open-pr (default $GITHUB_REPOSITORY)')
+          .option('--branch <name>', 'branch for --open-pr (default vnfpipe/ci)')
+          .option('--base <branch>', 'base of the pull request (default: the repository default branch)')
+          .option('--api-url <url>', 'GitHub Enterprise REST API root, e.g. https://ghe.example.com/api/v3')
+          .option('--token-env <name>', 'environment variable holding the token (default GITHUB_TOKEN)');
+      }
+      command.action(
+        handleErrors(async (opts) => {
+          const { ciCommand } = await import('./ci.js');
+          return ciCommand(target, opts);
+        }),
+      );
+    }
   }
 
   return program;
@@ -513,7 +599,8 @@ export async function main(argv: string[]): Promise<number> {
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code !== 'EPIPE') throw error;
   });
-  const program = buildProgram();
+  const first = argv[2];
+  const program = buildProgram(first !== undefined && COMMANDS.includes(first) ? first : undefined);
   try {
     await program.parseAsync(argv);
   } catch (error) {
