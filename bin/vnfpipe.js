@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// The published entry point: runs the compiled CLI (npm run build writes dist/).
-import { main } from '../dist/cli/main.js';
+// The published entry point: runs the bundled CLI (npm run build writes dist/bundle/).
+import { main } from '../dist/bundle/cli.js';
 
 main(process.argv).then(
   (code) => {

@@ -77,8 +77,8 @@ export type {
 export { isOutputRef, outputRef } from './pipeline/output.js';
 export type { Plan, PlannedStep } from './pipeline/plan.js';
 export { planPipeline, STAGE_ORDER } from './pipeline/plan.js';
+export { runPipeline } from './pipeline/run.js';
 export type { RunOptions, RunResult } from './pipeline/scheduler.js';
-export { runPipeline } from './pipeline/scheduler.js';
 export type { SecretRef } from './pipeline/secret.js';
 export { secret } from './pipeline/secret.js';
 export type { PushedImage, PushOptions } from './registry/step.js';

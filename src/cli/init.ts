@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readdir } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { VnfpipeError } from '../errors.js';
+import { PACKAGE_ROOT } from '../package-root.js';
 import { DEFAULT_TEMPLATE, findTemplate, TEMPLATES } from './templates.js';
 
 export interface InitOptions {
@@ -11,7 +11,7 @@ export interface InitOptions {
   list?: boolean;
 }
 
-const TEMPLATES_DIR = fileURLToPath(new URL('../../templates/', import.meta.url));
+const TEMPLATES_DIR = join(PACKAGE_ROOT, 'templates');
 
 /** npm leaves `.gitignore` files out of packages, so templates ship theirs without the dot. */
 const SHIPPED_AS: Record<string, string> = { gitignore: '.gitignore' };

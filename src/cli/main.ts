@@ -2,14 +2,10 @@
  * The `vnfpipe` command. Only commander loads up front; each command's module is imported when it runs,
  * so `--help` and `plan` start fast.
  */
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { EXIT } from '../errors.js';
+import { packageVersion } from '../package-root.js';
 import { handleErrors } from './errors.js';
-
-const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-  version: string;
-};
 
 const intArg = (name: string) => (value: string) => {
   if (!/^\d+$/.test(value) || Number(value) < 1) {
@@ -29,7 +25,7 @@ const collect = (value: string, previous: string[] = []) => [
 export function buildProgram(): Command {
   const program = new Command('vnfpipe')
     .description('Build, scan, push, deploy and verify virtual network function images with typed pipelines.')
-    .version(pkg.version, '-V, --version')
+    .version(packageVersion(), '-V, --version')
     .showHelpAfterError('(run vnfpipe --help for usage)')
     .exitOverride()
     .addHelpText(

@@ -3,7 +3,8 @@
  * crawl the file system from the root, `src/**` starts in `src`), and the project's state and dependency
  * folders are skipped unless a pattern names them explicitly.
  */
-import { stat } from 'node:fs/promises';
+import type { Dirent } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { VnfpipeError } from '../errors.js';
 
@@ -19,10 +20,27 @@ function split(pattern: string): { base: string; rest: string } {
   return { base, rest: parts.slice(i).join('/') };
 }
 
+/**
+ * Every file under `dir` when the walk has nothing to skip and no symbolic link to follow, else undefined
+ * (the caller asks tinyglobby). `src/**` is by far the commonest input pattern, and loading tinyglobby and
+ * compiling its matchers costs more than the walk itself on the start-up path of `vnfpipe plan`.
+ */
+async function listPlainTree(dir: string): Promise<string[] | undefined> {
+  let entries: Dirent[];
+  try {
+    entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  } catch (error) {
+    // Nothing to walk (`/bin/busybox/**` when busybox is a file): nothing matches, as with tinyglobby.
+    const code = (error as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' || code === 'ENOTDIR' ? [] : undefined;
+  }
+  if (entries.some((entry) => entry.isSymbolicLink())) return undefined;
+  return entries.filter((entry) => !entry.isDirectory()).map((entry) => join(entry.parentPath, entry.name));
+}
+
 /** Files matching the patterns (`!` excludes), as paths relative to `cwd`, sorted. */
 export async function expandGlobs(patterns: string[], cwd: string): Promise<string[]> {
   if (patterns.length === 0) return [];
-  const { glob } = await import('tinyglobby');
   const includes = patterns.filter((p) => !p.startsWith('!'));
   const excludes = patterns.filter((p) => p.startsWith('!')).map((p) => resolve(cwd, p.slice(1)));
   const groups = new Map<string, string[]>();
@@ -55,6 +73,12 @@ export async function expandGlobs(patterns: string[], cwd: string): Promise<stri
       ...excludes.filter((e) => e === dir || e.startsWith(dir + sep)).map((e) => relative(dir, e)),
       ...(dir === resolve(cwd) ? SKIPPED_UNLESS_NAMED : []),
     ];
+    const plain = rests.includes('**') && ignore.length === 0 ? await listPlainTree(dir) : undefined;
+    if (plain) {
+      for (const file of plain) found.add(relative(cwd, file));
+      continue;
+    }
+    const { glob } = await import('tinyglobby');
     const files = await glob(rests, {
       cwd: dir,
       dot: true,

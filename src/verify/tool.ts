@@ -8,12 +8,12 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { VnfpipeError } from '../errors.js';
+import { PACKAGE_ROOT } from '../package-root.js';
 import { sha256 } from '../pipeline/hash.js';
 
-const SOURCE = fileURLToPath(new URL('../../assets/vnfprobe.c', import.meta.url));
+const SOURCE = join(PACKAGE_ROOT, 'assets', 'vnfprobe.c');
 
 const compiling = new Map<string, Promise<string>>();
 

@@ -3,9 +3,10 @@
  * `vnfd.workload(file, …)` reads the file synchronously when the pipeline file is loaded, so a bad VNFD
  * stops `vnfpipe plan` and `run` before any step starts.
  */
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Workload } from '../deploy/model.js';
+import { isOwnCode } from '../package-root.js';
 import { exportVnfd } from './export.js';
 import { importVnfd, importVnfdFile, type VnfdImportOptions } from './import.js';
 
@@ -25,9 +26,6 @@ export const vnfd = {
   export: exportVnfd,
 };
 
-/** vnfpipe's own code, compiled (`dist/`) or its source-mapped origin (`src/`): never the caller. */
-const PACKAGE = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const OWN = [join(PACKAGE, 'dist'), join(PACKAGE, 'src')];
 const FRAME = /(?:\(|at )((?:file:\/\/)?\/[^\s()]+):\d+:\d+\)?\s*$/;
 
 /** `vnfd.yaml` next to the pipeline file, whichever directory vnfpipe runs in. */
@@ -38,7 +36,7 @@ function besideCaller(file: string): string {
     const match = FRAME.exec(line);
     if (!match) continue;
     const path = match[1]!.startsWith('file://') ? fileURLToPath(match[1]!) : match[1]!;
-    if (OWN.some((own) => path.startsWith(`${own}/`)) || path.includes('/node_modules/')) continue;
+    if (isOwnCode(path) || path.includes('/node_modules/')) continue;
     return resolve(dirname(path), file);
   }
   return resolve(file);

@@ -1,22 +1,12 @@
-/** Who wrote a report: vnfpipe and its version (read once from package.json). */
-import { readFileSync } from 'node:fs';
-
-let version: string | undefined;
+/** Who wrote a report: vnfpipe and its version. */
+import { packageVersion } from '../../package-root.js';
 
 export function toolVersion(): string {
-  if (version === undefined) {
-    try {
-      // src/scan/report and dist/scan/report both sit three levels below the package root.
-      version = (
-        JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
-          version: string;
-        }
-      ).version;
-    } catch {
-      version = '0.0.0';
-    }
+  try {
+    return packageVersion();
+  } catch {
+    return '0.0.0';
   }
-  return version;
 }
 
 export const TOOL_NAME = 'vnfpipe';
