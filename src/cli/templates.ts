@@ -38,8 +38,12 @@ export const TEMPLATES: readonly ProjectTemplate[] = [
     needs: 'for render: nothing; for run: a cluster with Multus, hugepages and an image it can pull',
     next: 'vnfpipe check && vnfpipe render',
   },
-  // TODO(fleet): a `fleet` template (waves over sites) once the `fleet()` API is in the main entry:
-  // templates/fleet/ with the same four kinds of files, next: 'vnfpipe check && vnfpipe plan'.
+  {
+    name: 'fleet',
+    summary: 'fleet(): one image rolled out in waves over three sites, each on its own Docker engine',
+    needs: 'for plan: nothing; for run: three engines (docker contexts lab, edge1, edge2, or LAB_ENGINE, …)',
+    next: 'vnfpipe check && vnfpipe plan',
+  },
 ];
 
 export const DEFAULT_TEMPLATE = 'basic';

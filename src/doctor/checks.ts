@@ -35,7 +35,7 @@ export async function runChecks(needs: PipelineNeeds | undefined): Promise<Check
   results.push(checkHugepages(needs?.hugepages ?? []));
   results.push(checkCpus(needs?.cpus ?? 0));
   results.push(...(await checkKubernetes(needs?.kubernetes ?? [])));
-  // TODO(fleet): one check per fleet site's remote engine (SSH/TLS) once sites are in the pipeline model.
+  for (const named of needs?.engines ?? []) results.push(await checkNamedEngine(named));
   return results;
 }
 
@@ -80,6 +80,43 @@ async function checkEngine(required: boolean): Promise<{ result: CheckResult; sw
         }`,
         required,
       },
+    };
+  }
+}
+
+/** An engine a deploy step names (a fleet site's, a remote one): reachable, and its API new enough. */
+async function checkNamedEngine(named: PipelineNeeds['engines'][number]): Promise<CheckResult> {
+  const name = `engine of ${named.steps.join(', ')}`;
+  try {
+    const [{ DockerEngine }, { resolveEngine }] = await Promise.all([
+      import('../deploy/engine/client.js'),
+      import('../deploy/engine/endpoint.js'),
+    ]);
+    const engine = new DockerEngine(resolveEngine(named, env, process.cwd()));
+    const { body: version } = await engine.call<{ Version: string; ApiVersion: string }>({
+      path: '/version',
+      timeoutMs: 10_000,
+    });
+    const apiOk = Number(version.ApiVersion) >= 1.41;
+    return {
+      name,
+      ok: apiOk,
+      detail: `${version.Version} (API ${version.ApiVersion}) at ${named.label}`,
+      ...(apiOk ? {} : { fix: 'vnfpipe needs engine API 1.41 or later (Docker 20.10+) there' }),
+      required: true,
+    };
+  } catch (error) {
+    const hint = (error as { hint?: string }).hint;
+    return {
+      name,
+      ok: false,
+      detail: `${named.label} does not answer: ${reason(error)}`,
+      fix:
+        hint ??
+        (named.context
+          ? `check the context: docker --context ${named.context} version`
+          : `check the engine: DOCKER_HOST=${named.label} docker version`),
+      required: true,
     };
   }
 }

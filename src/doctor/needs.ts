@@ -2,6 +2,7 @@
  * What a pipeline needs from the machine, read from its steps' declarations (nothing runs): the Docker
  * engine, swarm mode, BuildKit, registries, network drivers, hugepages, pinned CPUs, a Kubernetes cluster.
  */
+import { describeEngine, type EngineOption } from '../deploy/engine/address.js';
 import type { Pipeline } from '../pipeline/define.js';
 import { isOutputRef } from '../pipeline/output.js';
 
@@ -17,6 +18,8 @@ export interface PipelineNeeds {
   /** The highest CPU number a cpuset names, plus one. */
   cpus: number;
   kubernetes: { context?: string; kubeconfig?: string }[];
+  /** Engines that deploy steps name (fleet sites, remote engines): each must answer. */
+  engines: Array<{ label: string; steps: string[]; engine?: EngineOption; context?: string }>;
 }
 
 interface WorkloadLike {
@@ -34,6 +37,7 @@ export function pipelineNeeds(pipeline: Pipeline): PipelineNeeds {
     hugepages: [],
     cpus: 0,
     kubernetes: [],
+    engines: [],
   };
   for (const step of pipeline.steps) {
     const spec = step.spec as { kind: string; options?: unknown; deployTarget?: string };
@@ -55,14 +59,32 @@ export function pipelineNeeds(pipeline: Pipeline): PipelineNeeds {
       });
       continue;
     }
-    needs.engine = true;
-    if (spec.deployTarget === 'swarm') needs.swarm = true;
+    const named = namedEngine(options);
+    if (named) {
+      const label = describeEngine(named)!;
+      const known = needs.engines.find((e) => e.label === label);
+      if (known) known.steps.push(step.id);
+      else needs.engines.push({ label, steps: [step.id], ...named });
+    } else {
+      needs.engine = true;
+      if (spec.deployTarget === 'swarm') needs.swarm = true;
+    }
     for (const net of workload.networks ?? []) needs.drivers.add(net.driver ?? 'bridge');
     if (workload.resources?.hugepages) needs.hugepages.push(workload.resources.hugepages);
     if (workload.resources?.cpuset)
       needs.cpus = Math.max(needs.cpus, highestCpu(workload.resources.cpuset) + 1);
   }
   return needs;
+}
+
+/** A deploy step's own engine (`engine` or `context`), when it names one; else the environment's. */
+function namedEngine(
+  options: Record<string, unknown>,
+): { engine?: EngineOption; context?: string } | undefined {
+  const engine = options.engine as EngineOption | undefined;
+  const context = typeof options.context === 'string' ? options.context : undefined;
+  if (engine && !isOutputRef(engine)) return { engine };
+  return context ? { context } : undefined;
 }
 
 function hasRunLayer(layers: unknown): boolean {

@@ -62,4 +62,30 @@ describe('vnfpipe doctor', { timeout: 120_000 }, () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('no vnfpipe.config.ts here');
   });
+
+  it("checks each engine a deploy step names (a fleet site's), and exits 1 naming the one that does not answer", async () => {
+    const project = makeProject({
+      'vnfpipe.config.ts': `import { definePipeline, fleet, probe } from 'vnfpipe';
+export default definePipeline('doc', (p) => {
+  p.add(fleet({
+    sites: { lab: { engine: process.env.LAB_ENGINE! }, edge1: { context: 'no-such-context' } },
+    waves: [['lab'], ['edge1']],
+    workload: { name: 'doc', image: 'busybox@sha256:${'0'.repeat(64)}', networks: [{ role: 'mgmt' }] },
+    probes: [probe.tcp({ port: 80 })],
+  }));
+});
+`,
+    });
+    const result = await project.cli(['doctor'], {
+      env: { LAB_ENGINE: 'unix:///var/run/docker.sock', DOCKER_CONFIG: join(project.dir, 'docker-config') },
+    });
+    expect(result.code, result.stdout + result.stderr).toBe(1);
+    expect(result.stdout).toMatch(
+      /^✔ engine of deploy-lab: \S+ \(API 1\.\d+\) at unix:\/\/\/var\/run\/docker\.sock$/m,
+    );
+    expect(result.stdout).toMatch(
+      /^✘ engine of deploy-edge1: context no-such-context does not answer: .*no-such-context/m,
+    );
+    expect(result.stdout).toMatch(/missing: engine of deploy-edge1/);
+  });
 });

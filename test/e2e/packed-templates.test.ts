@@ -124,6 +124,22 @@ describe('the packed package in an empty project', { timeout: 600_000 }, () => {
     expect(() => validateAll(objects)).not.toThrow();
   });
 
+  it('init --template fleet && check && plan shows the waves as ordinary steps', async () => {
+    const dir = await initialised('fleet');
+    const plan = await vnfpipe(dir, ['plan', '--json']);
+    expect(plan.code, plan.stderr).toBe(0);
+    const steps = (JSON.parse(plan.stdout) as { steps: Array<{ id: string; stage: string }> }).steps;
+    const stageOf = (id: string) => steps.find((step) => step.id === id)?.stage;
+    expect([stageOf('deploy-lab'), stageOf('deploy-edge1'), stageOf('deploy-edge2')]).toEqual([
+      'wave-1',
+      'wave-2',
+      'wave-2',
+    ]);
+    expect(steps.map((step) => step.id)).toEqual(
+      expect.arrayContaining(['verify-lab', 'verify-edge1', 'rollback-edge1', 'rollback-edge2']),
+    );
+  });
+
   it('init refuses to overwrite without --force and names the files', async () => {
     const dir = join(root, 'project', 'again');
     expect((await vnfpipe(join(root, 'project'), ['init', 'again'])).code).toBe(0);
