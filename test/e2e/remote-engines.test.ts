@@ -86,6 +86,9 @@ describe('example VNF pipeline on remote engines', { timeout: 600_000 }, () => {
     return made;
   };
 
+  // The three engines' pipelines run at once (each its own workload, networks and engine connection): they
+  // mostly wait on the engines and the probes, and one after another they were the longest file of the suite.
+
   /** Deploy + verify, then a faulty version that verify fails and rollback restores; all on `engine`. */
   async function deployVerifyRollback(c: Case, engineArgs: string[]) {
     const first = await c.project.cli(['run'], { env: c.env, timeoutMs: 240_000 });
@@ -112,7 +115,7 @@ describe('example VNF pipeline on remote engines', { timeout: 600_000 }, () => {
     expect(c.engine.docker(['ps', '--format', '{{.Names}}']).split('\n')).toContain(`${c.name}-r1`);
   }
 
-  it('through a TLS tcp:// engine (DOCKER_TLS_VERIFY, DOCKER_CERT_PATH)', async () => {
+  it.concurrent('through a TLS tcp:// engine (DOCKER_TLS_VERIFY, DOCKER_CERT_PATH)', async () => {
     const env = { VFW_ENGINE: tls.host, DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: tls.certPath };
     const c = copy('tls', tls.engine, env, { kind: 'docker', engine: tls.host });
     await deployVerifyRollback(c, ['--engine', tls.host]);
@@ -126,7 +129,7 @@ describe('example VNF pipeline on remote engines', { timeout: 600_000 }, () => {
     expect(wrongCa.stderr).toContain(tls.host);
   });
 
-  it('through an ssh:// engine (docker system dial-stdio)', async () => {
+  it.concurrent('through an ssh:// engine (docker system dial-stdio)', async () => {
     const env = {
       VFW_ENGINE: sshd.host,
       VNFPIPE_SSH_KEY: sshd.clientKey,
@@ -136,7 +139,7 @@ describe('example VNF pipeline on remote engines', { timeout: 600_000 }, () => {
     await deployVerifyRollback(c, ['--engine', sshd.host]);
   });
 
-  it('through a docker context', async () => {
+  it.concurrent('through a docker context', async () => {
     const env = { VFW_CONTEXT: 'e2e-site', DOCKER_CONFIG: dockerConfig };
     const c = copy('context', tls.engine, env, { kind: 'docker', context: 'e2e-site' });
     await deployVerifyRollback(c, ['--context', 'e2e-site']);
