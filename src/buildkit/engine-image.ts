@@ -6,11 +6,9 @@ import { DockerEngine } from '../deploy/engine/client.js';
 import { parseImageConfig } from '../oci/config.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import type { Digest } from '../oci/digest.js';
-import type { ImportedImage } from '../oci/docker-archive.js';
+import { type ImportedImage, writeImportedManifest } from '../oci/docker-archive.js';
 import type { OciLayout } from '../oci/layout.js';
-import { canonicalJson, type ImageManifest } from '../oci/manifest.js';
 import { MediaType } from '../oci/media-types.js';
-import type { Platform } from '../oci/platform.js';
 import type { BuildkitAddress } from './address.js';
 
 // Image configs are small documents; a bigger one is not read into memory.
@@ -65,21 +63,7 @@ async function fromLayoutBlobs(
     layers.push({ mediaType: MediaType.ociLayer, digest: diffId, size: await layout.blobSize(diffId) });
   }
   const configSize = await layout.blobSize(info.Id);
-  const manifest: ImageManifest = {
-    schemaVersion: 2,
-    mediaType: MediaType.ociManifest,
-    config: { mediaType: MediaType.ociConfig, digest: info.Id, size: configSize },
-    layers,
-  };
-  const written = await layout.writeBlob(canonicalJson(manifest), MediaType.ociManifest);
-  const platform: Platform = { os: config.os, architecture: config.architecture };
-  if (config.variant) platform.variant = config.variant;
-  return {
-    descriptor: { mediaType: MediaType.ociManifest, digest: written.digest, size: written.size, platform },
-    manifest,
-    config,
-    where: tag,
-  };
+  return writeImportedManifest(layout, config, { digest: info.Id, size: configSize }, layers, tag);
 }
 
 /** Removes a temporary tag (the image stays while something else refers to it). */

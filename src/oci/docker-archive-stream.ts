@@ -11,11 +11,9 @@ import { VnfpipeError } from '../errors.js';
 import { type ImageConfig, parseImageConfig } from './config.js';
 import type { Descriptor } from './descriptor.js';
 import type { Digest } from './digest.js';
-import type { ImportedImage } from './docker-archive.js';
+import { type ImportedImage, writeImportedManifest } from './docker-archive.js';
 import type { OciLayout } from './layout.js';
-import { canonicalJson, type ImageManifest } from './manifest.js';
 import { MediaType } from './media-types.js';
-import type { Platform } from './platform.js';
 import { asArray, asObject, asString, MAX_DOCUMENT_BYTES, parseJsonDocument } from './validate.js';
 
 export interface ArchiveStreamOptions {
@@ -182,19 +180,5 @@ async function writeImage(
     return { mediaType: MediaType.ociLayer, digest: layer.digest, size: layer.size };
   });
   const configDescriptor = await layout.writeBlob(configBytes, MediaType.ociConfig);
-  const manifest: ImageManifest = {
-    schemaVersion: 2,
-    mediaType: MediaType.ociManifest,
-    config: { mediaType: MediaType.ociConfig, digest: configDescriptor.digest, size: configDescriptor.size },
-    layers: descriptors,
-  };
-  const written = await layout.writeBlob(canonicalJson(manifest), MediaType.ociManifest);
-  const platform: Platform = { os: config.os, architecture: config.architecture };
-  if (config.variant) platform.variant = config.variant;
-  return {
-    descriptor: { mediaType: MediaType.ociManifest, digest: written.digest, size: written.size, platform },
-    manifest,
-    config,
-    where,
-  };
+  return writeImportedManifest(layout, config, configDescriptor, descriptors, where);
 }

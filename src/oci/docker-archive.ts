@@ -13,6 +13,7 @@ import { Readable } from 'node:stream';
 import { VnfpipeError } from '../errors.js';
 import { type ImageConfig, parseImageConfig } from './config.js';
 import type { Descriptor } from './descriptor.js';
+import type { Digest } from './digest.js';
 import type { OciLayout } from './layout.js';
 import { canonicalJson, type ImageManifest } from './manifest.js';
 import { MediaType } from './media-types.js';
@@ -344,12 +345,26 @@ export async function importDockerArchive(
       throw error;
     }
   }
+  return writeImportedManifest(layout, config, configDescriptor, layers, where);
+}
+
+/**
+ * The last step of every import of an engine's image (a `docker save` archive, a streamed `/images/get`, blobs
+ * the layout already holds): the OCI manifest over the config and layers, written into the layout.
+ */
+export async function writeImportedManifest(
+  layout: OciLayout,
+  config: ImageConfig,
+  configBlob: { digest: Digest; size: number },
+  layers: Descriptor[],
+  where: string,
+): Promise<ImportedImage> {
   const platform: Platform = { os: config.os, architecture: config.architecture };
   if (config.variant) platform.variant = config.variant;
   const manifest: ImageManifest = {
     schemaVersion: 2,
     mediaType: MediaType.ociManifest,
-    config: { mediaType: MediaType.ociConfig, digest: configDescriptor.digest, size: configDescriptor.size },
+    config: { mediaType: MediaType.ociConfig, digest: configBlob.digest, size: configBlob.size },
     layers,
   };
   const written = await layout.writeBlob(canonicalJson(manifest), MediaType.ociManifest);
