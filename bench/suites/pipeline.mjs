@@ -5,10 +5,9 @@
 // their time is the engine's and the probes' own waits, listed per step.
 // It needs the Docker engine, gcc and docker-registry (scripts/setup-deps.sh); without an engine it says so.
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { cpSync, mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { median, sh } from './util.mjs';
+import { median, sh, startRegistry } from './util.mjs';
 
 export const needsAnchors = false;
 
@@ -30,50 +29,6 @@ function freeNet() {
     if (!used.includes(`${prefix}.`)) return prefix;
   }
   throw new Error('no free 10.2xx.0.0/16 for the example networks');
-}
-
-function freePort() {
-  return new Promise((ok, fail) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => ok(port));
-    });
-    server.on('error', fail);
-  });
-}
-
-/** A docker-registry on 127.0.0.1 for the suite: the registry a user pushes to, up before the first run. */
-async function startRegistry(dir) {
-  const host = `127.0.0.1:${await freePort()}`;
-  mkdirSync(dir, { recursive: true });
-  const config = join(dir, 'registry.yml');
-  writeFileSync(
-    config,
-    `version: 0.1
-log: { level: warn, accesslog: { disabled: true } }
-storage: { filesystem: { rootdirectory: ${join(dir, 'data')} }, delete: { enabled: true } }
-http: { addr: ${host} }
-`,
-  );
-  const child = spawn('docker-registry', ['serve', config], { stdio: 'ignore' });
-  for (let i = 0; i < 100; i++) {
-    if (
-      await fetch(`http://${host}/v2/`).then(
-        () => true,
-        () => false,
-      )
-    )
-      break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return {
-    host,
-    stop: () =>
-      new Promise((ok) => {
-        child.once('exit', ok);
-        child.kill('SIGTERM');
-      }),
-  };
 }
 
 /** `vnfpipe run --json` in the project: wall time, the run's duration and every step's end event. */

@@ -1,13 +1,6 @@
-// Registry push on the reference workload, as ratios to anchors measured in the same run: our push of the
-// umoci-built reference image (the one anchors.sh pushes) to a fresh local registry (cold) and again with
-// every blob present (warm), vs `skopeo copy`; and build+push in one process vs umoci build + skopeo push.
-// Every push runs in a child process (start-up included, like skopeo). skopeo is also timed interleaved
-// with us here, so machine noise shows.
-import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
-import { median, sh } from './util.mjs';
+import { median, sh, startRegistry } from './util.mjs';
 
 export const needsAnchors = true;
 
@@ -59,48 +52,6 @@ function timed(command, args) {
   const start = process.hrtime.bigint();
   const out = sh(command, args);
   return { ms: Number(process.hrtime.bigint() - start) / 1e6, out };
-}
-
-function freePort() {
-  return new Promise((ok, fail) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => ok(port));
-    });
-    server.on('error', fail);
-  });
-}
-
-async function startRegistry(dir) {
-  const port = await freePort();
-  mkdirSync(dir, { recursive: true });
-  const config = join(dir, 'registry.yml');
-  writeFileSync(
-    config,
-    `version: 0.1
-log: { level: warn, accesslog: { disabled: true } }
-storage: { filesystem: { rootdirectory: ${join(dir, 'data')} }, delete: { enabled: true } }
-http: { addr: 127.0.0.1:${port} }
-`,
-  );
-  const child = spawn('docker-registry', ['serve', config], { stdio: 'ignore' });
-  for (let i = 0; i < 100; i++) {
-    const ok = await fetch(`http://127.0.0.1:${port}/v2/`).then(
-      () => true,
-      () => false,
-    );
-    if (ok) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return {
-    host: `127.0.0.1:${port}`,
-    wipe: () => rmSync(join(dir, 'data', 'docker'), { recursive: true, force: true }),
-    stop: () =>
-      new Promise((ok) => {
-        child.once('exit', ok);
-        child.kill('SIGTERM');
-      }),
-  };
 }
 
 /** The image anchors.sh pushes: base + three `umoci insert` layers (reused from the anchors' work dir). */

@@ -1,13 +1,7 @@
-// Scale: build, push and scan of a generated image at 1× (256 MiB) and 4× (1 GiB) of input — many small files
-// plus a few large mixed-entropy ones — each in its own child process. Time should grow linearly with the
-// bytes and peak memory should stay flat. Needs no shared workload: the data is generated here, the same
-// bytes every run (seeded).
-import { spawn } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { sh } from './util.mjs';
+import { sh, startRegistry } from './util.mjs';
 
 export const needsAnchors = false;
 
@@ -52,16 +46,6 @@ function makeWorkload(dir, scale) {
   }
 }
 
-function freePort() {
-  return new Promise((ok, fail) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => ok(port));
-    });
-    server.on('error', fail);
-  });
-}
-
 const SCRIPT = `
 const [what, dist, ...args] = process.argv.slice(2);
 const t = performance.now();
@@ -90,24 +74,7 @@ export async function run({ workDir, repo, log }) {
   const script = join(workDir, 'scale.mjs');
   writeFileSync(script, SCRIPT);
   const dist = pathToFileURL(join(repo, 'dist')).href;
-  const port = await freePort();
-  const registryDir = join(workDir, 'registry');
-  mkdirSync(registryDir, { recursive: true });
-  writeFileSync(
-    join(registryDir, 'config.yml'),
-    `version: 0.1\nlog: { level: warn, accesslog: { disabled: true } }\nstorage: { filesystem: { rootdirectory: ${join(registryDir, 'data')} } }\nhttp: { addr: 127.0.0.1:${port} }\n`,
-  );
-  const registry = spawn('docker-registry', ['serve', join(registryDir, 'config.yml')], { stdio: 'ignore' });
-  for (let i = 0; i < 100; i++) {
-    if (
-      await fetch(`http://127.0.0.1:${port}/v2/`).then(
-        () => true,
-        () => false,
-      )
-    )
-      break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const registry = await startRegistry(join(workDir, 'registry'));
   const step = (...args) =>
     JSON.parse(sh(process.execPath, [script, args[0], dist, ...args.slice(1)]).trim());
   const results = {};
@@ -121,9 +88,9 @@ export async function run({ workDir, repo, log }) {
       log(`scale ${name}: generating ${scale * 256} MiB`);
       makeWorkload(ctx, scale);
       rmSync(layout, { recursive: true, force: true });
-      rmSync(join(registryDir, 'data'), { recursive: true, force: true });
+      registry.wipe();
       const build = step('build', ctx, layout);
-      const push = step('push', layout, `127.0.0.1:${port}`);
+      const push = step('push', layout, registry.host);
       const scan = step('scan', layout);
       results[name] = { build, push, scan, mib: scale * 256 };
       log(
@@ -133,7 +100,7 @@ export async function run({ workDir, repo, log }) {
       rmSync(layout, { recursive: true, force: true });
     }
   } finally {
-    registry.kill('SIGTERM');
+    await registry.stop();
   }
   const rows = [];
   for (const what of ['build', 'push', 'scan']) {

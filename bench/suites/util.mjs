@@ -1,5 +1,11 @@
-/** What every bench suite shares: the median of repeated timings, and a command that must succeed. */
-import { spawnSync } from 'node:child_process';
+/**
+ * What every bench suite shares: the median of repeated timings, a command that must succeed, and a
+ * docker-registry of the suite's own on a free 127.0.0.1 port.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
 
 export function median(values) {
   const sorted = [...values].sort((a, b) => a - b);
@@ -16,4 +22,47 @@ export function sh(command, args, options = {}) {
   });
   if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed: ${result.stderr}`);
   return result.stdout;
+}
+
+export function freePort() {
+  return new Promise((ok, fail) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => ok(port));
+    });
+    server.on('error', fail);
+  });
+}
+
+/** Debian's docker-registry storing under `dir`, answering before this resolves; `wipe` empties it. */
+export async function startRegistry(dir) {
+  const host = `127.0.0.1:${await freePort()}`;
+  mkdirSync(dir, { recursive: true });
+  const config = join(dir, 'registry.yml');
+  writeFileSync(
+    config,
+    `version: 0.1
+log: { level: warn, accesslog: { disabled: true } }
+storage: { filesystem: { rootdirectory: ${join(dir, 'data')} }, delete: { enabled: true } }
+http: { addr: ${host} }
+`,
+  );
+  const child = spawn('docker-registry', ['serve', config], { stdio: 'ignore' });
+  for (let i = 0; i < 100; i++) {
+    const answers = await fetch(`http://${host}/v2/`).then(
+      () => true,
+      () => false,
+    );
+    if (answers) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    host,
+    wipe: () => rmSync(join(dir, 'data', 'docker'), { recursive: true, force: true }),
+    stop: () =>
+      new Promise((ok) => {
+        child.once('exit', ok);
+        child.kill('SIGTERM');
+      }),
+  };
 }
