@@ -57,6 +57,8 @@ export function dockerfileStep(options: DockerfileStepOptions): StepSpec<ImageRe
       return { files: [context, `${context}/**`] };
     },
     cacheOutputs: (output) => [`${output.layout}/blobs/sha256/${output.digest.slice('sha256:'.length)}`],
+    cacheValid: async (output, _opts, ctx) =>
+      (await import('./layout-check.js')).layoutImageProblem(ctx.cwd, output),
     run: (ctx, opts) => runDockerfile(ctx, opts as unknown as ResolvedOptions),
   };
 }
