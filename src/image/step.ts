@@ -13,6 +13,7 @@ import {
 } from '../pipeline/model.js';
 import type { SecretRef } from '../pipeline/secret.js';
 import { dockerfileStep } from './dockerfile-step.js';
+import { layoutImageProblem } from './layout-check.js';
 import type { FileMapping, ImageConfigSpec, ImageRef, InlineFile, LayerSpec, Ownership } from './types.js';
 
 /** A layer as a pipeline writes it: a LayerSpec plus outputs of other steps it waits for. */
@@ -162,8 +163,7 @@ export const image = {
       // A cached build counts only while its manifest (or index) is still in the layout (gc, a fresh CI
       // checkout that restored the cache but not the layout), with every blob it names, under its name.
       cacheOutputs: (output) => [`${output.layout}/blobs/sha256/${output.digest.slice('sha256:'.length)}`],
-      cacheValid: async (output, _opts, ctx) =>
-        (await import('./layout-check.js')).layoutImageProblem(ctx.cwd, output),
+      cacheValid: async (output, _opts, ctx) => layoutImageProblem(ctx.cwd, output),
       run: (ctx, opts) => runBuild(ctx, opts as unknown as ResolvedBuild),
     };
   },

@@ -11,7 +11,6 @@
  * registry and settings serves every check of the run.
  */
 import type { Agent as HttpAgent, IncomingMessage } from 'node:http';
-import { isIP } from 'node:net';
 import { MediaType } from '../oci/media-types.js';
 import type { CacheValidContext } from '../pipeline/model.js';
 import type { Credentials } from './auth/credentials.js';
@@ -70,6 +69,15 @@ export async function manifestsProblem(
   return undefined;
 }
 
+/**
+ * `host[:port]/repo/path` (optionally `@digest`), as the push, sign and attest steps record it, split into
+ * the registry and the repository; undefined for anything else.
+ */
+export function splitRepository(text: string): { registry: string; repository: string } | undefined {
+  const match = /^([^/@\s]+)\/([a-z0-9]+(?:[._/-][a-z0-9]+)*)(?:@sha256:[0-9a-f]{64})?$/.exec(text ?? '');
+  return match ? { registry: match[1]!, repository: match[2]! } : undefined;
+}
+
 /** The run's shared client for a registry with these settings (credentials resolved as the steps do). */
 export async function checkClient(
   ctx: CacheValidContext,
@@ -90,9 +98,8 @@ function isLoopback(registry: string): boolean {
     : registry.lastIndexOf(':') === -1
       ? registry
       : registry.slice(0, registry.lastIndexOf(':'));
-  if (name === 'localhost') return true;
-  if (isIP(name) === 4) return name.startsWith('127.');
-  return name === '::1';
+  if (name === 'localhost' || name === '::1') return true;
+  return /^127(\.\d{1,3}){3}$/.test(name);
 }
 
 /**

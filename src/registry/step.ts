@@ -2,10 +2,13 @@
  * The `push` step: copies a built image (an OCI layout ref, or a registry ref) to a registry and hands on
  * `{ ref, digest, repository, tags }`, pinned by digest. Cheap to import: the client loads when it runs.
  */
+
+import { resolve } from 'node:path';
 import { VnfpipeError } from '../errors.js';
 import type { ImageRef } from '../pipeline/kinds.js';
 import type { CacheValidContext, Input, StepContext, StepSpec } from '../pipeline/model.js';
 import type { SecretRef } from '../pipeline/secret.js';
+import { manifestsProblem, splitRepository } from './check.js';
 
 export interface PushOptions {
   /** The image to push: a build step's output (`img.out`), a literal ImageRef, or a reference such as
@@ -128,20 +131,14 @@ async function pushedStillThere(
   output: PushedImage,
   opts: ResolvedPush,
 ): Promise<string | undefined> {
-  const [{ parseRegistryReference }, { manifestsProblem }, { resolve }] = await Promise.all([
-    import('../oci/reference.js'),
-    import('./check.js'),
-    import('node:path'),
-  ]);
-  const dest = parseRegistryReference(opts.to);
-  if (!output?.digest || `${dest.registry}/${dest.repository}` !== output.repository)
-    return 'the recorded push went elsewhere';
+  const where = splitRepository(output?.repository);
+  if (!where || !output.digest) return 'the recorded push names no repository and digest';
   const credentials = await explicitCredentials(opts.auth, () => {});
   const references = output.tags?.length ? output.tags : [output.digest];
   return manifestsProblem(
     ctx,
-    dest.registry,
-    dest.repository,
+    where.registry,
+    where.repository,
     references.map((reference) => ({
       reference,
       digest: output.digest,
@@ -156,10 +153,9 @@ async function pushedStillThere(
 }
 
 async function runPush(ctx: StepContext, opts: ResolvedPush): Promise<PushedImage> {
-  const [{ parseReference, parseRegistryReference }, { copyImage }, { resolve }] = await Promise.all([
+  const [{ parseReference, parseRegistryReference }, { copyImage }] = await Promise.all([
     import('../oci/reference.js'),
     import('./copy.js'),
-    import('node:path'),
   ]);
   const dest = parseRegistryReference(opts.to);
   const image = typeof opts.image === 'string' ? { ref: opts.image } : opts.image;

@@ -12,6 +12,8 @@ import type {
   StepSpec,
 } from '../pipeline/model.js';
 import { isSecretRef, type SecretRef } from '../pipeline/secret.js';
+import { manifestsProblem, splitRepository } from '../registry/check.js';
+import { builderIdOf, sourceRevision } from './revision.js';
 
 export interface TrustStepKey {
   /** A PEM private key: a path relative to the project, or a secret holding the PEM text. */
@@ -161,12 +163,9 @@ async function manifestsStillThere(
   subjectRef: string,
   expected: Array<{ reference: string; digest: string; what: string }>,
 ): Promise<string | undefined> {
-  const [{ parseRegistryReference }, { manifestsProblem }] = await Promise.all([
-    import('../oci/reference.js'),
-    import('../registry/check.js'),
-  ]);
-  const parsed = parseRegistryReference(subjectRef);
-  return manifestsProblem(ctx, parsed.registry, parsed.repository, expected, {
+  const where = splitRepository(subjectRef);
+  if (!where) return 'the recorded output names no registry repository';
+  return manifestsProblem(ctx, where.registry, where.repository, expected, {
     ...(opts.insecure ? { insecure: true } : {}),
     ...(opts.auth
       ? { credentials: (await import('../registry/auth/credentials.js')).credentialsFromString(opts.auth) }
@@ -244,7 +243,6 @@ export function attest(options: AttestStepOptions): StepSpec<AttestedImage, Atte
       }
       if (opts.provenance !== false) {
         const settings = typeof opts.provenance === 'object' ? opts.provenance : {};
-        const { builderIdOf, sourceRevision } = await import('./revision.js');
         inputs.files.push(ctx.file ?? 'vnfpipe.config.ts', ...(settings.materials ?? []));
         inputs.values = {
           ...inputs.values,

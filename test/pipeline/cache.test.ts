@@ -33,7 +33,8 @@ function craftMemo(
   change: Partial<{ size: bigint }> = {},
 ) {
   const st = statSync(file, { bigint: true });
-  const newest = st.ctimeNs < st.mtimeNs ? st.mtimeNs : st.ctimeNs; // bigints: no Math.max
+  // biome-ignore lint/complexity/useMathMinMax: bigints, which Math.max does not take
+  const newest = st.ctimeNs < st.mtimeNs ? st.mtimeNs : st.ctimeNs;
   const entry = [
     st.size + (change.size ?? 0n),
     st.mtimeNs,
