@@ -295,6 +295,15 @@ export class SharedValues {
     return value;
   }
 
+  /** What `cacheValid` checks are given (besides their signal), sharing this run's values. */
+  checkContext(base: Pick<CacheValidContext, 'cwd' | 'stateDir' | 'env'>): Omit<CacheValidContext, 'signal'> {
+    return {
+      ...base,
+      shared: <T>(key: string, create: () => T, dispose?: (value: T) => void) =>
+        this.get(key, create, dispose),
+    };
+  }
+
   disposeAll(): void {
     for (const { value, dispose } of this.values.values()) {
       try {

@@ -51,13 +51,7 @@ export async function explainPlan(
     secrets: false,
   };
   const shared = new SharedValues();
-  const validContext = {
-    cwd,
-    stateDir,
-    env,
-    shared: <T>(key: string, create: () => T, dispose?: (value: T) => void) =>
-      shared.get(key, create, dispose),
-  };
+  const validContext = shared.checkContext({ cwd, stateDir, env });
   const verdicts = new Map<string, CacheVerdict>();
   const cachedOutputs = new Map<string, unknown>();
   const steps: StepExplanation[] = [];

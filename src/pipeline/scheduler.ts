@@ -136,13 +136,7 @@ export async function runPipeline(pipeline: Pipeline, options: RunOptions = {}):
     secrets: true,
   };
   const shared = new SharedValues();
-  const validContext = {
-    cwd,
-    stateDir,
-    env,
-    shared: <T>(key: string, create: () => T, dispose?: (value: T) => void) =>
-      shared.get(key, create, dispose),
-  };
+  const validContext = shared.checkContext({ cwd, stateDir, env });
   const cleanups: ContextDeps['cleanups'] = [];
   const deps: ContextDeps = {
     runId,

@@ -5,6 +5,7 @@
 
 import { resolve } from 'node:path';
 import { VnfpipeError } from '../errors.js';
+import { imageContentFiles } from '../oci/content-files.js';
 import type { ImageRef } from '../pipeline/kinds.js';
 import type { CacheValidContext, Input, StepContext, StepSpec } from '../pipeline/model.js';
 import type { SecretRef } from '../pipeline/secret.js';
@@ -88,25 +89,13 @@ export function push(options: PushOptions): StepSpec<PushedImage, PushOptions> {
     // Cached by the image's digest and the options; reused only while the registry still has every tag
     // naming the pushed manifest (one HEAD each).
     cacheInputs: (opts) => {
-      const files = sourceInputFiles(opts.image as ImageRef | string);
+      const files = imageContentFiles(opts.image as ImageRef | string);
       return files ? { files } : undefined;
     },
     cacheValid: (output, opts, ctx) => pushedStillThere(ctx, output, opts as unknown as ResolvedPush),
     cacheValidRemote: 'the registry still has each pushed tag, naming the pushed digest',
     run: (ctx, opts) => runPush(ctx, opts as unknown as ResolvedPush),
   };
-}
-
-/**
- * The files standing for the pushed image's content, or undefined when nothing local does (a registry
- * tag as the source can move: such pushes are not cached). An image with its digest needs none.
- */
-function sourceInputFiles(image: ImageRef | string): string[] | undefined {
-  if (typeof image !== 'string' && /^sha256:[0-9a-f]{64}$/.test(image.digest ?? '')) return [];
-  const ref = typeof image === 'string' ? image : image.ref;
-  if (ref.startsWith('oci:')) return [`${ref.slice(4).split(':')[0]}/index.json`];
-  if (ref.startsWith('docker-archive:')) return [ref.slice('docker-archive:'.length).split(':')[0]!];
-  return /@sha256:[0-9a-f]{64}$/.test(ref) ? [] : undefined;
 }
 
 /** Credentials as the push resolves them: the step's `auth`, else the client's own (environment, docker config). */

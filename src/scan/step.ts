@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { VnfpipeError } from '../errors.js';
+import { imageContentFiles } from '../oci/content-files.js';
 import type { ImageRef, ScanReport } from '../pipeline/kinds.js';
 import type { Input, StepSpec } from '../pipeline/model.js';
 import { DB_STAMP_FILE, defaultDbDir } from './db/location.js';
@@ -43,19 +44,6 @@ const SCAN_CACHE_REVISION = 1;
 
 function dbDirOf(db: string | undefined, env: Readonly<Record<string, string | undefined>>): string {
   return db ?? defaultDbDir(env);
-}
-
-/**
- * The files standing for the scanned image's content, or undefined when nothing local does (a registry
- * tag can move: such scans are not cached). An image given with its digest needs none: the digest is part
- * of the fingerprint.
- */
-function imageInputFiles(image: ImageRef | string): string[] | undefined {
-  if (typeof image !== 'string' && /^sha256:[0-9a-f]{64}$/.test(image.digest ?? '')) return [];
-  const ref = typeof image === 'string' ? image : image.ref;
-  if (ref.startsWith('oci:')) return [`${ref.slice(4).split(':')[0]}/index.json`];
-  if (ref.startsWith('docker-archive:')) return [ref.slice('docker-archive:'.length).split(':')[0]!];
-  return /@sha256:[0-9a-f]{64}$/.test(ref) ? [] : undefined;
 }
 
 async function readIgnoreFile(path: string): Promise<unknown> {
@@ -104,7 +92,7 @@ export function scan(options: ScanStepOptions): StepSpec<ScanReport, ScanStepOpt
     // Keyed by the image's digest (the step's input), the options, the database's stamp file, the files of
     // ignore rules and VEX statements, the scanner's version and which ignore rules have expired by now.
     async cacheInputs(opts, ctx) {
-      const files = imageInputFiles(opts.image as ImageRef | string);
+      const files = imageContentFiles(opts.image as ImageRef | string);
       if (!files) return undefined;
       files.push(join(dbDirOf(opts.db, ctx.env), DB_STAMP_FILE));
       if (typeof opts.ignore === 'string') files.push(opts.ignore);

@@ -17,6 +17,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { imageContentFiles } from '../../src/oci/content-files.js';
 import { StepCache } from '../../src/pipeline/cache.js';
 import { FileHashMemo, RACY_MARGIN_NS } from '../../src/pipeline/filememo.js';
 
@@ -163,5 +164,17 @@ describe('cache entries', () => {
       const read = await reader.read('step');
       expect(read?.runId).toBe(entry.runId);
     }
+  });
+});
+
+describe('what stands for an image in a fingerprint', () => {
+  it('is its digest when known, a layout index or archive file, and nothing for a movable registry tag', () => {
+    const digest = `sha256:${'a'.repeat(64)}`;
+    expect(imageContentFiles({ ref: 'oci:.vnfpipe/oci:img', digest })).toEqual([]);
+    expect(imageContentFiles('oci:layout:img')).toEqual(['layout/index.json']);
+    expect(imageContentFiles('docker-archive:vfw.tar:vfw:1')).toEqual(['vfw.tar']);
+    expect(imageContentFiles(`127.0.0.1:5000/vnf/vfw@${digest}`)).toEqual([]);
+    expect(imageContentFiles('127.0.0.1:5000/vnf/vfw:1')).toBeUndefined();
+    expect(imageContentFiles({ ref: '127.0.0.1:5000/vnf/vfw:1', digest: '' })).toBeUndefined();
   });
 });
