@@ -60,7 +60,9 @@ export { BUILTIN_KINDS } from './pipeline/kinds.js';
 export type { LoadedPipeline } from './pipeline/loader.js';
 export { DEFAULT_PIPELINE_FILE, loadPipeline } from './pipeline/loader.js';
 export type {
+  CacheInputContext,
   CacheInputs,
+  CacheValidContext,
   Duration,
   Input,
   LogStream,

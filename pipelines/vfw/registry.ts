@@ -5,16 +5,20 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { get } from 'node:http';
 import { join } from 'node:path';
 import type { StepContext } from 'vnfpipe';
 
-async function answers(host: string): Promise<boolean> {
-  try {
-    const res = await fetch(`http://${host}/v2/`, { signal: AbortSignal.timeout(1000) });
-    return res.headers.get('docker-distribution-api-version') === 'registry/2.0';
-  } catch {
-    return false;
-  }
+/** One GET /v2/ with a 1 s deadline (node:http: no fetch engine to load for a single request). */
+function answers(host: string): Promise<boolean> {
+  return new Promise((done) => {
+    const req = get(`http://${host}/v2/`, { timeout: 1000, agent: false }, (res) => {
+      res.resume();
+      done(res.headers['docker-distribution-api-version'] === 'registry/2.0');
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => done(false));
+  });
 }
 
 export async function ensureLocalRegistry(

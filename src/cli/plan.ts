@@ -14,8 +14,8 @@ export async function planCommand(opts: {
     const checked = await checkCommand({ file: opts.file, quiet: Boolean(opts.json) });
     if (checked !== 0) return checked;
   }
-  const { pipeline, cwd } = await loadPipeline(opts.file);
-  const plan = await explainPlan(pipeline, { cwd, noCache: !opts.cache });
+  const { pipeline, file, cwd } = await loadPipeline(opts.file);
+  const plan = await explainPlan(pipeline, { cwd, file, noCache: !opts.cache });
   if (opts.preflight) {
     const { preflightKubernetesSteps } = await import('./preflight.js');
     const refused = await preflightKubernetesSteps(pipeline, cwd);

@@ -6,6 +6,7 @@
 import { VnfpipeError } from '../errors.js';
 import type { StepContext, StepSpec } from '../pipeline/model.js';
 import type { SecretRef } from '../pipeline/secret.js';
+import { layoutImageProblem } from './layout-check.js';
 import type { ImageRef } from './types.js';
 
 export interface DockerfileStepOptions {
@@ -57,6 +58,7 @@ export function dockerfileStep(options: DockerfileStepOptions): StepSpec<ImageRe
       return { files: [context, `${context}/**`] };
     },
     cacheOutputs: (output) => [`${output.layout}/blobs/sha256/${output.digest.slice('sha256:'.length)}`],
+    cacheValid: async (output, _opts, ctx) => layoutImageProblem(ctx.cwd, output),
     run: (ctx, opts) => runDockerfile(ctx, opts as unknown as ResolvedOptions),
   };
 }

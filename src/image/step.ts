@@ -13,6 +13,7 @@ import {
 } from '../pipeline/model.js';
 import type { SecretRef } from '../pipeline/secret.js';
 import { dockerfileStep } from './dockerfile-step.js';
+import { layoutImageProblem } from './layout-check.js';
 import type { FileMapping, ImageConfigSpec, ImageRef, InlineFile, LayerSpec, Ownership } from './types.js';
 
 /** A layer as a pipeline writes it: a LayerSpec plus outputs of other steps it waits for. */
@@ -155,10 +156,14 @@ export const image = {
       stage: 'build',
       options,
       validate: validateBuildOptions,
-      cacheInputs: (opts) => ({ files: sourceGlobs(opts as unknown as ResolvedBuild) }),
+      cacheInputs: (opts) => {
+        const files = sourceGlobs(opts as unknown as ResolvedBuild);
+        return files.length > 0 ? { files } : undefined;
+      },
       // A cached build counts only while its manifest (or index) is still in the layout (gc, a fresh CI
-      // checkout that restored the cache but not the layout).
+      // checkout that restored the cache but not the layout), with every blob it names, under its name.
       cacheOutputs: (output) => [`${output.layout}/blobs/sha256/${output.digest.slice('sha256:'.length)}`],
+      cacheValid: async (output, _opts, ctx) => layoutImageProblem(ctx.cwd, output),
       run: (ctx, opts) => runBuild(ctx, opts as unknown as ResolvedBuild),
     };
   },
@@ -224,13 +229,25 @@ function validateBuildOptions(options: ImageBuildOptions): void {
 /** The options as the step receives them: references resolved. */
 type ResolvedBuild = Omit<ImageBuildOptions, 'from' | 'platforms' | 'publishTo'> & {
   publishTo?: ResolvedPublish;
-  from?: string | { ref: string };
-  platforms?: Array<Omit<ImagePlatformInput, 'from'> & { from?: string | { ref: string } }>;
+  from?: string | { ref: string; digest?: string };
+  platforms?: Array<Omit<ImagePlatformInput, 'from'> & { from?: string | { ref: string; digest?: string } }>;
 };
 
 function baseName(from: string | { ref: string } | undefined): string | undefined {
   if (from === undefined) return undefined;
   return typeof from === 'string' ? from : from.ref;
+}
+
+/**
+ * A base that is an image in a layout given with its digest (another build step's output): taken by that
+ * digest (`oci:<dir>:sha256:…`), so what the build uses is what the fingerprint names, whatever the name
+ * points at by then.
+ */
+function pinnedBase(from: string | { ref: string; digest?: string } | undefined): string | undefined {
+  if (from === undefined || typeof from === 'string') return undefined;
+  if (!from.ref?.startsWith('oci:') || !/^sha256:[0-9a-f]{64}$/.test(from.digest ?? '')) return undefined;
+  const dir = from.ref.slice(4).split(':')[0];
+  return dir ? `oci:${dir}:${from.digest}` : undefined;
 }
 
 /** Cache-input globs: each mapping's source (as file or tree), excludes, ignore files, base layout index. */
@@ -255,6 +272,9 @@ function sourceGlobs(options: ResolvedBuild): string[] {
     if (layer.ignoreFile) globs.add(join(base, layer.ignoreFile));
   }
   for (const from of [options.from, ...(options.platforms ?? []).map((p) => p.from)]) {
+    // Another step's image, pinned by digest: that digest is part of the fingerprint already (and the build
+    // takes the base by it). The layout's index.json is not an input then: this build writes it too.
+    if (pinnedBase(from)) continue;
     const name = baseName(from);
     if (name?.startsWith('oci:')) {
       const dir = name.slice(4).split(':')[0] ?? '';
@@ -307,7 +327,7 @@ async function runBuild(ctx: StepContext, options: ResolvedBuild): Promise<Image
     layout: layout ? resolve(ctx.cwd, layout) : join(ctx.stateDir, 'oci'),
     cacheDir: cache === false ? undefined : join(ctx.stateDir, 'cache', 'layers'),
     name: name ?? ctx.stepId,
-    from: anchored(baseName(from), ctx.cwd, resolve),
+    from: anchored(pinnedBase(from) ?? baseName(from), ctx.cwd, resolve),
     platform,
     compression,
     compressionLevel,
@@ -329,7 +349,7 @@ async function runBuild(ctx: StepContext, options: ResolvedBuild): Promise<Image
         layers: stripAfter(layers),
         platforms: platforms?.map((p) => ({
           ...p,
-          from: anchored(baseName(p.from), ctx.cwd, resolve),
+          from: anchored(pinnedBase(p.from) ?? baseName(p.from), ctx.cwd, resolve),
           layers: stripAfter(p.layers),
         })),
         onProgress: (update) => {

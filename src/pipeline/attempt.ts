@@ -16,11 +16,19 @@ export async function attempt(
   deps: ContextDeps,
   runSignal: AbortSignal,
   failure: StepContext['failure'],
+  /** Lines logged once the step has started (why a cached result was not reused). */
+  notes: readonly string[] = [],
 ): Promise<unknown> {
   let delay = step.retryDelayMs;
   for (let n = 1; ; n++) {
     record.attempts = n;
     deps.bus.emit({ type: 'step.start', time: Date.now(), step: step.id, attempt: n });
+    if (n === 1) {
+      for (const line of notes) {
+        deps.journal.appendLog(step.id, line);
+        deps.bus.emit({ type: 'step.log', time: Date.now(), step: step.id, stream: 'info', line });
+      }
+    }
     const controller = new AbortController();
     const onRunAbort = () => controller.abort(runSignal.reason);
     runSignal.addEventListener('abort', onRunAbort, { once: true });

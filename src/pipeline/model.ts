@@ -87,10 +87,42 @@ export interface ProgressUpdate {
   unit: 'bytes' | 'items';
 }
 
-/** Files whose content decides whether a cached output can be reused. */
+/** What decides whether a cached output can be reused, besides the options and the outputs a step consumes. */
 export interface CacheInputs {
   /** Globs relative to the project directory (`src/**`, `!src/**\/*.md`). */
   files: string[];
+  /**
+   * Other things the result depends on (a tool's version, a database's stamp, a key's digest), by a name
+   * `vnfpipe plan` shows when one changes (`scanner version changed`). Only their hashes are stored; still,
+   * never pass a low-entropy secret (a password) here. `undefined`: not known now (a secret, under
+   * `vnfpipe plan`, which reads none): plan then says the step is reused only if it is unchanged.
+   */
+  values?: Record<string, unknown>;
+}
+
+/** What `cacheInputs` is given besides the options. */
+export interface CacheInputContext {
+  readonly cwd: string;
+  readonly stateDir: string;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** The pipeline file, relative to `cwd`, when known. */
+  readonly file?: string;
+  /** False under `vnfpipe plan`: secrets in the options are placeholders (`secret(NAME)`), not values. */
+  readonly secrets: boolean;
+}
+
+/** What `cacheValid` is given besides the recorded output and the options. */
+export interface CacheValidContext {
+  readonly cwd: string;
+  readonly stateDir: string;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Aborted when the check takes too long or the run is cancelled: pass it to everything that waits. */
+  readonly signal: AbortSignal;
+  /**
+   * One value per key for the whole run, shared by the checks of several steps (a registry client: one
+   * connection, one ping, for a push, its signature and its attestations); `dispose` runs when the run ends.
+   */
+  shared<T>(key: string, create: () => T, dispose?: (value: T) => void): T;
 }
 
 /**
@@ -103,10 +135,27 @@ export interface StepSpec<T = unknown, O = unknown> {
   readonly options: O;
   /** Checks options before anything runs; throw a VnfpipeError('PIPELINE_INVALID') naming the option. */
   validate?(options: O): void;
-  /** Inputs for the step cache. Steps without inputs are never cached. */
-  cacheInputs?(options: Resolved<O>): CacheInputs | undefined;
+  /**
+   * Inputs for the step cache; undefined (or no `cacheInputs`) when these options are never cached. A step
+   * with no files and no values is still cached: by its options and the outputs it consumes.
+   */
+  cacheInputs?(
+    options: Resolved<O>,
+    ctx: CacheInputContext,
+  ): CacheInputs | undefined | Promise<CacheInputs | undefined>;
   /** Files the step produces; a cached output is reused only while they are unchanged. */
   cacheOutputs?(output: T): string[];
+  /**
+   * Checked before a cached output is reused, when everything else matches: resolves to the reason the
+   * output no longer holds (the registry's tag names another manifest), or undefined when it does. A check
+   * that throws or outlives its short timeout makes the step run, with that as the reason.
+   */
+  cacheValid?(output: T, options: Resolved<O>, ctx: CacheValidContext): Promise<string | undefined>;
+  /**
+   * Set when `cacheValid` needs the network: `vnfpipe plan` does not run it and says this is checked when the
+   * step runs (e.g. `'the registry still holds the pushed tag'`).
+   */
+  readonly cacheValidRemote?: string;
   run(ctx: StepContext, options: Resolved<O>): Promise<T>;
 }
 

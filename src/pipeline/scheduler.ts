@@ -4,15 +4,15 @@
  * Every state change becomes an event and lands in the journal.
  */
 import { availableParallelism } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { EXIT, isInfrastructureFailure, messageOf, VnfpipeError } from '../errors.js';
 import { abortable, attempt, StepTimeout, withUserSite } from './attempt.js';
-import { type CacheCheck, fingerprintStep, StepCache } from './cache.js';
+import { type CacheCheck, fingerprintStep, revalidate, SharedValues, StepCache } from './cache.js';
 import type { ContextDeps } from './context.js';
 import type { Pipeline } from './define.js';
 import { EventBus, type EventListener, type RunStatus, type StepStatus } from './events.js';
 import { findLatestStepRecord, newRunId, RunJournal, type StepRecord } from './journal.js';
-import type { OutputRef, StepContext, WhenContext } from './model.js';
+import type { CacheInputContext, CacheValidContext, OutputRef, StepContext, WhenContext } from './model.js';
 import { collectSecrets, readRef, refInfo, resolveValue } from './output.js';
 import { type PlannedStep, planPipeline } from './plan.js';
 import { Masker, resolveSecret } from './secret.js';
@@ -128,6 +128,15 @@ export async function runPipeline(pipeline: Pipeline, options: RunOptions = {}):
   options.signal?.addEventListener('abort', onOuterAbort, { once: true });
 
   const cache = new StepCache(stateDir, plan.pipeline, cwd);
+  const cacheContext: CacheInputContext = {
+    cwd,
+    stateDir,
+    env,
+    ...(options.file ? { file: relative(cwd, resolve(cwd, options.file)) } : {}),
+    secrets: true,
+  };
+  const shared = new SharedValues();
+  const validContext = shared.checkContext({ cwd, stateDir, env });
   const cleanups: ContextDeps['cleanups'] = [];
   const deps: ContextDeps = {
     runId,
@@ -255,27 +264,46 @@ export async function runPipeline(pipeline: Pipeline, options: RunOptions = {}):
         env,
         onSecret: (value) => masker.add(value),
       });
-      const check = options.noCache ? undefined : await checkCache(step, resolved, cache, deps);
+      const check = options.noCache
+        ? undefined
+        : await checkCache(step, resolved, cache, deps, cacheContext, validContext, runController.signal);
       if (check?.hit && check.entry) {
         outputs.set(step.id, check.entry.output);
+        const remote = step.definition.spec.cacheValidRemote;
         return await finish(step, 'cached', {
           output: masker.maskDeep(check.entry.output),
-          reason: `inputs unchanged since run ${check.entry.runId}`,
+          reason: `inputs unchanged since run ${check.entry.runId}${remote ? `, and ${remote}` : ''}`,
           fromRun: check.entry.runId,
         });
       }
-      const output = await attempt(step, resolved, record, deps, runController.signal, failures.get(step.id));
+      // Why an earlier result was not reused, in the step's log (plan shows the same reasons).
+      const notes =
+        check?.entry && check.reasons.length
+          ? [`not reused from run ${check.entry.runId}: ${masker.mask(check.reasons.join('; '))}`]
+          : [];
+      const output = await attempt(
+        step,
+        resolved,
+        record,
+        deps,
+        runController.signal,
+        failures.get(step.id),
+        notes,
+      );
       outputs.set(step.id, output);
       const fingerprint =
         check?.fingerprint ??
-        (options.noCache ? await fingerprintStep(cache, step, resolved, deps.outputOf) : undefined);
+        (options.noCache
+          ? await fingerprintStep(cache, step, resolved, deps.outputOf, cacheContext)
+          : undefined);
       const shown = masker.maskDeep(output);
       const holdsSecret = JSON.stringify(shown) !== JSON.stringify(output);
       if (fingerprint && holdsSecret) {
         deps.journal.appendLog(step.id, 'not cached: the output holds a secret');
       } else if (fingerprint) {
         const files = step.definition.spec.cacheOutputs?.(output as never) ?? [];
-        await cache.store(step.id, fingerprint, output, files, runId);
+        if (!(await cache.store(step.id, fingerprint, output, files, runId)))
+          deps.journal.appendLog(step.id, 'not cached: a value its result depends on was not known');
       }
       await finish(step, 'ok', { output: shown });
     } catch (error) {
@@ -344,6 +372,7 @@ export async function runPipeline(pipeline: Pipeline, options: RunOptions = {}):
     await Promise.allSettled(running.values());
   }
 
+  shared.disposeAll();
   await runCleanups(cleanups, pipeline.cleanups, deps);
   options.signal?.removeEventListener('abort', onOuterAbort);
   if (failure !== undefined) {
@@ -401,11 +430,22 @@ async function evaluateWhen(step: PlannedStep, deps: ContextDeps, signal: AbortS
   return Boolean(await abortable(Promise.resolve(when(ctx)), signal));
 }
 
-async function checkCache(step: PlannedStep, resolved: unknown, cache: StepCache, deps: ContextDeps) {
-  const fingerprint = await fingerprintStep(cache, step, resolved, deps.outputOf);
-  if (!fingerprint)
-    return { cacheable: false, hit: false, reasons: ['declares no inputs'] } satisfies CacheCheck;
-  return cache.check(step.id, fingerprint);
+async function checkCache(
+  step: PlannedStep,
+  resolved: unknown,
+  cache: StepCache,
+  deps: ContextDeps,
+  ctx: CacheInputContext,
+  validContext: Omit<CacheValidContext, 'signal'>,
+  signal: AbortSignal,
+): Promise<CacheCheck> {
+  const fingerprint = await fingerprintStep(cache, step, resolved, deps.outputOf, ctx);
+  if (!fingerprint) return { cacheable: false, hit: false, reasons: ['declares no inputs'] };
+  const check = await cache.check(step.id, fingerprint);
+  if (!check.hit || !check.entry) return check;
+  // Everything recorded matches; the kind may still know better (a registry that no longer holds the tag).
+  const reason = await revalidate(step, check.entry.output, resolved, validContext, signal);
+  return reason ? { ...check, hit: false, reasons: [reason] } : check;
 }
 
 async function runCleanups(

@@ -2,10 +2,14 @@
  * The `push` step: copies a built image (an OCI layout ref, or a registry ref) to a registry and hands on
  * `{ ref, digest, repository, tags }`, pinned by digest. Cheap to import: the client loads when it runs.
  */
+
+import { resolve } from 'node:path';
 import { VnfpipeError } from '../errors.js';
+import { imageContentFiles } from '../oci/content-files.js';
 import type { ImageRef } from '../pipeline/kinds.js';
-import type { Input, StepContext, StepSpec } from '../pipeline/model.js';
+import type { CacheValidContext, Input, StepContext, StepSpec } from '../pipeline/model.js';
 import type { SecretRef } from '../pipeline/secret.js';
+import { manifestsProblem, splitRepository } from './check.js';
 
 export interface PushOptions {
   /** The image to push: a build step's output (`img.out`), a literal ImageRef, or a reference such as
@@ -82,18 +86,66 @@ export function push(options: PushOptions): StepSpec<PushedImage, PushOptions> {
         throw new VnfpipeError('PIPELINE_INVALID', "push: 'tags' must be an array of valid tags");
       }
     },
+    // Cached by the image's digest and the options; reused only while the registry still has every tag
+    // naming the pushed manifest (one HEAD each).
+    cacheInputs: (opts) => {
+      const files = imageContentFiles(opts.image as ImageRef | string);
+      return files ? { files } : undefined;
+    },
+    cacheValid: (output, opts, ctx) => pushedStillThere(ctx, output, opts as unknown as ResolvedPush),
+    cacheValidRemote: 'the registry still has each pushed tag, naming the pushed digest',
     run: (ctx, opts) => runPush(ctx, opts as unknown as ResolvedPush),
   };
 }
 
+/** Credentials as the push resolves them: the step's `auth`, else the client's own (environment, docker config). */
+async function explicitCredentials(
+  auth: ResolvedAuth | undefined,
+  addSecret: (value: string) => void,
+): Promise<import('./auth/credentials.js').Credentials | undefined> {
+  if (typeof auth === 'string') {
+    addSecret(auth);
+    return (await import('./auth/credentials.js')).credentialsFromString(auth);
+  }
+  if (auth) {
+    addSecret(auth.password);
+    return { kind: 'basic', username: auth.username, password: auth.password };
+  }
+  return undefined;
+}
+
+/** Why a recorded push no longer holds (a tag gone, or naming another manifest), or undefined. */
+async function pushedStillThere(
+  ctx: CacheValidContext,
+  output: PushedImage,
+  opts: ResolvedPush,
+): Promise<string | undefined> {
+  const where = splitRepository(output?.repository);
+  if (!where || !output.digest) return 'the recorded push names no repository and digest';
+  const credentials = await explicitCredentials(opts.auth, () => {});
+  const references = output.tags?.length ? output.tags : [output.digest];
+  return manifestsProblem(
+    ctx,
+    where.registry,
+    where.repository,
+    references.map((reference) => ({
+      reference,
+      digest: output.digest,
+      what: reference.startsWith('sha256:') ? 'pushed manifest' : 'pushed tag',
+    })),
+    {
+      ...(credentials ? { credentials } : {}),
+      ...(opts.insecure ? { insecure: true } : {}),
+      ...(opts.caFile ? { caFile: resolve(ctx.cwd, opts.caFile) } : {}),
+    },
+  );
+}
+
 async function runPush(ctx: StepContext, opts: ResolvedPush): Promise<PushedImage> {
-  const [{ parseReference, parseRegistryReference }, { copyImage }, { credentialsFromString }, { resolve }] =
-    await Promise.all([
-      import('../oci/reference.js'),
-      import('./copy.js'),
-      import('./auth/credentials.js'),
-      import('node:path'),
-    ]);
+  const [{ parseReference, parseRegistryReference }, { copyImage }] = await Promise.all([
+    import('../oci/reference.js'),
+    import('./copy.js'),
+  ]);
   const dest = parseRegistryReference(opts.to);
   const image = typeof opts.image === 'string' ? { ref: opts.image } : opts.image;
   // A layout image is taken by the digest the build reported, so a later build of the same name cannot
@@ -107,14 +159,7 @@ async function runPush(ctx: StepContext, opts: ResolvedPush): Promise<PushedImag
             signal: ctx.signal,
           }),
         );
-  let credentials: import('./auth/credentials.js').Credentials | undefined;
-  if (typeof opts.auth === 'string') {
-    ctx.addSecret(opts.auth);
-    credentials = credentialsFromString(opts.auth);
-  } else if (opts.auth) {
-    ctx.addSecret(opts.auth.password);
-    credentials = { kind: 'basic', username: opts.auth.username, password: opts.auth.password };
-  }
+  const credentials = await explicitCredentials(opts.auth, (value) => ctx.addSecret(value));
   const lastReport = new Map<string, number>();
   const result = await copyImage(source, dest, {
     cwd: ctx.cwd,

@@ -148,6 +148,11 @@ function expired(rule: IgnoreRule, now: Date): boolean {
   return rule.expires !== undefined && Date.parse(`${rule.expires}T23:59:59Z`) < now.getTime();
 }
 
+/** The ids of the rules that no longer apply at `now` (their expiry day has passed). */
+export function expiredRules(rules: readonly IgnoreRule[], now: Date = new Date()): string[] {
+  return rules.filter((rule) => expired(rule, now)).map((rule) => `${rule.id}@${rule.expires}`);
+}
+
 export function applyPolicy(
   findings: VulnFinding[],
   checks: CheckFinding[],

@@ -3,10 +3,10 @@
  * and decide the exit code — 0 clean, 1 the policy failed, 2 the scan could not run or is partial.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { VnfpipeError } from '../errors.js';
 import type { ScanReport } from '../pipeline/kinds.js';
+import { defaultDbDir } from './db/location.js';
 import type { Severity } from './model.js';
 import {
   applyPolicy,
@@ -62,10 +62,7 @@ export interface ScanOutcome {
 
 export const DEFAULT_FAIL_ON: Severity = 'high';
 
-export function defaultDbDir(env: Readonly<Record<string, string | undefined>> = process.env): string {
-  if (env.VNFPIPE_DB_DIR) return env.VNFPIPE_DB_DIR;
-  return join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'vnfpipe', 'osv');
-}
+export { defaultDbDir } from './db/location.js';
 
 async function readStructured(path: string): Promise<unknown> {
   let text: string;

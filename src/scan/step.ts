@@ -2,9 +2,13 @@
  * The `scan` pipeline step: SBOM, vulnerabilities and image checks with a policy gate. Only types are
  * imported here; the scanner loads inside `run`, so declaring a scan costs nothing at `vnfpipe plan`.
  */
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { VnfpipeError } from '../errors.js';
+import { imageContentFiles } from '../oci/content-files.js';
 import type { ImageRef, ScanReport } from '../pipeline/kinds.js';
 import type { Input, StepSpec } from '../pipeline/model.js';
+import { DB_STAMP_FILE, defaultDbDir } from './db/location.js';
 import type { Severity } from './model.js';
 import type { IgnoreRule } from './policy.js';
 
@@ -31,6 +35,21 @@ export interface ScanStepOptions {
 }
 
 const SEVERITY_NAMES = ['critical', 'high', 'medium', 'low', 'unknown', 'none'];
+
+/**
+ * Part of the step cache's key besides vnfpipe's version: raise it when a change to matching, checks or
+ * reports must make cached scans run again within one version.
+ */
+const SCAN_CACHE_REVISION = 1;
+
+function dbDirOf(db: string | undefined, env: Readonly<Record<string, string | undefined>>): string {
+  return db ?? defaultDbDir(env);
+}
+
+async function readIgnoreFile(path: string): Promise<unknown> {
+  const text = await readFile(path, 'utf8');
+  return path.endsWith('.json') ? JSON.parse(text) : (await import('yaml')).parse(text);
+}
 
 /**
  * A step that scans an image (packages, vulnerabilities from the local OSV database, image checks) and
@@ -70,6 +89,32 @@ export function scan(options: ScanStepOptions): StepSpec<ScanReport, ScanStepOpt
         }
       }
     },
+    // Keyed by the image's digest (the step's input), the options, the database's stamp file, the files of
+    // ignore rules and VEX statements, the scanner's version and which ignore rules have expired by now.
+    async cacheInputs(opts, ctx) {
+      const files = imageContentFiles(opts.image as ImageRef | string);
+      if (!files) return undefined;
+      files.push(join(dbDirOf(opts.db, ctx.env), DB_STAMP_FILE));
+      if (typeof opts.ignore === 'string') files.push(opts.ignore);
+      for (const vex of opts.vex === undefined ? [] : [opts.vex].flat()) files.push(vex);
+      const { packageVersion } = await import('../package-root.js');
+      const values: Record<string, unknown> = {
+        'scanner version': `${packageVersion()}+${SCAN_CACHE_REVISION}`,
+      };
+      if (opts.ignore !== undefined) {
+        const { expiredRules, parseIgnoreRules } = await import('./policy.js');
+        let rules: IgnoreRule[] | string = [];
+        if (Array.isArray(opts.ignore)) rules = opts.ignore;
+        else if (typeof opts.ignore === 'string') {
+          // Unreadable here means the scan fails on it: run it, so it says why.
+          rules = await readIgnoreFile(resolve(ctx.cwd, opts.ignore))
+            .then((value) => parseIgnoreRules(value, opts.ignore as string))
+            .catch(() => 'unreadable');
+        }
+        values['set of expired ignore rules'] = typeof rules === 'string' ? rules : expiredRules(rules);
+      }
+      return { files, values };
+    },
     cacheOutputs(output) {
       return output.files;
     },
@@ -85,7 +130,7 @@ export function scan(options: ScanStepOptions): StepSpec<ScanReport, ScanStepOpt
       ctx.log(`scanning ${ref}`);
       const outcome = await runScan({
         image: ref,
-        ...(opts.db ? { db: opts.db } : ctx.env.VNFPIPE_DB_DIR ? { db: ctx.env.VNFPIPE_DB_DIR } : {}),
+        db: dbDirOf(opts.db, ctx.env),
         failOn: opts.failOn ?? 'high',
         ...(typeof opts.ignore === 'string'
           ? { ignoreFiles: [opts.ignore] }

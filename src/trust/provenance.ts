@@ -18,7 +18,7 @@ import type { ProvenanceInput } from './attest.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-export const DEFAULT_BUILDER_ID = 'https://github.com/vnfpipe/vnfpipe/builders/local@v1';
+export { builderIdOf, DEFAULT_BUILDER_ID } from './revision.js';
 
 /** The source repository and revision: GitHub or GitLab CI variables, else the git checkout (when any). */
 export function sourceOf(cwd: string, env: Env): ProvenanceInput['source'] {
@@ -41,15 +41,6 @@ export function sourceOf(cwd: string, env: Env): ProvenanceInput['source'] {
   // Credentials embedded in a remote URL (https://user:token@host) never go into an attestation.
   const remote = git(['remote', 'get-url', 'origin'])?.replace(/\/\/[^/@]*@/, '//');
   return { repository: remote ?? `file://${cwd}`, revision };
-}
-
-/** The builder id for the CI that runs us (its workflow), or vnfpipe's local builder. */
-export function builderIdOf(env: Env): string {
-  if (env.GITHUB_WORKFLOW_REF)
-    return `${env.GITHUB_SERVER_URL ?? 'https://github.com'}/${env.GITHUB_WORKFLOW_REF}`;
-  if (env.CI_PROJECT_URL && env.CI_CONFIG_PATH)
-    return `${env.CI_PROJECT_URL}/-/blob/HEAD/${env.CI_CONFIG_PATH}`;
-  return DEFAULT_BUILDER_ID;
 }
 
 /** The base image an image's manifest names (annotations the builder writes). */

@@ -4,8 +4,16 @@
  */
 import { VnfpipeError } from '../errors.js';
 import type { ImageRef, ScanReport } from '../pipeline/kinds.js';
-import type { Input, StepContext, StepSpec } from '../pipeline/model.js';
-import type { SecretRef } from '../pipeline/secret.js';
+import type {
+  CacheInputContext,
+  CacheValidContext,
+  Input,
+  StepContext,
+  StepSpec,
+} from '../pipeline/model.js';
+import { isSecretRef, type SecretRef } from '../pipeline/secret.js';
+import { manifestsProblem, splitRepository } from '../registry/check.js';
+import { builderIdOf, sourceRevision } from './revision.js';
 
 export interface TrustStepKey {
   /** A PEM private key: a path relative to the project, or a secret holding the PEM text. */
@@ -31,6 +39,10 @@ export interface SignStepOptions extends Partial<TrustStepKey> {
 export interface SignedImageRef extends ImageRef {
   /** The cosign signature tag, `sha256-<hex>.sig`. */
   signatureTag: string;
+  /** The digest of the signature manifest the tag named after signing (key signing only). */
+  signature?: string;
+  /** The digest of the Sigstore bundle referrer carrying the same signature (key signing only). */
+  bundle?: string;
 }
 
 export interface AttestStepOptions extends TrustStepKey {
@@ -121,6 +133,46 @@ async function prepare(ctx: StepContext, opts: Resolved) {
   return { key, ...(await target(ctx, opts)) };
 }
 
+/** An image given by digest (a push step's output, or `host/repo@sha256:…`): only those are cached. */
+function pinnedImage(image: ImageRef | string): boolean {
+  const digest = typeof image === 'string' ? image.split('@')[1] : image.digest;
+  return /^sha256:[0-9a-f]{64}$/.test(digest ?? '');
+}
+
+/**
+ * The signing key's part of the fingerprint: a key file is an input file (its content hashed), a key given
+ * as a secret is a value (hashed: the cache keeps no key). Under `vnfpipe plan` a secret is unknown.
+ */
+async function keyInputs(
+  declared: string | SecretRef | undefined,
+  resolved: Resolved,
+  ctx: CacheInputContext,
+): Promise<{ files: string[]; values: Record<string, unknown> } | undefined> {
+  if (!pinnedImage(resolved.image) || typeof resolved.key !== 'string') return undefined;
+  if (isSecretRef(declared))
+    return { files: [], values: { 'signing key': ctx.secrets ? `key:${resolved.key}` : undefined } };
+  // PEM text written into the pipeline itself is part of the options already.
+  if (resolved.key.includes('-----BEGIN')) return { files: [], values: {} };
+  return { files: [resolved.key], values: {} };
+}
+
+/** Why recorded registry artifacts no longer hold (one HEAD each, with the credentials the step uses). */
+async function manifestsStillThere(
+  ctx: CacheValidContext,
+  opts: Resolved,
+  subjectRef: string,
+  expected: Array<{ reference: string; digest: string; what: string }>,
+): Promise<string | undefined> {
+  const where = splitRepository(subjectRef);
+  if (!where) return 'the recorded output names no registry repository';
+  return manifestsProblem(ctx, where.registry, where.repository, expected, {
+    ...(opts.insecure ? { insecure: true } : {}),
+    ...(opts.auth
+      ? { credentials: (await import('../registry/auth/credentials.js')).credentialsFromString(opts.auth) }
+      : {}),
+  });
+}
+
 export function sign(options: SignStepOptions): StepSpec<SignedImageRef, SignStepOptions> {
   return {
     kind: 'sign',
@@ -133,13 +185,33 @@ export function sign(options: SignStepOptions): StepSpec<SignedImageRef, SignSte
         validateCommon('sign', { image: opts.image, key: 'keyless' });
       } else validateCommon('sign', opts);
     },
+    // Key signing is cached by the image's digest, the options and the key's content (its hash); the result
+    // is reused while the registry's signature tag still names the signature manifest made then (another
+    // signer adding theirs changes it: this key then signs again) and the bundle referrer is there.
+    // Keyless signatures are made anew each time (a fresh certificate for the run's identity).
+    cacheInputs: async (resolved, ctx) =>
+      resolved.keyless ? undefined : keyInputs(options.key, resolved as unknown as Resolved, ctx),
+    cacheValid: async (output, resolved, ctx) => {
+      if (!output?.signature || !output.bundle) return 'the recorded signature predates this check';
+      return manifestsStillThere(ctx, resolved as unknown as Resolved, output.ref, [
+        { reference: output.signatureTag, digest: output.signature, what: 'signature tag' },
+        { reference: output.bundle, digest: output.bundle, what: 'signature bundle' },
+      ]);
+    },
+    cacheValidRemote: 'the registry still has the signature tag and bundle made then',
     async run(ctx, resolved) {
       if (resolved.keyless) return signKeylessStep(ctx, resolved as unknown as Resolved, resolved.keyless);
       const { key, ref, client } = await prepare(ctx, resolved as unknown as Resolved);
       const { signReference } = await import('./sign.js');
       const signed = await signReference(ref, key, client);
       ctx.log(`signed ${signed.reference} (${signed.tag}: ${signed.count} signature(s))`);
-      return { ref: signed.reference, digest: signed.reference.split('@')[1]!, signatureTag: signed.tag };
+      return {
+        ref: signed.reference,
+        digest: signed.reference.split('@')[1]!,
+        signatureTag: signed.tag,
+        signature: signed.digest,
+        bundle: signed.bundle.digest,
+      };
     },
   };
 }
@@ -157,6 +229,43 @@ export function attest(options: AttestStepOptions): StepSpec<AttestedImage, Atte
           'attest: nothing to attest (provenance: false and no sbom)',
         );
     },
+    // Cached by the image's digest, the options, the key's content (its hash), the SBOM file, and what the
+    // provenance says of the build (pipeline file and materials by content, source revision, builder id);
+    // the run's times and id stay those of the run that attested. Reused while the registry still has each
+    // attestation referrer.
+    cacheInputs: async (resolved, ctx) => {
+      const opts = resolved as unknown as Resolved & Omit<AttestStepOptions, keyof TrustStepKey | 'image'>;
+      const inputs = await keyInputs(options.key, opts, ctx);
+      if (!inputs) return undefined;
+      if (opts.sbom !== undefined) {
+        const sbom = opts.sbom as ScanReport | string;
+        inputs.files.push(...(typeof sbom === 'string' ? [sbom] : sbom.files));
+      }
+      if (opts.provenance !== false) {
+        const settings = typeof opts.provenance === 'object' ? opts.provenance : {};
+        inputs.files.push(ctx.file ?? 'vnfpipe.config.ts', ...(settings.materials ?? []));
+        inputs.values = {
+          ...inputs.values,
+          'source revision': (await sourceRevision(ctx.cwd, ctx.env)) ?? null,
+          'builder id': settings.builderId ?? builderIdOf(ctx.env),
+        };
+      }
+      return inputs;
+    },
+    cacheValid: async (output, resolved, ctx) => {
+      if (!output?.attestations?.length) return 'the recorded attestations are missing';
+      return manifestsStillThere(
+        ctx,
+        resolved as unknown as Resolved,
+        output.ref,
+        output.attestations.map((a) => ({
+          reference: a.referrer,
+          digest: a.referrer,
+          what: `attestation (${a.predicateType.split('/').slice(-2).join('/')})`,
+        })),
+      );
+    },
+    cacheValidRemote: 'the registry still has each attestation made then',
     async run(ctx, resolved) {
       const opts = resolved as unknown as Resolved & Omit<AttestStepOptions, keyof TrustStepKey | 'image'>;
       const { key, ref, client } = await prepare(ctx, opts);

@@ -38,7 +38,7 @@ function context(cwd: string, logs: string[], progress: ProgressUpdate[]): StepC
 }
 
 describe('image step', () => {
-  it('describes a build step: kind, stage, cache inputs, wired layers', () => {
+  it('describes a build step: kind, stage, cache inputs, wired layers', async () => {
     const layer = image.files(compiled, { 'out/vfw': '/usr/local/bin/vfw' }, { mode: 0o755 });
     expect(layer.after).toEqual([compiled]);
     expect(layer.mode).toBe(0o755);
@@ -55,7 +55,12 @@ describe('image step', () => {
       ],
     });
     expect([spec.kind, spec.stage]).toEqual(['build', 'build']);
-    const inputs = spec.cacheInputs?.(spec.options as never);
+    const inputs = await spec.cacheInputs?.(spec.options as never, {
+      cwd: '.',
+      stateDir: '.vnfpipe',
+      env: {},
+      secrets: true,
+    });
     expect(inputs?.files).toEqual([
       'out/vfw',
       'out/vfw/**',
