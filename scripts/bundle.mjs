@@ -6,7 +6,7 @@
 // exists once (a `VnfpipeError` thrown by the pipeline's `vnfpipe` import is the CLI's `VnfpipeError`), and
 // the lazy `import()`s of commands and engines stay lazy, as chunks. The per-file output of tsc stays in
 // dist/ beside it for the type declarations and for scripts that import deep paths.
-import { rmSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -38,7 +38,7 @@ const packageOf = (specifier) =>
 
 // Chunk names carry content hashes: clear the folder so no stale chunk stays behind.
 rmSync(join(root, 'dist', 'bundle'), { recursive: true, force: true });
-await build({
+const { outputFiles } = await build({
   absWorkingDir: root,
   entryPoints,
   outdir: 'dist/bundle',
@@ -48,10 +48,6 @@ await build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  // Bundled CommonJS packages (commander, picomatch) call require() for Node's built-ins.
-  banner: {
-    js: "import { createRequire as __vnfpipeRequire } from 'node:module';\nconst require = __vnfpipeRequire(import.meta.url);",
-  },
   plugins: [
     {
       name: 'external-packages',
@@ -65,5 +61,20 @@ await build({
     },
   ],
   logLevel: 'warning',
+  write: false,
 });
+for (const file of outputFiles) {
+  mkdirSync(dirname(file.path), { recursive: true });
+  writeFileSync(file.path, withRequire(file.text));
+}
+
+/**
+ * Bundled CommonJS packages (commander, picomatch) call require() for Node's built-ins, which an ES module
+ * lacks: the files that use it get one. Only those: every other chunk would pay for a `createRequire` and
+ * for `import.meta` on each start.
+ */
+function withRequire(code) {
+  if (!/\brequire\b/.test(code)) return code;
+  return `import { createRequire as __vnfpipeRequire } from 'node:module';\nconst require = __vnfpipeRequire(import.meta.url);\n${code}`;
+}
 process.stderr.write(`bundled ${Object.keys(entryPoints).length} entries into ${join('dist', 'bundle')}\n`);

@@ -4,7 +4,7 @@
 import { VnfpipeError } from '../errors.js';
 import type { StepContext, StepDefinition, StepHandle, StepOptions, StepSpec } from './model.js';
 import { outputRef } from './output.js';
-import { callerSite } from './site.js';
+import { laterCallerSite, withSite } from './site.js';
 
 export const PIPELINE: unique symbol = Symbol.for('vnfpipe.pipeline');
 
@@ -59,8 +59,7 @@ export function definePipeline(name: string, body: (p: PipelineBuilder) => void)
   const cleanups: Array<() => void | Promise<void>> = [];
   const builder: PipelineBuilder = {
     step(id, spec, options = {}) {
-      const declaredAt = callerSite();
-      steps.push({ id, spec: toSpec(spec), options, ...(declaredAt ? { declaredAt } : {}) });
+      steps.push(withSite({ id, spec: toSpec(spec), options }, 'declaredAt', laterCallerSite()));
       return { id, out: outputRef(id) };
     },
     add(group) {

@@ -6,14 +6,14 @@ import { inspect } from 'node:util';
 import { VnfpipeError } from '../errors.js';
 import { OUTPUT_REF, type Output, type OutputRef, type OutputRefInfo } from './model.js';
 import { isSecretRef, resolveSecret, type SecretRef } from './secret.js';
-import { callerSite } from './site.js';
+import { type LaterSite, laterCallerSite, withSite } from './site.js';
 
 export function outputRef<T>(step: string, path: readonly string[] = [], site?: string): Output<T> {
-  const info: OutputRefInfo = Object.freeze({
-    step,
-    path: Object.freeze([...path]),
-    ...(site ? { site } : {}),
-  });
+  return refTo<T>(step, path, site ? () => site : undefined);
+}
+
+function refTo<T>(step: string, path: readonly string[], site: LaterSite | undefined): Output<T> {
+  const info: OutputRefInfo = Object.freeze(withSite({ step, path: Object.freeze([...path]) }, 'site', site));
   const describe = () => `${step}.out${path.map((key) => `.${key}`).join('')}`;
   return new Proxy(Object.create(null) as object, {
     get(_target, key) {
@@ -23,7 +23,7 @@ export function outputRef<T>(step: string, path: readonly string[] = [], site?: 
       // Never look like a promise: `await ref` must not hang or call into the proxy.
       if (typeof key === 'symbol' || key === 'then') return undefined;
       // The line that named the field: an error about a missing field points there.
-      return outputRef(step, [...path, key], callerSite());
+      return refTo(step, [...path, key], laterCallerSite());
     },
     has: (_target, key) => key === OUTPUT_REF,
     set() {

@@ -247,25 +247,30 @@ function topologicalOrder<T extends Node>(nodes: ReadonlyMap<string, T>): T[] {
 function orderStages(steps: readonly PlannedStep[]): string[] | { problem: string } {
   const stageOf = new Map(steps.map((step) => [step.id, step.stage]));
   const edges = new Map<string, Set<string>>();
-  const witness = new Map<string, string>();
+  // A step behind each edge, described only when the stages form a cycle (its site is costly to work out).
+  const witness = new Map<string, { step: PlannedStep; need: string }>();
   for (const step of steps) {
     if (!edges.has(step.stage)) edges.set(step.stage, new Set());
     for (const need of step.needs) {
       const from = stageOf.get(need);
       if (from && from !== step.stage) {
         edges.get(step.stage)?.add(from);
-        const at = step.definition.declaredAt;
-        witness.set(`${from}>${step.stage}`, `${step.id} needs ${need}${at ? ` at ${at}` : ''}`);
+        witness.set(`${from}>${step.stage}`, { step, need });
       }
     }
   }
+  const describe = ({ step, need }: { step: PlannedStep; need: string }) => {
+    const at = step.definition.declaredAt;
+    return `${step.id} needs ${need}${at ? ` at ${at}` : ''}`;
+  };
   const nodes = new Map([...edges].map(([id, needs]) => [id, { id, needs: [...needs] }]));
   const cycle = findCycle(nodes);
   if (cycle) {
     const because = cycle
       .slice(1)
       .map((stage, i) => witness.get(`${cycle[i]}>${stage}`))
-      .filter(Boolean)
+      .filter((edge) => edge !== undefined)
+      .map(describe)
       .join('; ');
     return { problem: `stages depend on each other: ${cycle.join(' → ')} (${because})` };
   }

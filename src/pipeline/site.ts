@@ -36,18 +36,59 @@ const isNodeFormatter = (format: StackFormatter | undefined) =>
 
 /** Where the code calling into vnfpipe right now is. */
 export function callerSite(): string | undefined {
+  return laterCallerSite()?.();
+}
+
+/** A site worked out on first use (and remembered). */
+export type LaterSite = () => string | undefined;
+
+/**
+ * Where the code calling into vnfpipe right now is, mapped through the source map only when asked: a pipeline
+ * takes a site per step and per output reference, and `plan` or a run that goes well reads none of them.
+ * Undefined when no frame can be the user's.
+ */
+export function laterCallerSite(): LaterSite | undefined {
   // Another tool's stack formatter (a test runner's source maps) knows positions we cannot map: use its text.
-  if (!isNodeFormatter(stackFormat.prepareStackTrace)) return userSite(new Error().stack);
+  if (!isNodeFormatter(stackFormat.prepareStackTrace)) {
+    const site = userSite(new Error().stack);
+    return site === undefined ? undefined : () => site;
+  }
+  const frames: Array<[file: string, line: number, column: number]> = [];
   for (const site of callSites()) {
-    const raw = site.getFileName();
+    const file = site.getFileName();
     const line = site.getLineNumber();
     const column = site.getColumnNumber();
-    if (!raw || line === null || column === null || raw.startsWith('node:')) continue;
+    if (!file || line === null || column === null || file.startsWith('node:')) continue;
+    // vnfpipe's chunks and packages carry no source map: what is theirs before mapping stays theirs.
+    if (!isForeign(file)) continue;
+    frames.push([file, line, column]);
+  }
+  if (frames.length === 0) return undefined;
+  let mapped: { site: string | undefined } | undefined;
+  return () => {
+    mapped ??= { site: firstUserFrame(frames) };
+    return mapped.site;
+  };
+}
+
+/** `target` with `key` read from `site` when first read; without a site, `target` as it is. */
+export function withSite<T extends object>(target: T, key: string, site: LaterSite | undefined): T {
+  if (site) Object.defineProperty(target, key, { get: site, enumerable: true });
+  return target;
+}
+
+function firstUserFrame(frames: ReadonlyArray<readonly [string, number, number]>): string | undefined {
+  for (const [raw, line, column] of frames) {
     const { file, position } = original(raw, line, column);
-    if (isOwnCode(file) || file.includes('/node_modules/')) continue;
-    return `${displayPath(file)}:${position}`;
+    if (isForeign(file)) return `${displayPath(file)}:${position}`;
   }
   return undefined;
+}
+
+/** Neither vnfpipe's own code nor a package's. */
+function isForeign(fileOrUrl: string): boolean {
+  const file = fileOrUrl.startsWith('file://') ? fileURLToPath(fileOrUrl) : fileOrUrl;
+  return !isOwnCode(file) && !file.includes('/node_modules/');
 }
 
 /**
@@ -60,7 +101,7 @@ function callSites(): NodeJS.CallSite[] {
   const previous = stackFormat.prepareStackTrace;
   stackFormat.prepareStackTrace = (_error, sites) => sites;
   try {
-    Error.captureStackTrace(holder, callerSite);
+    Error.captureStackTrace(holder, laterCallerSite);
     return holder.stack ?? [];
   } finally {
     stackFormat.prepareStackTrace = previous;
