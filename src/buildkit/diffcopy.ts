@@ -34,6 +34,49 @@ function envelope(packet: Packet | { type: Packet_PacketType; ID?: number; data?
   return out;
 }
 
+function varintLength(value: number): number {
+  let length = 1;
+  for (let v = value >>> 7; v !== 0; v >>>= 7) length++;
+  return length;
+}
+
+function putVarint(out: Buffer, at: number, value: number): number {
+  let v = value >>> 0;
+  while (v >= 0x80) {
+    out[at++] = (v & 0x7f) | 0x80;
+    v >>>= 7;
+  }
+  out[at++] = v;
+  return at;
+}
+
+/**
+ * The gRPC envelope and protobuf fields of a DATA packet up to its payload, which is written after it as is:
+ * the bulk of the context is never copied into a message buffer (through the protobuf encoder each 256 KiB
+ * chunk was copied twice: ≈0.4 s of main-thread CPU for the reference context). Fields in number order, as
+ * any encoder writes them: type = 1 (DATA = 2), ID = 3 (omitted when 0), data = 4 (omitted when empty).
+ */
+export function dataHeader(id: number, dataLength: number): Buffer {
+  const idBytes = id === 0 ? 0 : 1 + varintLength(id);
+  const dataBytes = dataLength === 0 ? 0 : 1 + varintLength(dataLength);
+  const bodyLength = 2 + idBytes + dataBytes + dataLength;
+  const header = Buffer.allocUnsafe(5 + 2 + idBytes + dataBytes);
+  header[0] = 0;
+  header.writeUInt32BE(bodyLength, 1);
+  header[5] = 0x08; // field 1, varint
+  header[6] = Packet_PacketType.PACKET_DATA;
+  let at = 7;
+  if (idBytes) {
+    header[at++] = 0x18; // field 3, varint
+    at = putVarint(header, at, id);
+  }
+  if (dataBytes) {
+    header[at++] = 0x22; // field 4, length-delimited
+    at = putVarint(header, at, dataLength);
+  }
+  return header;
+}
+
 const packetOf = (init: {
   type: Packet_PacketType;
   ID?: number;
@@ -113,14 +156,17 @@ class Sender {
 
   constructor(private readonly response: Http2ServerResponse) {}
 
-  async write(data: Buffer): Promise<void> {
+  /** Queues one message: its bytes, or a header and a payload written after it without copying. */
+  async write(data: Buffer, payload?: Buffer): Promise<void> {
     if (this.failure) throw this.failure;
     if (this.response.destroyed || this.response.writableEnded) {
       throw new Error('the daemon closed the FileSync stream');
     }
-    this.queued += data.length;
-    this.response.write(data, (error) => {
-      this.queued -= data.length;
+    const size = data.length + (payload?.length ?? 0);
+    this.queued += size;
+    if (payload) this.response.write(data);
+    this.response.write(payload ?? data, (error) => {
+      this.queued -= size;
       if (error) this.failure ??= error;
       if (this.queued <= IN_FLIGHT / 2 || error) this.waiting?.();
     });
@@ -190,12 +236,12 @@ async function sendDirectory(
     }
     try {
       for (let data = await reader.take(); data; data = await reader.take()) {
-        await stream.write(packetOf({ type: Packet_PacketType.PACKET_DATA, ID: id, data }));
+        await stream.write(dataHeader(id, data.length), data);
       }
     } finally {
       await reader.close();
     }
-    await stream.write(packetOf({ type: Packet_PacketType.PACKET_DATA, ID: id }));
+    await stream.write(dataHeader(id, 0));
   }
   await incoming;
   for (const left of queue) await left.reader?.close();
