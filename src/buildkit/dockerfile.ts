@@ -1,8 +1,9 @@
 /**
- * Dockerfile builds through BuildKit's `dockerfile.v0` frontend, ending in our OCI layout. On the engine's
- * embedded BuildKit (v0.8 has no `oci` exporter) the `moby` exporter stores the image in the engine under a
- * temporary tag; `/images/{tag}/get` streams it back as a docker archive, which is copied into the layout
- * and the tag removed. The build cache stays in BuildKit, so a warm rebuild exports the same image.
+ * Dockerfile builds through BuildKit's `dockerfile.v0` frontend, ending in our OCI layout or, like
+ * `docker build -t`, in the engine's image store. On the engine's embedded BuildKit (v0.8 has no `oci`
+ * exporter) the `moby` exporter stores the image in the engine; for a layout it goes there under a temporary
+ * tag, `/images/{tag}/get` streams it back as a docker archive, which is copied into the layout and the tag
+ * removed. The build cache stays in BuildKit, so a warm rebuild exports the same image.
  */
 import { randomUUID } from 'node:crypto';
 import { stat } from 'node:fs/promises';
@@ -18,7 +19,12 @@ import { PhaseTimer, type PhaseTimings } from './phases.js';
 import { openEngineSession } from './session.js';
 import { type SolveListener, solve } from './solve.js';
 
-export interface DockerfileBuildOptions {
+/** Where the image goes: an OCI layout under a name, or the engine's image store under a tag. */
+export type DockerfileDestination = { layout: string; name: string } | { engineImage: string };
+
+export type DockerfileBuildOptions = DockerfileBuildCommon & DockerfileDestination;
+
+interface DockerfileBuildCommon {
   /** Build context directory. */
   context: string;
   /** Dockerfile path (default `<context>/Dockerfile`). */
@@ -29,24 +35,35 @@ export interface DockerfileBuildOptions {
   labels?: Record<string, string>;
   /** Secret id → value, for `RUN --mount=type=secret,id=…`. */
   secrets?: Record<string, string | Uint8Array>;
-  /** OCI layout directory and the name the image gets in it. */
-  layout: string;
-  name: string;
   /** Default: `BUILDKIT_HOST`, else the Docker engine. */
   address?: BuildkitAddress;
   listener?: SolveListener;
   signal?: AbortSignal;
 }
 
-export interface DockerfileBuildResult {
+export interface LayoutBuildResult {
   ref: string;
   digest: string;
   layout: string;
   mediaType: string;
-  /** Wall-clock milliseconds of each phase, in order (for `--profile` and the bench breakdown). */
-  phases: PhaseTimings;
 }
 
+export interface EngineBuildResult {
+  /** `docker-daemon:<name>`, as skopeo names an engine image. */
+  ref: string;
+  /** The engine's image id: the digest of the image config. */
+  imageId: string;
+}
+
+export type DockerfileBuildResult = (LayoutBuildResult | EngineBuildResult) & {
+  /** Wall-clock milliseconds of each phase, in order (for `--profile` and the bench breakdown). */
+  phases: PhaseTimings;
+};
+
+export async function buildDockerfile(
+  options: DockerfileBuildOptions & { layout: string },
+): Promise<LayoutBuildResult & { phases: PhaseTimings }>;
+export async function buildDockerfile(options: DockerfileBuildOptions): Promise<DockerfileBuildResult>;
 export async function buildDockerfile(options: DockerfileBuildOptions): Promise<DockerfileBuildResult> {
   const context = resolve(options.context);
   const dockerfile = resolve(context, options.dockerfile ?? 'Dockerfile');
@@ -93,7 +110,9 @@ export async function buildDockerfile(options: DockerfileBuildOptions): Promise<
   }
   const client = connected.value;
   const session = opened.value;
-  const tag = `vnfpipe-build/${randomUUID()}:latest`;
+  const intoEngine = 'engineImage' in options;
+  // Into a layout, the engine keeps the image only until it is exported: under a tag no one else uses.
+  const tag = intoEngine ? options.engineImage : `vnfpipe-build/${randomUUID()}:latest`;
   const engine = engineOf(address);
   try {
     phases.end('connect');
@@ -116,14 +135,16 @@ export async function buildDockerfile(options: DockerfileBuildOptions): Promise<
       options.signal,
     );
     phases.end('solve');
-    const result = await intoLayout(engine, tag, options.layout, options.name);
+    const result = intoEngine
+      ? await engineImageOf(engine, tag)
+      : await intoLayout(engine, tag, options.layout, options.name);
     phases.end('export');
     // The timings object is filled in to the end (cleanup included) before the caller reads it.
     return { ...result, phases: phases.all };
   } finally {
     session.close();
     client.close();
-    await untag(engine, tag);
+    if (!intoEngine) await untag(engine, tag);
     phases.end('cleanup');
   }
 }
@@ -133,13 +154,18 @@ async function requireFile(path: string, what: string): Promise<void> {
   if (!info?.isFile()) throw new VnfpipeError('USAGE', `${what} not found`, { where: path });
 }
 
+async function engineImageOf(engine: DockerEngine, name: string): Promise<EngineBuildResult> {
+  const info = await engine.json<{ Id: string }>({ path: `/images/${encodeURIComponent(name)}/json` });
+  return { ref: `docker-daemon:${name}`, imageId: info.Id };
+}
+
 /** Copies the engine's image into the layout and tags it `name`. */
 async function intoLayout(
   engine: DockerEngine,
   tag: string,
   layoutDir: string,
   name: string,
-): Promise<Omit<DockerfileBuildResult, 'phases'>> {
+): Promise<LayoutBuildResult> {
   const layout = await OciLayout.openOrCreate(resolve(layoutDir));
   const imported = await exportFromEngine(engine, tag, layout);
   await layout.tag(name, imported.descriptor);
