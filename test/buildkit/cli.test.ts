@@ -133,6 +133,12 @@ describe('image build --dockerfile', () => {
       "--tag 'docker-daemon:Bad/Name@sha256:x' is not docker-daemon:<name>[:<tag>]",
     );
     expect(engineImageName('docker-daemon:localhost:5000/vnf/vfw:1.2')).toBe('localhost:5000/vnf/vfw:1.2');
+    const native = await vnfpipe(
+      ['image', 'build', '--from', 'scratch', '-l', 'Dockerfile:/Dockerfile', '-t', 'docker-daemon:x:1'],
+      dir,
+    );
+    expect(native.code).toBe(2);
+    expect(native.stderr).toContain('only --dockerfile builds happen in the engine');
     expect(engineImageName('oci:out:x')).toBeUndefined();
   });
 
