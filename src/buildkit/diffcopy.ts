@@ -13,6 +13,7 @@ import {
   Packet_PacketType,
   PacketSchema,
 } from './gen/github.com/tonistiigi/fsutil/types/wire_pb.js';
+import { grpcMessages, putVarint, varintLength } from './wire.js';
 
 export const DIFFCOPY_PATH = '/moby.filesync.v1.FileSync/DiffCopy';
 
@@ -32,22 +33,6 @@ function envelope(packet: Packet | { type: Packet_PacketType; ID?: number; data?
   out.writeUInt32BE(body.length, 1);
   out.set(body, 5);
   return out;
-}
-
-function varintLength(value: number): number {
-  let length = 1;
-  for (let v = value >>> 7; v !== 0; v >>>= 7) length++;
-  return length;
-}
-
-function putVarint(out: Buffer, at: number, value: number): number {
-  let v = value >>> 0;
-  while (v >= 0x80) {
-    out[at++] = (v & 0x7f) | 0x80;
-    v >>>= 7;
-  }
-  out[at++] = v;
-  return at;
 }
 
 /**
@@ -86,17 +71,7 @@ const packetOf = (init: {
 
 /** Request messages as they arrive (REQ, FIN). */
 async function* requests(stream: Http2ServerRequest): AsyncGenerator<Packet> {
-  let pending: Buffer = Buffer.alloc(0);
-  for await (const chunk of stream) {
-    pending = pending.length ? Buffer.concat([pending, chunk as Buffer]) : (chunk as Buffer);
-    while (pending.length >= 5) {
-      const length = pending.readUInt32BE(1);
-      if (pending.length < 5 + length) break;
-      if (pending[0] !== 0) throw new Error('compressed FileSync messages are not supported');
-      yield fromBinary(PacketSchema, pending.subarray(5, 5 + length));
-      pending = pending.subarray(5 + length);
-    }
-  }
+  for await (const message of grpcMessages(stream)) yield fromBinary(PacketSchema, message);
 }
 
 function metadataList(headers: IncomingHttpHeaders, name: string): string[] {
