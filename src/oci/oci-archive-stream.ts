@@ -67,7 +67,13 @@ export async function importOciArchiveStream(
         if (entry.size > MAX_DOCUMENT_BYTES) {
           entry.resume();
           track(Promise.reject(invalid(`index.json is ${entry.size} bytes`, where)));
-        } else track(collect(entry).then((data) => void (indexBytes = data)));
+        } else {
+          track(
+            collect(entry).then((data) => {
+              indexBytes = data;
+            }),
+          );
+        }
       } else {
         entry.resume();
       }
