@@ -21,6 +21,8 @@ export const DIFFCOPY_PATH = '/moby.filesync.v1.FileSync/DiffCopy';
 const CHUNK = 256 * 1024;
 // Files read ahead of the one being sent: hides the thread pool's latency on small files.
 const READ_AHEAD_FILES = 32;
+// Files whose packets are interleaved (the Go sender, fsutil, sends four at once too).
+const FILES_AT_ONCE = 4;
 
 const GRPC_OK = 0;
 const GRPC_INTERNAL = 13;
@@ -126,7 +128,8 @@ const IN_FLIGHT = 4 * 1024 * 1024;
  */
 class Sender {
   private queued = 0;
-  private waiting: (() => void) | undefined;
+  /** Writers (one per file being sent) waiting for the queue to drain. */
+  private waiting: Array<() => void> = [];
   private failure: Error | undefined;
 
   constructor(private readonly response: Http2ServerResponse) {}
@@ -143,13 +146,14 @@ class Sender {
     this.response.write(payload ?? data, (error) => {
       this.queued -= size;
       if (error) this.failure ??= error;
-      if (this.queued <= IN_FLIGHT / 2 || error) this.waiting?.();
+      if (this.queued <= IN_FLIGHT / 2 || error) {
+        const woken = this.waiting;
+        this.waiting = [];
+        for (const wake of woken) wake();
+      }
     });
     while (this.queued > IN_FLIGHT && !this.failure) {
-      await new Promise<void>((resolve) => {
-        this.waiting = resolve;
-      });
-      this.waiting = undefined;
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
     }
     if (this.failure) throw this.failure;
   }
@@ -170,7 +174,12 @@ async function sendDirectory(
   // REQs arrive in bursts (the receiver asks for every file at once): queue them and read ahead.
   const queue: Array<{ id: number; reader: FileReader | undefined }> = [];
   let finished = false;
-  let wake: (() => void) | undefined;
+  let waiters: Array<() => void> = [];
+  const wakeAll = () => {
+    const woken = waiters;
+    waiters = [];
+    for (const wake of woken) wake();
+  };
   let failure: unknown;
   const incoming = (async () => {
     for await (const packet of requests(request)) {
@@ -181,7 +190,7 @@ async function sendDirectory(
         id: packet.ID,
         reader: entry?.file ? new FileReader(entry.file, entry.size, CHUNK) : undefined,
       });
-      wake?.();
+      wakeAll();
     }
   })()
     .catch((error: unknown) => {
@@ -189,34 +198,49 @@ async function sendDirectory(
     })
     .finally(() => {
       finished = true;
-      wake?.();
+      wakeAll();
     });
 
-  for (;;) {
-    if (queue.length === 0) {
-      if (finished) break;
-      await new Promise<void>((resolve) => {
-        wake = resolve;
-      });
-      wake = undefined;
-      continue;
-    }
-    for (const ahead of queue.slice(0, READ_AHEAD_FILES)) ahead.reader?.start();
-    const { id, reader } = queue.shift()!;
-    if (!reader) {
-      await stream.write(
-        packetOf({ type: Packet_PacketType.PACKET_ERR, data: Buffer.from(`no file with id ${id}`) }),
-      );
-      return;
-    }
-    try {
-      for (let data = await reader.take(); data; data = await reader.take()) {
-        await stream.write(dataHeader(id, data.length), data);
+  const nextFile = async () => {
+    for (;;) {
+      if (queue.length > 0) {
+        for (const ahead of queue.slice(0, READ_AHEAD_FILES)) ahead.reader?.start();
+        return queue.shift();
       }
-    } finally {
-      await reader.close();
+      if (finished) return undefined;
+      await new Promise<void>((resolve) => waiters.push(resolve));
     }
-    await stream.write(dataHeader(id, 0));
+  };
+  let unknownFile: number | undefined;
+  // Several files at once, their packets interleaved: the receiver hands each file's data to its own
+  // writer, so they are written in parallel on the daemon's side (one at a time, its loop waits on each).
+  const lane = async () => {
+    for (let next = await nextFile(); next; next = await nextFile()) {
+      const { id, reader } = next;
+      if (unknownFile !== undefined) {
+        await reader?.close();
+        return;
+      }
+      if (!reader) {
+        unknownFile = id;
+        return;
+      }
+      try {
+        for (let data = await reader.take(); data; data = await reader.take()) {
+          await stream.write(dataHeader(id, data.length), data);
+        }
+      } finally {
+        await reader.close();
+      }
+      await stream.write(dataHeader(id, 0));
+    }
+  };
+  await Promise.all(Array.from({ length: FILES_AT_ONCE }, lane));
+  if (unknownFile !== undefined) {
+    await stream.write(
+      packetOf({ type: Packet_PacketType.PACKET_ERR, data: Buffer.from(`no file with id ${unknownFile}`) }),
+    );
+    return;
   }
   await incoming;
   for (const left of queue) await left.reader?.close();
