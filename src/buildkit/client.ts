@@ -140,6 +140,17 @@ export class BuildkitClient {
     return removed;
   }
 
+  /** A raw gRPC call on the Control connection, for streams whose messages we frame ourselves. */
+  openStream(path: string, headers: Record<string, string | string[]>): http2.ClientHttp2Stream {
+    return this.h2.request({
+      ...headers,
+      ':method': 'POST',
+      ':path': path,
+      'content-type': 'application/grpc',
+      te: 'trailers',
+    });
+  }
+
   failure(error: unknown): VnfpipeError {
     if (error instanceof VnfpipeError) return error;
     const message = error instanceof ConnectError ? error.rawMessage : String(error);

@@ -13,6 +13,7 @@ import {
   Packet_PacketType,
   PacketSchema,
 } from './gen/github.com/tonistiigi/fsutil/types/wire_pb.js';
+import { grpcMessages, putVarint, varintLength } from './wire.js';
 
 export const DIFFCOPY_PATH = '/moby.filesync.v1.FileSync/DiffCopy';
 
@@ -20,6 +21,8 @@ export const DIFFCOPY_PATH = '/moby.filesync.v1.FileSync/DiffCopy';
 const CHUNK = 256 * 1024;
 // Files read ahead of the one being sent: hides the thread pool's latency on small files.
 const READ_AHEAD_FILES = 32;
+// Files whose packets are interleaved (the Go sender, fsutil, sends four at once too).
+const FILES_AT_ONCE = 4;
 
 const GRPC_OK = 0;
 const GRPC_INTERNAL = 13;
@@ -34,6 +37,33 @@ function envelope(packet: Packet | { type: Packet_PacketType; ID?: number; data?
   return out;
 }
 
+/**
+ * The gRPC envelope and protobuf fields of a DATA packet up to its payload, which is written after it as is:
+ * the bulk of the context is never copied into a message buffer (through the protobuf encoder each 256 KiB
+ * chunk was copied twice: ≈0.4 s of main-thread CPU for the reference context). Fields in number order, as
+ * any encoder writes them: type = 1 (DATA = 2), ID = 3 (omitted when 0), data = 4 (omitted when empty).
+ */
+export function dataHeader(id: number, dataLength: number): Buffer {
+  const idBytes = id === 0 ? 0 : 1 + varintLength(id);
+  const dataBytes = dataLength === 0 ? 0 : 1 + varintLength(dataLength);
+  const bodyLength = 2 + idBytes + dataBytes + dataLength;
+  const header = Buffer.allocUnsafe(5 + 2 + idBytes + dataBytes);
+  header[0] = 0;
+  header.writeUInt32BE(bodyLength, 1);
+  header[5] = 0x08; // field 1, varint
+  header[6] = Packet_PacketType.PACKET_DATA;
+  let at = 7;
+  if (idBytes) {
+    header[at++] = 0x18; // field 3, varint
+    at = putVarint(header, at, id);
+  }
+  if (dataBytes) {
+    header[at++] = 0x22; // field 4, length-delimited
+    at = putVarint(header, at, dataLength);
+  }
+  return header;
+}
+
 const packetOf = (init: {
   type: Packet_PacketType;
   ID?: number;
@@ -43,17 +73,7 @@ const packetOf = (init: {
 
 /** Request messages as they arrive (REQ, FIN). */
 async function* requests(stream: Http2ServerRequest): AsyncGenerator<Packet> {
-  let pending: Buffer = Buffer.alloc(0);
-  for await (const chunk of stream) {
-    pending = pending.length ? Buffer.concat([pending, chunk as Buffer]) : (chunk as Buffer);
-    while (pending.length >= 5) {
-      const length = pending.readUInt32BE(1);
-      if (pending.length < 5 + length) break;
-      if (pending[0] !== 0) throw new Error('compressed FileSync messages are not supported');
-      yield fromBinary(PacketSchema, pending.subarray(5, 5 + length));
-      pending = pending.subarray(5 + length);
-    }
-  }
+  for await (const message of grpcMessages(stream)) yield fromBinary(PacketSchema, message);
 }
 
 function metadataList(headers: IncomingHttpHeaders, name: string): string[] {
@@ -108,27 +128,32 @@ const IN_FLIGHT = 4 * 1024 * 1024;
  */
 class Sender {
   private queued = 0;
-  private waiting: (() => void) | undefined;
+  /** Writers (one per file being sent) waiting for the queue to drain. */
+  private waiting: Array<() => void> = [];
   private failure: Error | undefined;
 
   constructor(private readonly response: Http2ServerResponse) {}
 
-  async write(data: Buffer): Promise<void> {
+  /** Queues one message: its bytes, or a header and a payload written after it without copying. */
+  async write(data: Buffer, payload?: Buffer): Promise<void> {
     if (this.failure) throw this.failure;
     if (this.response.destroyed || this.response.writableEnded) {
       throw new Error('the daemon closed the FileSync stream');
     }
-    this.queued += data.length;
-    this.response.write(data, (error) => {
-      this.queued -= data.length;
+    const size = data.length + (payload?.length ?? 0);
+    this.queued += size;
+    if (payload) this.response.write(data);
+    this.response.write(payload ?? data, (error) => {
+      this.queued -= size;
       if (error) this.failure ??= error;
-      if (this.queued <= IN_FLIGHT / 2 || error) this.waiting?.();
+      if (this.queued <= IN_FLIGHT / 2 || error) {
+        const woken = this.waiting;
+        this.waiting = [];
+        for (const wake of woken) wake();
+      }
     });
     while (this.queued > IN_FLIGHT && !this.failure) {
-      await new Promise<void>((resolve) => {
-        this.waiting = resolve;
-      });
-      this.waiting = undefined;
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
     }
     if (this.failure) throw this.failure;
   }
@@ -149,7 +174,12 @@ async function sendDirectory(
   // REQs arrive in bursts (the receiver asks for every file at once): queue them and read ahead.
   const queue: Array<{ id: number; reader: FileReader | undefined }> = [];
   let finished = false;
-  let wake: (() => void) | undefined;
+  let waiters: Array<() => void> = [];
+  const wakeAll = () => {
+    const woken = waiters;
+    waiters = [];
+    for (const wake of woken) wake();
+  };
   let failure: unknown;
   const incoming = (async () => {
     for await (const packet of requests(request)) {
@@ -160,7 +190,7 @@ async function sendDirectory(
         id: packet.ID,
         reader: entry?.file ? new FileReader(entry.file, entry.size, CHUNK) : undefined,
       });
-      wake?.();
+      wakeAll();
     }
   })()
     .catch((error: unknown) => {
@@ -168,34 +198,49 @@ async function sendDirectory(
     })
     .finally(() => {
       finished = true;
-      wake?.();
+      wakeAll();
     });
 
-  for (;;) {
-    if (queue.length === 0) {
-      if (finished) break;
-      await new Promise<void>((resolve) => {
-        wake = resolve;
-      });
-      wake = undefined;
-      continue;
-    }
-    for (const ahead of queue.slice(0, READ_AHEAD_FILES)) ahead.reader?.start();
-    const { id, reader } = queue.shift()!;
-    if (!reader) {
-      await stream.write(
-        packetOf({ type: Packet_PacketType.PACKET_ERR, data: Buffer.from(`no file with id ${id}`) }),
-      );
-      return;
-    }
-    try {
-      for (let data = await reader.take(); data; data = await reader.take()) {
-        await stream.write(packetOf({ type: Packet_PacketType.PACKET_DATA, ID: id, data }));
+  const nextFile = async () => {
+    for (;;) {
+      if (queue.length > 0) {
+        for (const ahead of queue.slice(0, READ_AHEAD_FILES)) ahead.reader?.start();
+        return queue.shift();
       }
-    } finally {
-      await reader.close();
+      if (finished) return undefined;
+      await new Promise<void>((resolve) => waiters.push(resolve));
     }
-    await stream.write(packetOf({ type: Packet_PacketType.PACKET_DATA, ID: id }));
+  };
+  let unknownFile: number | undefined;
+  // Several files at once, their packets interleaved: the receiver hands each file's data to its own
+  // writer, so they are written in parallel on the daemon's side (one at a time, its loop waits on each).
+  const lane = async () => {
+    for (let next = await nextFile(); next; next = await nextFile()) {
+      const { id, reader } = next;
+      if (unknownFile !== undefined) {
+        await reader?.close();
+        return;
+      }
+      if (!reader) {
+        unknownFile = id;
+        return;
+      }
+      try {
+        for (let data = await reader.take(); data; data = await reader.take()) {
+          await stream.write(dataHeader(id, data.length), data);
+        }
+      } finally {
+        await reader.close();
+      }
+      await stream.write(dataHeader(id, 0));
+    }
+  };
+  await Promise.all(Array.from({ length: FILES_AT_ONCE }, lane));
+  if (unknownFile !== undefined) {
+    await stream.write(
+      packetOf({ type: Packet_PacketType.PACKET_ERR, data: Buffer.from(`no file with id ${unknownFile}`) }),
+    );
+    return;
   }
   await incoming;
   for (const left of queue) await left.reader?.close();

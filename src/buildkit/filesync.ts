@@ -4,7 +4,7 @@
  * contents the receiver asks for by REQ (id = index in the STAT sequence), each ended by an empty DATA; a FIN
  * is answered with FIN. Exclusion follows .dockerignore semantics with the native builder's matcher.
  */
-import { lstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
+import { closeSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, type Stats } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import { create } from '@bufbuild/protobuf';
 import { createMatcher, type PathMatcher } from '../image/dockerignore.js';
@@ -121,6 +121,8 @@ function statOf(path: string, info: Stats, mode: number): Stat {
 }
 
 /** A requested file's bytes, read ahead of sending: whole for small files, chunk by chunk for big ones. */
+const SMALL_FILE = 64 * 1024;
+
 export class FileReader {
   private handle: Promise<FileHandle> | undefined;
   private next: Promise<Buffer> | undefined;
@@ -134,7 +136,27 @@ export class FileReader {
 
   /** Starts reading the first chunk (read-ahead). */
   start(): void {
-    this.next ??= this.read();
+    this.next ??= this.size <= SMALL_FILE ? this.readSmall() : this.read();
+  }
+
+  /**
+   * A small file in one synchronous open/read/close: three thread-pool round trips per file cost more main-
+   * thread time (promises, callbacks) than the calls themselves; most files of a context are small.
+   */
+  private readSmall(): Promise<Buffer> {
+    try {
+      const fd = openSync(this.path, 'r');
+      try {
+        const buffer = Buffer.allocUnsafe(this.size);
+        const bytesRead = this.size === 0 ? 0 : readSync(fd, buffer, 0, this.size, 0);
+        this.offset = this.size;
+        return Promise.resolve(bytesRead === this.size ? buffer : buffer.subarray(0, bytesRead));
+      } finally {
+        closeSync(fd);
+      }
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /** The next chunk, or undefined at the end of the file; the one after it is already being read. */
@@ -150,11 +172,11 @@ export class FileReader {
   }
 
   private async read(): Promise<Buffer> {
-    this.handle ??= open(this.path, 'r');
-    const handle = await this.handle;
     const want = Math.min(this.chunk, Math.max(this.size - this.offset, 0));
     // Files that grew since the listing are cut at the size their STAT announced.
     if (want === 0) return Buffer.alloc(0);
+    this.handle ??= open(this.path, 'r');
+    const handle = await this.handle;
     const buffer = Buffer.allocUnsafe(want);
     const { bytesRead } = await handle.read(buffer, 0, want, this.offset);
     this.offset += bytesRead;

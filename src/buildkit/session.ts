@@ -1,15 +1,18 @@
 /**
- * A BuildKit session: the services the daemon calls back into during a build. On the Docker engine the
- * session is an upgraded `/session` socket on which we are the HTTP/2 *server*; the methods we serve are
- * announced in headers. Health must answer (it is polled and a failure ends the session).
+ * A BuildKit session: the services the daemon calls back into during a build. We are the HTTP/2 *server* of
+ * a connection the daemon holds: on the Docker engine an upgraded `/session` socket; on a standalone buildkitd
+ * a `Control/Session` call whose messages carry that connection's bytes (control-session.ts). The methods we
+ * serve are announced in headers. Health must answer (it is polled and a failure ends the session).
  */
 import { createHash, randomUUID } from 'node:crypto';
 import http2 from 'node:http2';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { Code, ConnectError, type ConnectRouter } from '@connectrpc/connect';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
 import type { BuildkitAddress } from './address.js';
 import { DIFFCOPY_PATH, serveDiffCopy } from './diffcopy.js';
+import { FILESEND_PATH, type FileSendSink, serveFileSend } from './filesend.js';
 import { Auth } from './gen/github.com/moby/buildkit/session/auth/auth_pb.js';
 import { FileSync } from './gen/github.com/moby/buildkit/session/filesync/filesync_pb.js';
 import { Secrets } from './gen/github.com/moby/buildkit/session/secrets/secrets_pb.js';
@@ -28,6 +31,11 @@ export interface SessionOptions {
    * shared key and then asks only for changed files. Default: derived from the directories' paths.
    */
   sharedKey?: string;
+  /**
+   * Receives what a `tar` or `oci` exporter sends back (FileSend): the bytes of one archive. The session
+   * announces FileSend only when this is given.
+   */
+  fileSend?: FileSendSink;
 }
 
 export interface BuildkitSession {
@@ -90,6 +98,41 @@ function sharedKeyOf(dirs: Record<string, string> | undefined): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
+/** The session's identity and the methods it serves, as the daemon reads them (headers or gRPC metadata). */
+export function sessionHeaders(
+  id: string,
+  name: string,
+  options: SessionOptions,
+): Record<string, string | string[]> {
+  return {
+    'X-Docker-Expose-Session-Uuid': id,
+    'X-Docker-Expose-Session-Name': name,
+    'X-Docker-Expose-Session-Sharedkey': options.sharedKey ?? sharedKeyOf(options.dirs),
+    // One header field per method: the daemon does not split a joined value.
+    'X-Docker-Expose-Session-Grpc-Method': options.fileSend ? [...METHODS, FILESEND_PATH] : METHODS,
+  };
+}
+
+/** Serves the session's methods on a connection the daemon holds; closing it ends the session. */
+export function serveSession(connection: Duplex, options: SessionOptions): () => void {
+  const served = connectNodeAdapter({ routes: routes(options) });
+  const dirs = options.dirs ?? {};
+  const fileSend = options.fileSend;
+  // The bulk transfers bypass the RPC library (see diffcopy.ts, filesend.ts); the rest goes through it.
+  const server = http2.createServer((request, response) => {
+    if (request.url === DIFFCOPY_PATH) serveDiffCopy(request, response, dirs);
+    else if (request.url === FILESEND_PATH && fileSend) serveFileSend(request, response, fileSend);
+    else served(request, response);
+  });
+  // Stream resets when the daemon ends a session are normal.
+  server.on('sessionError', () => {});
+  server.emit('connection', connection);
+  return () => {
+    connection.destroy();
+    server.close();
+  };
+}
+
 /** Opens a session on the engine; pass its id as the Solve's `Session`. */
 export async function openEngineSession(
   address: Extract<BuildkitAddress, { kind: 'engine' }>,
@@ -97,26 +140,6 @@ export async function openEngineSession(
   name = 'vnfpipe',
 ): Promise<BuildkitSession> {
   const id = randomUUID();
-  const socket: Socket = await upgradeEngineSocket(address, '/session', {
-    'X-Docker-Expose-Session-Uuid': id,
-    'X-Docker-Expose-Session-Name': name,
-    'X-Docker-Expose-Session-Sharedkey': options.sharedKey ?? sharedKeyOf(options.dirs),
-    'X-Docker-Expose-Session-Grpc-Method': METHODS,
-  });
-  const served = connectNodeAdapter({ routes: routes(options) });
-  const dirs = options.dirs ?? {};
-  // The context's bulk transfer bypasses the RPC library (see diffcopy.ts); the rest goes through it.
-  const server = http2.createServer((request, response) =>
-    request.url === DIFFCOPY_PATH ? serveDiffCopy(request, response, dirs) : served(request, response),
-  );
-  // Stream resets when the daemon ends a session are normal.
-  server.on('sessionError', () => {});
-  server.emit('connection', socket);
-  return {
-    id,
-    close() {
-      socket.destroy();
-      server.close();
-    },
-  };
+  const socket: Socket = await upgradeEngineSocket(address, '/session', sessionHeaders(id, name, options));
+  return { id, close: serveSession(socket, options) };
 }

@@ -107,12 +107,30 @@ function progress(json: boolean): SolveListener {
   };
 }
 
+const ENGINE_PREFIX = 'docker-daemon:';
+// A docker image name with an optional tag (no digest: the engine names what it just built).
+const ENGINE_NAME =
+  /^(?:[a-zA-Z0-9.-]+(?::\d+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?$/;
+
+/** `docker-daemon:<name>[:tag]` (skopeo's name for an engine image) → the name, checked. */
+export function engineImageName(tag: string): string | undefined {
+  if (!tag.startsWith(ENGINE_PREFIX)) return undefined;
+  const name = tag.slice(ENGINE_PREFIX.length);
+  if (!ENGINE_NAME.test(name)) {
+    throw new VnfpipeError('USAGE', `--tag '${tag}' is not docker-daemon:<name>[:<tag>]`, {
+      hint: 'an image name such as docker-daemon:vnf/vfw:1 (lower case, no digest)',
+    });
+  }
+  return name;
+}
+
 export async function dockerfileBuildCommand(opts: DockerfileCommandOptions): Promise<number> {
+  const engineImage = engineImageName(opts.tag);
   const [{ buildDockerfile }, { parseReference }] = await Promise.all([
     import('../buildkit/dockerfile.js'),
     import('../oci/reference.js'),
   ]);
-  const target = parseReference(opts.tag);
+  const target = engineImage ? undefined : parseReference(opts.tag);
   const address = parseBuildkitAddress(opts.buildkitHost ?? process.env.BUILDKIT_HOST, process.env, {
     ...(opts.tlscacert ? { ca: opts.tlscacert } : {}),
     ...(opts.tlscert ? { cert: opts.tlscert } : {}),
@@ -123,29 +141,43 @@ export async function dockerfileBuildCommand(opts: DockerfileCommandOptions): Pr
     const [id, value] = await readSecretSpec(spec);
     secrets[id] = value;
   }
+  const common = {
+    context: resolve(opts.context ?? '.'),
+    dockerfile: resolve(opts.dockerfile),
+    buildArgs: keyValues(opts.buildArg, '--build-arg'),
+    labels: keyValues(opts.label, '--label'),
+    ...(opts.target ? { target: opts.target } : {}),
+    ...(opts.cache === false ? { noCache: true } : {}),
+    secrets,
+    address,
+    listener: progress(opts.json === true),
+  };
+  // Where the time went (start-up excluded): connect, solve, export, cleanup, in milliseconds.
+  const phasesOf = (phases: Record<string, number>) =>
+    Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, Math.round(v)]));
+
+  if (!target) {
+    // Like docker build -t: the image stays in the engine, nothing is exported.
+    const built = await buildDockerfile({ ...common, engineImage: engineImage! });
+    if (!('imageId' in built)) throw new Error('the engine build returned a layout');
+    process.stdout.write(
+      opts.json
+        ? `${JSON.stringify({ type: 'result', phasesMs: phasesOf(built.phases), reference: built.ref, imageId: built.imageId })}\n`
+        : `${built.ref}@${built.imageId}\n`,
+    );
+    return EXIT.ok;
+  }
   const scratch =
     target.transport === 'registry' ? await mkdtemp(join(tmpdir(), 'vnfpipe-image-')) : undefined;
   try {
     const layout = target.transport === 'oci' ? resolve(target.dir) : scratch!;
     const name = target.transport === 'oci' ? (target.ref ?? 'latest') : 'latest';
-    const context = resolve(opts.context ?? '.');
-    const built = await buildDockerfile({
-      context,
-      dockerfile: resolve(opts.dockerfile),
-      buildArgs: keyValues(opts.buildArg, '--build-arg'),
-      labels: keyValues(opts.label, '--label'),
-      ...(opts.target ? { target: opts.target } : {}),
-      ...(opts.cache === false ? { noCache: true } : {}),
-      secrets,
-      layout,
-      name,
-      address,
-      listener: progress(opts.json === true),
-    });
+    const built = await buildDockerfile({ ...common, layout, name });
     const { publishBuilt } = await import('./image.js');
-    // Where the time went (start-up excluded): connect, solve, export, cleanup, in milliseconds.
-    const phasesMs = Object.fromEntries(Object.entries(built.phases).map(([k, v]) => [k, Math.round(v)]));
-    await publishBuilt(target, layout, name, built, opts, { type: 'result', phasesMs });
+    await publishBuilt(target, layout, name, built, opts, {
+      type: 'result',
+      phasesMs: phasesOf(built.phases),
+    });
     return EXIT.ok;
   } finally {
     if (scratch) await rm(scratch, { recursive: true, force: true });

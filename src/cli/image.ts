@@ -73,6 +73,11 @@ export async function imageBuildCommand(opts: ImageBuildCommandOptions): Promise
     return dockerfileBuildCommand({ ...opts, dockerfile: opts.dockerfile });
   }
   if (opts.from === undefined) throw new VnfpipeError('USAGE', 'image build needs --from or --dockerfile');
+  if (opts.tag.startsWith('docker-daemon:')) {
+    throw new VnfpipeError('USAGE', `--tag ${opts.tag}: only --dockerfile builds happen in the engine`, {
+      hint: 'build into oci:<dir>:<ref>, then load it: skopeo copy oci:<dir>:<ref> docker-daemon:<name>',
+    });
+  }
   const [{ buildImage, resolveEpoch }, { parseReference }] = await Promise.all([
     import('../image/index.js'),
     import('../oci/reference.js'),

@@ -1,10 +1,10 @@
 /** `vnfpipe image build --dockerfile` as a process: exit codes, failing RUN output, NDJSON progress. */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readSecretSpec } from '../../src/cli/image-dockerfile.js';
+import { engineImageName, readSecretSpec } from '../../src/cli/image-dockerfile.js';
 import { busyboxInDocker } from '../support/engine-images.js';
 
 const BIN = resolve('bin', 'vnfpipe.js');
@@ -100,6 +100,46 @@ describe('image build --dockerfile', () => {
     );
     expect(secret.code).toBe(2);
     expect(secret.stderr).toContain("--secret 'id=a' is not id=ID,src=FILE or id=ID,env=VAR");
+  });
+
+  it('keeps the image in the engine with --tag docker-daemon:<name>, like docker build -t', async () => {
+    const dir = context(`FROM ${base}\nRUN echo engine-side > /built\nCMD ["cat", "/built"]\n`);
+    const name = `vnfpipe-test/engine-dest:${process.pid}`;
+    try {
+      const result = await vnfpipe(
+        ['image', 'build', '-f', 'Dockerfile', '--json', '-t', `docker-daemon:${name}`],
+        dir,
+      );
+      expect(result.code, result.stderr).toBe(0);
+      const last = JSON.parse(result.stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
+      const id = execFileSync('docker', ['image', 'inspect', '--format', '{{.Id}}', name]).toString().trim();
+      expect(last).toMatchObject({ type: 'result', reference: `docker-daemon:${name}`, imageId: id });
+      expect(last.phasesMs).toMatchObject({ solve: expect.any(Number) });
+      const out = execFileSync('docker', ['run', '--rm', '--network', 'none', name]).toString();
+      expect(out.trim()).toBe('engine-side');
+    } finally {
+      execFileSync('docker', ['image', 'rm', '-f', name], { stdio: 'ignore' });
+    }
+  });
+
+  it('refuses a docker-daemon: name the engine could not take, before building (exit 2)', async () => {
+    const dir = context(`FROM ${base}\nCMD ["true"]\n`);
+    const result = await vnfpipe(
+      ['image', 'build', '-f', 'Dockerfile', '-t', 'docker-daemon:Bad/Name@sha256:x'],
+      dir,
+    );
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(
+      "--tag 'docker-daemon:Bad/Name@sha256:x' is not docker-daemon:<name>[:<tag>]",
+    );
+    expect(engineImageName('docker-daemon:localhost:5000/vnf/vfw:1.2')).toBe('localhost:5000/vnf/vfw:1.2');
+    const native = await vnfpipe(
+      ['image', 'build', '--from', 'scratch', '-l', 'Dockerfile:/Dockerfile', '-t', 'docker-daemon:x:1'],
+      dir,
+    );
+    expect(native.code).toBe(2);
+    expect(native.stderr).toContain('only --dockerfile builds happen in the engine');
+    expect(engineImageName('oci:out:x')).toBeUndefined();
   });
 
   it('says a missing base is never pulled', async () => {

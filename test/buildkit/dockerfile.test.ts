@@ -2,6 +2,7 @@
  * Dockerfile builds through our client against the engine's embedded BuildKit, into an OCI layout.
  */
 import { execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -138,5 +139,24 @@ describe('rebuilding into the same layout', () => {
     const bundle = join(mkdtempSync(join(tmpdir(), 'vnfpipe-bk-warm-')), 'b');
     execFileSync('umoci', ['unpack', '--rootless', '--image', `${layout}:two`, bundle], { stdio: 'ignore' });
     expect(readFileSync(join(bundle, 'rootfs', 'size'), 'utf8')).toBe('100001 /data.txt\n');
+  });
+
+  it('sends a context of several multi-MiB files at once (flow control), and the tar export has each byte', async () => {
+    // 24 MiB in six files: more than the sender keeps in flight, with files interleaved on the stream.
+    const context = mkdtempSync(join(tmpdir(), 'vnfpipe-bk-big-'));
+    const sums: Record<string, string> = {};
+    for (let i = 0; i < 6; i++) {
+      const data = randomBytes(4 * 1024 * 1024);
+      writeFileSync(join(context, `part-${i}.bin`), data);
+      sums[`data/part-${i}.bin`] = createHash('sha256').update(data).digest('hex');
+    }
+    writeFileSync(join(context, 'Dockerfile'), 'FROM scratch\nCOPY part-*.bin /data/\n');
+    const tarFile = join(context, 'rootfs.tar');
+    const built = await buildDockerfile({ context, tarFile, noCache: true });
+    expect(built).toMatchObject({ tarFile });
+    for (const [member, sum] of Object.entries(sums)) {
+      const bytes = execFileSync('tar', ['-xOf', tarFile, member], { maxBuffer: 8 * 1024 * 1024 });
+      expect(createHash('sha256').update(bytes).digest('hex'), member).toBe(sum);
+    }
   });
 });

@@ -2,11 +2,14 @@
  * The standalone-buildkitd transports (unix socket, tcp + mTLS) against what stands in for buildkitd here:
  * a loopback relay whose every connection is an engine socket upgraded to BuildKit's gRPC (`/grpc`). What is
  * real: our HTTP/2 over a plain unix socket and over TLS with client certificates, and the Control API
- * behind them. What is simulated: the server is the engine's embedded BuildKit, not a buildkitd process, so
- * sessions through Control/Session are not covered here (VNFPIPE_E2E_BUILDKIT_HOST runs a real one).
+ * behind them, and sessions carried inside a Control/Session call (the standalone way: the engine's
+ * BuildKit serves that call too) with the build context going up and a `tar` export coming back over FileSend.
+ * What is simulated: the server is the engine's embedded BuildKit (v0.8), not a buildkitd process, so it has
+ * no `oci` exporter; building into a layout is checked only to fail with the daemon's own refusal here
+ * (VNFPIPE_E2E_BUILDKIT_HOST runs a real buildkitd; the OCI archive reader is tested on its own).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseBuildkitAddress } from '../../src/buildkit/address.js';
 import { BuildkitClient } from '../../src/buildkit/client.js';
 import { upgradeEngineSocket } from '../../src/buildkit/hijack.js';
+import { busyboxInDocker } from '../support/engine-images.js';
 
 const ENGINE = parseBuildkitAddress('docker://', {}) as Extract<
   ReturnType<typeof parseBuildkitAddress>,
@@ -162,20 +166,41 @@ describe('standalone buildkitd transports through a relay to the engine', () => 
     await expect(attempt).rejects.toMatchObject({ code: 'ENGINE_UNREACHABLE' });
   });
 
-  it('says a Dockerfile build needs the engine for now, naming the missing feature', async () => {
+  it('builds a Dockerfile over a session inside Control/Session, the result coming back over FileSend', async () => {
     const { buildDockerfile } = await import('../../src/buildkit/dockerfile.js');
     const context = mkdtempSync(join(tmpdir(), 'vnfpipe-bk-relay-ctx-'));
-    execFileSync('sh', ['-c', `echo 'FROM scratch' > ${join(context, 'Dockerfile')}`]);
+    writeFileSync(join(context, 'hello.txt'), 'sent through the tunnel\n');
+    writeFileSync(
+      join(context, 'Dockerfile'),
+      `FROM ${busyboxInDocker()}\nCOPY hello.txt /hello.txt\nRUN echo ran-remotely > /ran\n`,
+    );
+    const tarFile = join(context, 'out', 'rootfs.tar');
+    const built = await buildDockerfile({
+      context,
+      tarFile,
+      noCache: true,
+      address: parseBuildkitAddress(`unix://${join(dir, 'buildkitd.sock')}`, {}),
+    });
+    expect(built).toMatchObject({ ref: `tar:${tarFile}`, tarFile });
+    expect(execFileSync('tar', ['-xOf', tarFile, 'hello.txt']).toString()).toBe('sent through the tunnel\n');
+    expect(execFileSync('tar', ['-xOf', tarFile, 'ran']).toString()).toBe('ran-remotely\n');
+    // The base's files are in the file system too; nothing but the archive is left in its folder.
+    expect(execFileSync('tar', ['-tf', tarFile]).toString()).toMatch(/^bin\/busybox$/m);
+    expect(readdirSync(join(context, 'out'))).toEqual(['rootfs.tar']);
+  });
+
+  it('asks a standalone server for the oci exporter into a layout, and reports its refusal', async () => {
+    const { buildDockerfile } = await import('../../src/buildkit/dockerfile.js');
+    const context = mkdtempSync(join(tmpdir(), 'vnfpipe-bk-relay-ctx-'));
+    writeFileSync(join(context, 'Dockerfile'), `FROM ${busyboxInDocker()}\nCMD ["true"]\n`);
+    const address = parseBuildkitAddress(`unix://${join(dir, 'buildkitd.sock')}`, {});
+    // The engine behind the relay has no oci exporter: the daemon's own answer names it.
     await expect(
-      buildDockerfile({
-        context,
-        layout: join(context, 'oci'),
-        name: 'x',
-        address: parseBuildkitAddress(`unix://${join(dir, 'buildkitd.sock')}`, {}),
-      }),
-    ).rejects.toMatchObject({
+      buildDockerfile({ context, layout: join(context, 'oci'), name: 'x', address }),
+    ).rejects.toThrow(/oci/);
+    await expect(buildDockerfile({ context, engineImage: 'x:1', address })).rejects.toMatchObject({
       code: 'USAGE',
-      hint: expect.stringContaining('oci exporter over a FileSend session'),
+      message: 'a standalone buildkitd has no engine to keep the image in',
     });
   });
 });

@@ -3,7 +3,7 @@
  * (endpoint.ts resolves which). One adapter for everything the docker and swarm targets and the verify
  * probes ask of the engine.
  */
-import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
+import { Agent, request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { type Duplex, Readable } from 'node:stream';
 import { VnfpipeError } from '../../errors.js';
 import { type EngineEndpoint, resolveEngine, tlsFailure } from './endpoint.js';
@@ -17,6 +17,33 @@ export function engineEndpoint(
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): EngineEndpoint {
   return resolveEngine({}, env);
+}
+
+/**
+ * Dialled connections (TLS, SSH) kept for reuse, one pool per endpoint. Opening one costs a TLS handshake or
+ * an SSH channel that starts `docker system dial-stdio` remotely (≈0.1–0.3 s), and a deploy or a verify makes
+ * hundreds of requests. Idle connections do not keep the process alive and close after a few seconds.
+ */
+const dialledAgents = new WeakMap<NonNullable<EngineEndpoint['dial']>, Agent>();
+const IDLE_CONNECTION_MS = 4_000;
+
+function dialledAgent(dial: NonNullable<EngineEndpoint['dial']>): Agent {
+  let agent = dialledAgents.get(dial);
+  if (!agent) {
+    agent = new Agent({ keepAlive: true, maxFreeSockets: 4, timeout: IDLE_CONNECTION_MS });
+    (agent as unknown as { createConnection: unknown }).createConnection = (
+      options: { timeout?: number },
+      done: (error: Error | null, socket?: Duplex) => void,
+    ) => {
+      dial(options.timeout).then(
+        (socket) => done(null, socket),
+        (error: Error) => done(error),
+      );
+      return undefined;
+    };
+    dialledAgents.set(dial, agent);
+  }
+  return agent;
 }
 
 /** How node:http reaches the endpoint: its unix socket, plain TCP, or a dialled connection (TLS, SSH). */
@@ -84,7 +111,9 @@ export class DockerEngine {
     return new Promise((resolve, reject) => {
       const r = httpRequest(
         {
-          ...connectionOptions(this.endpoint, req.timeoutMs ?? 120_000),
+          ...(this.endpoint.dial
+            ? { agent: dialledAgent(this.endpoint.dial) }
+            : connectionOptions(this.endpoint, req.timeoutMs ?? 120_000)),
           method: req.method ?? 'GET',
           path,
           headers: {

@@ -1,7 +1,8 @@
 /**
  * `ssh://` engines, as the docker CLI reaches them: one SSH connection per engine, and per engine connection
  * a channel running `docker system dial-stdio` on the remote host, which splices it to the remote engine's
- * socket. The engine API (and BuildKit's upgraded `/grpc` and `/session` streams) then flow over the channel.
+ * socket. The engine API (and BuildKit's upgraded `/grpc` and `/session` streams) then flow over the channel;
+ * API connections are kept for reuse (client.ts), since each channel starts a process on the remote host.
  *
  * Keys: the SSH agent (SSH_AUTH_SOCK) first, then a key file (the engine's `ssh.identity`, VNFPIPE_SSH_KEY,
  * else ~/.ssh/id_ed25519, id_ecdsa, id_rsa); an encrypted key file needs VNFPIPE_SSH_PASSPHRASE.
@@ -66,9 +67,29 @@ export class SshDialer {
           } else resolve(opened);
         });
       });
-      const held = socket;
-      channel.on('close', () => this.release(held));
-      return asSocket(channel, this.settings.display, timeoutMs);
+      // A channel keeps the SSH connection (and the process) alive while it is referenced: an HTTP agent
+      // unrefs the engine connections it keeps for reuse, and refs one again when a request takes it.
+      const tcp = socket;
+      let held = true;
+      let closed = false;
+      channel.on('close', () => {
+        closed = true;
+        if (held) this.release(tcp);
+        held = false;
+      });
+      return asSocket(channel, this.settings.display, timeoutMs, {
+        ref: () => {
+          if (held || closed) return;
+          held = true;
+          this.inUse += 1;
+          tcp.ref();
+        },
+        unref: () => {
+          if (!held) return;
+          held = false;
+          this.release(tcp);
+        },
+      });
     } catch (error) {
       this.release(socket);
       throw error;
@@ -261,7 +282,12 @@ export class SshDialer {
  * and turns a `docker system dial-stdio` that fails remotely into an error that says why, instead of a bare
  * "socket hang up".
  */
-function asSocket(channel: ClientChannel, display: string, timeoutMs?: number): Duplex {
+function asSocket(
+  channel: ClientChannel,
+  display: string,
+  timeoutMs: number | undefined,
+  hold: { ref(): void; unref(): void },
+): Duplex {
   let stderr = '';
   let received = 0;
   let exitCode: number | undefined;
@@ -333,7 +359,15 @@ function asSocket(channel: ClientChannel, display: string, timeoutMs?: number): 
     touch();
     return channel;
   };
-  for (const noop of ['setNoDelay', 'setKeepAlive', 'ref', 'unref']) socketLike[noop] = () => channel;
+  for (const noop of ['setNoDelay', 'setKeepAlive']) socketLike[noop] = () => channel;
+  socketLike.ref = () => {
+    hold.ref();
+    return channel;
+  };
+  socketLike.unref = () => {
+    hold.unref();
+    return channel;
+  };
   if (timeoutMs) (socketLike.setTimeout as (ms: number) => void)(timeoutMs);
   return channel;
 }
