@@ -422,7 +422,10 @@ else vnfpipe's; the options are the project's tsconfig.json, else strict Node ES
           '--compression <codec>',
           'layer compression: gzip (default, every runtime) or zstd (Docker 23+)',
         )
-        .requiredOption('-t, --tag <ref>', 'oci:<dir>:<ref>, or host/repo:tag to push after the build')
+        .requiredOption(
+          '-t, --tag <ref>',
+          'oci:<dir>:<ref>, host/repo:tag to push after the build, or docker-daemon:<name> (--dockerfile only)',
+        )
         .option('--creds <user:password>', 'registry credentials for --tag or --from')
         .option('--insecure', 'allow plain HTTP for a registry off loopback')
         .option(
