@@ -4,12 +4,6 @@ import { median, sh, startRegistry } from './util.mjs';
 
 export const needsAnchors = true;
 
-const PUSH_SCRIPT = `
-import { pushCommand } from __CLI__;
-const [src, dest] = process.argv.slice(2);
-process.exitCode = await pushCommand(src, dest, { quiet: true });
-`;
-
 // What the push step costs inside a running pipeline: modules loaded, a fresh client per push.
 const IN_PROCESS_SCRIPT = `
 import { copyImage } from __COPY__;
@@ -78,17 +72,17 @@ function referenceImage(workDir, sharedBench, log) {
 }
 
 export async function run({ workDir, sharedBench, anchors, runs, repo, log }) {
-  const cli = join(repo, 'dist', 'cli', 'registry.js');
-  if (!existsSync(cli)) throw new Error(`${cli} is missing: run npm run build first`);
+  // The published command (bin → the bundle), as a user runs it: its start-up is part of a push.
+  const cli = join(repo, 'bin', 'vnfpipe.js');
+  if (!existsSync(join(repo, 'dist', 'bundle', 'cli.js')))
+    throw new Error('dist is missing: run npm run build first');
   const n = Math.max(3, runs ?? 5);
   mkdirSync(workDir, { recursive: true });
   const image = referenceImage(workDir, sharedBench, log);
-  const pushScript = join(workDir, 'push.mjs');
-  writeFileSync(pushScript, PUSH_SCRIPT.replace('__CLI__', JSON.stringify(cli)));
   const registry = await startRegistry(join(workDir, 'registry'));
   const src = `oci:${image.layout}:app`;
   const dest = `${registry.host}/bench/app:1`;
-  const ours = (d) => timed(process.execPath, [pushScript, src, d]).ms;
+  const ours = (d) => timed(process.execPath, [cli, 'push', src, d]).ms;
   const skopeo = (d) => timed('skopeo', ['copy', '-q', '--dest-tls-verify=false', src, `docker://${d}`]).ms;
   const rows = [];
   try {
