@@ -28,8 +28,21 @@ const entryPoints = {
   verify: 'src/verify/index.ts',
 };
 
-/** Small, dependency-free packages on the start-up path, bundled in; every other package is imported. */
-const BUNDLED = new Set(['commander', 'tinyglobby', 'fdir', 'picomatch']);
+/**
+ * Packages bundled in; every other package is imported from node_modules. Small, dependency-free ones on the
+ * start-up path, and the gRPC stack of the BuildKit client: connect and protobuf-es are about 55 files, and
+ * loading them one by one cost a Dockerfile build ≈ 130 ms of its start-up (a warm build: ≈ 720 → 615 ms).
+ * They land in the lazy chunk of the BuildKit client, so no other command loads them.
+ */
+const BUNDLED = new Set([
+  'commander',
+  'tinyglobby',
+  'fdir',
+  'picomatch',
+  '@connectrpc/connect',
+  '@connectrpc/connect-node',
+  '@bufbuild/protobuf',
+]);
 const packageOf = (specifier) =>
   specifier
     .split('/')

@@ -7,7 +7,7 @@
  */
 import type { Http2ServerRequest, Http2ServerResponse, IncomingHttpHeaders } from 'node:http2';
 import { fromBinary, toBinary } from '@bufbuild/protobuf';
-import { FileReader, listEntries, type SyncEntry, type SyncFilter } from './filesync.js';
+import { FileReader, type FileStat, listEntries, type SyncFilter } from './filesync.js';
 import {
   type Packet,
   Packet_PacketType,
@@ -64,12 +64,81 @@ export function dataHeader(id: number, dataLength: number): Buffer {
   return header;
 }
 
-const packetOf = (init: {
-  type: Packet_PacketType;
-  ID?: number;
-  data?: Uint8Array;
-  stat?: SyncEntry['stat'];
-}) => envelope({ $typeName: 'fsutil.types.Packet', ID: 0, data: new Uint8Array(0), ...init } as Packet);
+const packetOf = (init: { type: Packet_PacketType; ID?: number; data?: Uint8Array }) =>
+  envelope({ $typeName: 'fsutil.types.Packet', ID: 0, data: new Uint8Array(0), ...init } as Packet);
+
+/** A non-negative integer up to 2^53 as a varint (`putVarint` takes 32 bits). */
+function putVarintNumber(out: Buffer, at: number, value: number): number {
+  let v = value;
+  while (v >= 0x80) {
+    out[at++] = (v % 0x80) | 0x80;
+    v = Math.floor(v / 0x80);
+  }
+  out[at++] = v;
+  return at;
+}
+
+/** An int64 as a varint: negative values as their 64-bit two's complement (ten bytes), as protobuf does. */
+function putVarintBigInt(out: Buffer, at: number, value: bigint): number {
+  let v = BigInt.asUintN(64, value);
+  while (v >= 0x80n) {
+    out[at++] = Number(v & 0x7fn) | 0x80;
+    v >>= 7n;
+  }
+  out[at++] = Number(v);
+  return at;
+}
+
+/**
+ * A STAT packet in its gRPC envelope, encoded by hand: the listing is thousands of them, and through the
+ * protobuf encoder the first listing of a process cost ≈ 50 ms of main-thread CPU (the reference context's
+ * 2,131 entries; the encoder is set up by reflection on first use). Bytes are those any encoder writes: fields
+ * in number order, zero values omitted, type STAT (0) omitted; no stat at all ends the listing.
+ */
+export function statPacket(stat?: FileStat): Buffer {
+  if (!stat) return Buffer.from([0, 0, 0, 0, 0]);
+  const path = Buffer.from(stat.path);
+  const linkname = stat.linkname ? Buffer.from(stat.linkname) : undefined;
+  // Room for the envelope (5), the stat field's tag and length (≤ 6), then the Stat message itself.
+  const HEAD = 11;
+  const out = Buffer.allocUnsafe(HEAD + 6 + path.length + 4 * 6 + 2 * 11 + 6 + (linkname?.length ?? 0));
+  let at = HEAD;
+  if (path.length) {
+    out[at++] = 0x0a; // path = 1
+    at = putVarint(out, at, path.length);
+    at += path.copy(out, at);
+  }
+  for (const [tag, value] of [
+    [0x10, stat.mode], // mode = 2
+    [0x18, stat.uid], // uid = 3
+    [0x20, stat.gid], // gid = 4
+  ] as const) {
+    if (value === 0) continue;
+    out[at++] = tag;
+    at = putVarint(out, at, value);
+  }
+  if (stat.size !== 0) {
+    out[at++] = 0x28; // size = 5
+    at = putVarintNumber(out, at, stat.size);
+  }
+  if (stat.modTime !== 0n) {
+    out[at++] = 0x30; // modTime = 6
+    at = putVarintBigInt(out, at, stat.modTime);
+  }
+  if (linkname) {
+    out[at++] = 0x3a; // linkname = 7
+    at = putVarint(out, at, linkname.length);
+    at += linkname.copy(out, at);
+  }
+  const statLength = at - HEAD;
+  const lengthBytes = varintLength(statLength);
+  const start = HEAD - 1 - lengthBytes - 5;
+  out[start] = 0;
+  out.writeUInt32BE(1 + lengthBytes + statLength, start + 1);
+  out[start + 5] = 0x12; // stat = 2
+  putVarint(out, start + 6, statLength);
+  return out.subarray(start, at);
+}
 
 /** Request messages as they arrive (REQ, FIN). */
 async function* requests(stream: Http2ServerRequest): AsyncGenerator<Packet> {
@@ -167,8 +236,8 @@ async function sendDirectory(
 ): Promise<void> {
   const stream = new Sender(response);
   const entries = await listEntries(root, filter);
-  const listing = entries.map((entry) => packetOf({ type: Packet_PacketType.PACKET_STAT, stat: entry.stat }));
-  listing.push(packetOf({ type: Packet_PacketType.PACKET_STAT }));
+  const listing = entries.map((entry) => statPacket(entry.stat));
+  listing.push(statPacket());
   await stream.write(Buffer.concat(listing));
 
   // REQs arrive in bursts (the receiver asks for every file at once): queue them and read ahead.

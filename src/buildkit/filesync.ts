@@ -6,9 +6,7 @@
  */
 import { closeSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, type Stats } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
-import { create } from '@bufbuild/protobuf';
 import { createMatcher, type PathMatcher } from '../image/dockerignore.js';
-import { type Stat, StatSchema } from './gen/github.com/tonistiigi/fsutil/types/stat_pb.js';
 
 /** Go's os.FileMode type bits, which fsutil puts on the wire. */
 const GO_MODE_DIR = 0x80000000;
@@ -21,8 +19,24 @@ export interface SyncFilter {
   followPaths?: readonly string[];
 }
 
+/**
+ * fsutil's `Stat` message as sent (devices, which a context never holds, and xattrs are not): a plain object
+ * rather than a protobuf message, because the listing is encoded by hand (see `statPacket`).
+ */
+export interface FileStat {
+  path: string;
+  /** Go's os.FileMode: permission bits plus the type bits above. */
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  /** Nanoseconds since the epoch. */
+  modTime: bigint;
+  linkname: string;
+}
+
 export interface SyncEntry {
-  stat: Stat;
+  stat: FileStat;
   /** Absolute host path of a regular file, for REQ. */
   file?: string;
   size: number;
@@ -100,7 +114,7 @@ export async function listEntries(root: string, filter: SyncFilter = {}): Promis
         out.push({ stat, size: 0 });
       } else if (info.isFile()) {
         const stat = statOf(path, info, info.mode & 0o7777);
-        stat.size = BigInt(info.size);
+        stat.size = info.size;
         out.push({ stat, file: host, size: info.size });
       }
       // Sockets, FIFOs and devices are not build context.
@@ -110,14 +124,16 @@ export async function listEntries(root: string, filter: SyncFilter = {}): Promis
   return out;
 }
 
-function statOf(path: string, info: Stats, mode: number): Stat {
-  return create(StatSchema, {
+function statOf(path: string, info: Stats, mode: number): FileStat {
+  return {
     path,
     mode: mode >>> 0,
     uid: info.uid,
     gid: info.gid,
+    size: 0,
     modTime: BigInt(Math.trunc(info.mtimeMs * 1e6)),
-  });
+    linkname: '',
+  };
 }
 
 /** A requested file's bytes, read ahead of sending: whole for small files, chunk by chunk for big ones. */
