@@ -54,10 +54,46 @@ if (needShared.length > 0 && missing.length > 0) {
 }
 const workDir = mkdtempSync(join(tmpdir(), 'vnfpipe-bench-'));
 
+/**
+ * Image ids in the Docker engine that are not the anchors' own (`vnfbench/app:*`, which the anchors re-tag
+ * and so may untag); none when no engine answers.
+ */
+function engineImages() {
+  const out = spawnSync(
+    '/usr/bin/docker',
+    ['images', '-a', '--no-trunc', '--format', '{{.ID}} {{.Repository}}'],
+    {
+      encoding: 'utf8',
+    },
+  );
+  if (out.status !== 0) return new Set();
+  const ids = out.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => line.split(' '));
+  const anchors = new Set(ids.filter(([, repo]) => repo === 'vnfbench/app').map(([id]) => id));
+  return new Set(ids.map(([id]) => id).filter((id) => !anchors.has(id)));
+}
+
+/**
+ * The `docker build` anchors tag each cold build's image with the same name, so every run leaves the previous
+ * ones untagged (180 MB each). Removes the untagged images that appeared since `before` or were the anchors'
+ * own then — only those.
+ */
+function removeUntaggedSince(before) {
+  const out = spawnSync('/usr/bin/docker', ['images', '-q', '--no-trunc', '--filter', 'dangling=true'], {
+    encoding: 'utf8',
+  });
+  if (out.status !== 0) return;
+  const left = out.stdout.split('\n').filter((id) => id && !before.has(id));
+  if (left.length) spawnSync('/usr/bin/docker', ['image', 'rm', ...left], { stdio: 'ignore' });
+}
+
 // Anchors run once, only when a chosen suite compares against them.
 const anchors = {};
 if (needShared.length > 0) {
   log(`timing anchors (${runs} runs each) with ${join(sharedBench, 'anchors.sh')}`);
+  const imagesBefore = engineImages();
   const result = spawnSync(
     'bash',
     [join(sharedBench, 'anchors.sh'), join(workDir, 'anchors'), String(runs)],
@@ -66,6 +102,7 @@ if (needShared.length > 0) {
       stdio: ['ignore', 'pipe', 'inherit'],
     },
   );
+  removeUntaggedSince(imagesBefore);
   if (result.status !== 0) throw new Error(`anchors.sh failed with exit code ${result.status}`);
   for (const line of result.stdout.trim().split('\n')) {
     const row = JSON.parse(line);
