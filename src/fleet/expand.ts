@@ -154,8 +154,14 @@ function expand(p: PipelineBuilder, options: FleetOptions, checked: Checked): Fl
     for (const [i, site] of wave.sites.entries()) {
       // maxParallel lanes: a site's deploy waits for the deploy maxParallel places before it in the wave.
       const lane = i >= checked.maxParallel ? [deploys[i - checked.maxParallel]!] : [];
+      // A deploy that fails fails its wave as a failed verify does: the sites of the wave (and with
+      // rollback-all, of every earlier wave) that took the new revision are rolled back. The failed site itself
+      // is not (its rollback is skipped with its verify): the docker target restarts the previous revision
+      // and a swarm update rolls back on its own. A halt report needs every verify of its wave, so under
+      // `halt` a failed deploy only stops later waves, as before.
       const deployed = p.step(`deploy-${site}`, siteDeploy(site, options, wave.number, stage), {
         needs: [...gate, ...lane],
+        ...(checked.policy === 'halt' ? {} : { onFailure: onFailureOf(checked.policy, waves, wave.number) }),
       });
       deploys.push(deployed);
       const verified = p.step(

@@ -108,7 +108,10 @@ describe('fleet() expansion', () => {
     const wave = planOf(base());
     expect(stepOf(wave, 'verify-edge2').onFailure).toEqual(['rollback-edge2', 'rollback-edge3']);
     expect(stepOf(wave, 'verify-edge1').onFailure).toEqual(['rollback-edge1']);
+    // A failed deploy fails its wave too.
+    expect(stepOf(wave, 'deploy-edge3').onFailure).toEqual(['rollback-edge2', 'rollback-edge3']);
     const all = planOf(base({ onWaveFailure: 'rollback-all' }));
+    expect(stepOf(all, 'deploy-edge1').onFailure).toEqual(['rollback-lab', 'rollback-edge1']);
     expect(stepOf(all, 'verify-edge1').onFailure).toEqual(['rollback-lab', 'rollback-edge1']);
     expect(stepOf(all, 'verify-edge3').onFailure).toEqual([
       'rollback-lab',
@@ -122,6 +125,7 @@ describe('fleet() expansion', () => {
     const plan = planOf(base({ onWaveFailure: 'halt' }));
     expect(plan.steps.some((s) => s.kind === 'rollback')).toBe(false);
     expect(stepOf(plan, 'verify-edge3').onFailure).toEqual(['halt-wave-3']);
+    expect(stepOf(plan, 'deploy-edge3').onFailure).toEqual([]);
     expect(stepOf(plan, 'halt-wave-3')).toMatchObject({
       kind: 'halt',
       stage: 'halt-wave-3',

@@ -38,13 +38,21 @@ function baseImage() {
   return { ref: `oci:${layout}:latest`, digest: latest.digest, layout };
 }
 
-/** Version `version` of the VNF everywhere; `faultyAt` gets an override that makes its verify fail. */
+/**
+ * Version `version` of the VNF everywhere; `faultyAt` gets an override that makes its verify fail, or with
+ * `fault: 'crash'` one that makes the workload exit at start, so its deploy fails.
+ */
 function rollout(
   version: number,
   policy: WaveFailurePolicy,
   faultyAt?: SiteName,
   waves: SiteName[][] = [['lab'], ['edge1'], ['edge2']],
+  fault: 'verify' | 'crash' = 'verify',
 ) {
+  const faulty =
+    fault === 'crash'
+      ? { command: ['sh', '-c', 'echo crashed on purpose; exit 3'] }
+      : { env: { HEALTHY: 'no' } };
   return definePipeline('fleet-rollout', (p) => {
     p.add(
       fleet({
@@ -53,7 +61,7 @@ function rollout(
             site,
             {
               engine: engines[site].host,
-              ...(site === faultyAt ? { overrides: { env: { HEALTHY: 'no' } } } : {}),
+              ...(site === faultyAt ? { overrides: faulty } : {}),
             },
           ]),
         ),
@@ -268,6 +276,31 @@ describe('fleet rollout over three engines', () => {
     expect(result.outputs['rollback-lab']).toMatchObject({ from: lab.revision, revision: before.at(-1) });
     expect(runningRevisions('lab')).toEqual([before.at(-1)]);
     expect(runningRevisions('edge1')).toEqual([1]);
+    expect(allRevisions('edge2')).toEqual([1]);
+    const { code, json } = await status();
+    expect(code).toBe(0);
+    expect(json.verified).toBe(true);
+  }, 240_000);
+
+  it('a failed deploy fails its wave: the site that took the new revision is rolled back, later waves never start', async () => {
+    const labBefore = runningRevisions('lab');
+    const edge1Before = runningRevisions('edge1');
+    const result = await runPipeline(
+      rollout(6, 'rollback-wave', 'edge1', [['lab', 'edge1'], ['edge2']], 'crash'),
+      { cwd: dir },
+    );
+    expect(result.exitCode).toBe(1);
+    expect(result.steps['deploy-edge1']?.status).toBe('failed');
+    expect(result.steps['verify-edge1']?.status).toBe('skipped');
+    expect(result.steps['verify-lab']?.status).toBe('ok');
+    expect(result.steps['rollback-lab']?.status).toBe('ok');
+    // edge1's own deploy put its previous revision back; there is nothing for its rollback to do.
+    expect(result.steps['rollback-edge1']?.status).toBe('skipped');
+    expect(result.steps['deploy-edge2']?.status).toBe('skipped');
+    const lab = result.outputs['deploy-lab'] as { revision: number };
+    expect(result.outputs['rollback-lab']).toMatchObject({ from: lab.revision, revision: labBefore.at(-1) });
+    expect(runningRevisions('lab')).toEqual(labBefore);
+    expect(runningRevisions('edge1')).toEqual(edge1Before);
     expect(allRevisions('edge2')).toEqual([1]);
     const { code, json } = await status();
     expect(code).toBe(0);
