@@ -16,6 +16,7 @@ import { VnfpipeError } from '../errors.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import { OciLayout } from '../oci/layout.js';
 import { importOciArchiveStream } from '../oci/oci-archive-stream.js';
+import { pidOf, removeOrphanedTemps } from '../pipeline/fsutil.js';
 import { type BuildkitAddress, parseBuildkitAddress } from './address.js';
 import { BuildkitClient } from './client.js';
 import { openControlSession } from './control-session.js';
@@ -255,11 +256,16 @@ function exportPlan(options: DockerfileBuildOptions, address: BuildkitAddress): 
 /** A FileSend archive written to a file: under a temporary name beside it, renamed once complete. */
 function receiveFile(file: string) {
   const temp = join(dirname(file), `.${basename(file)}.vnfpipe-${process.pid}-${randomUUID().slice(0, 8)}`);
+  // What an export to the same file killed midway left: `.<name>.vnfpipe-<pid>-<8 hex>`.
+  const prefix = `.${basename(file)}.vnfpipe-`;
+  const leftoverPid = (name: string) =>
+    name.startsWith(prefix) ? pidOf(/^(\d+)-[0-9a-f]{8}$/, name.slice(prefix.length)) : undefined;
   let written: Promise<number> | undefined;
   return {
     sink: (archive: Readable) => {
       written = (async () => {
         await mkdir(dirname(file), { recursive: true });
+        await removeOrphanedTemps(dirname(file), leftoverPid);
         await pipeline(archive, createWriteStream(temp, { highWaterMark: 4 * 1024 * 1024 }));
         return (await stat(temp)).size;
       })();

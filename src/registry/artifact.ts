@@ -14,6 +14,7 @@ import type { Descriptor } from '../oci/descriptor.js';
 import { type Digest, DigestStream, isDigest } from '../oci/digest.js';
 import { canonicalJson, parseManifest } from '../oci/manifest.js';
 import { MediaType } from '../oci/media-types.js';
+import { pidOf, removeOrphanedTemps } from '../pipeline/fsutil.js';
 import type { RegistryClient } from './client.js';
 import { downloadBlob } from './download.js';
 import { recordReferrer, referrerDescriptor } from './referrers.js';
@@ -199,6 +200,8 @@ export async function pullArtifact(
   if (new Set(names).size !== names.length)
     throw new VnfpipeError('OCI_INVALID', 'artifact names a file twice', { where });
   const temps = names.map((name) => join(dir, `.${name}.vnfpipe-${process.pid}.tmp`));
+  // What a pull killed midway left here (`.<name>.vnfpipe-<pid>.tmp`).
+  await removeOrphanedTemps(dir, (name) => pidOf(/^\..+\.vnfpipe-(\d+)\.tmp$/, name));
   try {
     await mapLimit(wanted, 4, (layer, i) => downloadBlob(client, repository, layer, temps[i]!));
     for (let i = 0; i < wanted.length; i++) await rename(temps[i]!, join(dir, names[i]!));

@@ -1,9 +1,9 @@
 /**
  * Dockerfile builds through our client against the engine's embedded BuildKit, into an OCI layout.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -152,8 +152,15 @@ describe('rebuilding into the same layout', () => {
     }
     writeFileSync(join(context, 'Dockerfile'), 'FROM scratch\nCOPY part-*.bin /data/\n');
     const tarFile = join(context, 'rootfs.tar');
+    // What an export to the same file killed midway left is removed; a live writer's temp is not.
+    const orphan = join(context, `.rootfs.tar.vnfpipe-${spawnSync('true').pid}-0123abcd`);
+    const liveTemp = join(context, `.rootfs.tar.vnfpipe-${process.ppid}-0123abcd`);
+    writeFileSync(orphan, 'partial');
+    writeFileSync(liveTemp, 'partial');
     const built = await buildDockerfile({ context, tarFile, noCache: true });
     expect(built).toMatchObject({ tarFile });
+    expect(existsSync(orphan)).toBe(false);
+    expect(existsSync(liveTemp)).toBe(true);
     for (const [member, sum] of Object.entries(sums)) {
       const bytes = execFileSync('tar', ['-xOf', tarFile, member], { maxBuffer: 8 * 1024 * 1024 });
       expect(createHash('sha256').update(bytes).digest('hex'), member).toBe(sum);

@@ -1,4 +1,5 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -72,9 +73,13 @@ describe('artifacts and referrers on distribution 2.8 (tag-schema fallback)', ()
 
     const out = join(tmp, 'out');
     mkdirSync(out);
+    // A pull killed midway left its temp file; the next pull removes it.
+    const orphan = join(out, `.sbom.cdx.json.vnfpipe-${spawnSync('true').pid}.tmp`);
+    writeFileSync(orphan, 'partial');
     const pulled = await pullArtifact(client, 'vnf/app', sbom.descriptor.digest, out);
     expect(pulled.artifactType).toBe('application/vnd.cyclonedx+json');
     expect(readFileSync(join(out, 'sbom.cdx.json'), 'utf8')).toContain('CycloneDX');
+    expect(readdirSync(out)).toEqual(['sbom.cdx.json']);
   });
 
   it('does the same through the CLI functions', async () => {
