@@ -13,7 +13,15 @@ import {
   Packet_PacketType,
   PacketSchema,
 } from './gen/github.com/tonistiigi/fsutil/types/wire_pb.js';
-import { grpcMessages, putVarint, varintLength } from './wire.js';
+import {
+  GRPC_INTERNAL,
+  GRPC_NOT_FOUND,
+  GRPC_OK,
+  grpcMessages,
+  putVarint,
+  startGrpcResponse,
+  varintLength,
+} from './wire.js';
 
 export const DIFFCOPY_PATH = '/moby.filesync.v1.FileSync/DiffCopy';
 
@@ -23,10 +31,6 @@ const CHUNK = 256 * 1024;
 const READ_AHEAD_FILES = 32;
 // Files whose packets are interleaved (the Go sender, fsutil, sends four at once too).
 const FILES_AT_ONCE = 4;
-
-const GRPC_OK = 0;
-const GRPC_INTERNAL = 13;
-const GRPC_NOT_FOUND = 5;
 
 function envelope(packet: Packet | { type: Packet_PacketType; ID?: number; data?: Uint8Array }): Buffer {
   const body = toBinary(PacketSchema, packet as Packet);
@@ -158,18 +162,7 @@ export function serveDiffCopy(
   response: Http2ServerResponse,
   dirs: Readonly<Record<string, string>>,
 ): void {
-  const finish = (status: number, message?: string) => {
-    if (response.writableEnded || response.destroyed) return;
-    response.addTrailers({
-      'grpc-status': String(status),
-      ...(message ? { 'grpc-message': encodeURIComponent(message) } : {}),
-    });
-    response.end();
-  };
-  // A stream the daemon resets is over: nothing to report to anyone.
-  response.on('error', () => {});
-  request.on('error', () => {});
-  response.writeHead(200, { 'content-type': 'application/grpc+proto' });
+  const finish = startGrpcResponse(request, response);
   const name = String(request.headers['dir-name'] ?? '');
   const root = dirs[name];
   if (!root) {

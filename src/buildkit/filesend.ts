@@ -6,15 +6,13 @@
  */
 import type { Http2ServerRequest, Http2ServerResponse, IncomingHttpHeaders } from 'node:http2';
 import { Readable } from 'node:stream';
-import { bytesMessageData, grpcMessages } from './wire.js';
+import { bytesMessageData, GRPC_INTERNAL, GRPC_OK, grpcMessages, startGrpcResponse } from './wire.js';
 
 export const FILESEND_PATH = '/moby.filesync.v1.FileSend/DiffCopy';
 
 /** Consumes the archive; resolves once it is stored. `metadata` holds the exporter's `exporter-md-*` headers. */
 export type FileSendSink = (archive: Readable, metadata: Record<string, string>) => Promise<void>;
 
-const GRPC_OK = 0;
-const GRPC_INTERNAL = 13;
 const META_PREFIX = 'exporter-md-';
 
 function exporterMetadata(headers: IncomingHttpHeaders): Record<string, string> {
@@ -30,17 +28,7 @@ export function serveFileSend(
   response: Http2ServerResponse,
   sink: FileSendSink,
 ): void {
-  response.on('error', () => {});
-  request.on('error', () => {});
-  response.writeHead(200, { 'content-type': 'application/grpc+proto' });
-  const finish = (status: number, message?: string) => {
-    if (response.writableEnded || response.destroyed) return;
-    response.addTrailers({
-      'grpc-status': String(status),
-      ...(message ? { 'grpc-message': encodeURIComponent(message) } : {}),
-    });
-    response.end();
-  };
+  const finish = startGrpcResponse(request, response);
   async function* payloads() {
     for await (const message of grpcMessages(request)) {
       const data = bytesMessageData(message);

@@ -3,6 +3,7 @@
  * flag byte and a 4-byte length before each message, and for `BytesMessage { bytes data = 1 }` the field's
  * tag and length before the payload, which is then written as is — never copied into a message buffer.
  */
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 
 export function varintLength(value: number): number {
   let length = 1;
@@ -81,4 +82,30 @@ export function bytesMessageData(message: Buffer): Buffer {
   }
   if (at > message.length) throw new Error('a BytesMessage field runs past its message');
   return data;
+}
+
+export const GRPC_OK = 0;
+export const GRPC_NOT_FOUND = 5;
+export const GRPC_INTERNAL = 13;
+
+/**
+ * Answers a gRPC call served on a raw HTTP/2 stream (the session's bulk streams): sends the response headers
+ * and returns how to end the call with a status, in trailers, once. A stream the daemon resets is over, with
+ * nothing to report to anyone, so its errors are swallowed.
+ */
+export function startGrpcResponse(
+  request: Http2ServerRequest,
+  response: Http2ServerResponse,
+): (status: number, message?: string) => void {
+  response.on('error', () => {});
+  request.on('error', () => {});
+  response.writeHead(200, { 'content-type': 'application/grpc+proto' });
+  return (status, message) => {
+    if (response.writableEnded || response.destroyed) return;
+    response.addTrailers({
+      'grpc-status': String(status),
+      ...(message ? { 'grpc-message': encodeURIComponent(message) } : {}),
+    });
+    response.end();
+  };
 }

@@ -25,6 +25,19 @@ const collect = (value: string, previous: string[] = []) => [
 ];
 
 const many = (value: string, previous: string[] = []) => [...previous, value];
+/** Where a deployed workload is: the options `history` and `rollback` share. */
+const targetOptions = (command: Command) =>
+  command
+    .option('-n, --namespace <namespace>', 'kubernetes: the namespace of the workload')
+    .option(
+      '--context <context>',
+      'docker/swarm: the docker context; kubernetes: the kubeconfig context (default: the current one)',
+    )
+    .option(
+      '--engine <host>',
+      'docker/swarm: the engine (unix://, tcp://, ssh://; default DOCKER_HOST, DOCKER_CONTEXT, currentContext)',
+    )
+    .option('--kubeconfig <file>', 'kubernetes: the kubeconfig file (default: KUBECONFIG, ~/.kube/config)');
 const registryOptions = (command: Command) =>
   command
     .option(
@@ -86,12 +99,7 @@ export const COMMANDS: ReadonlyArray<readonly [name: string, setUp: SetUp]> = [
 With --stage, outputs of steps in other stages come from the newest earlier run that recorded them
 (.vnfpipe/runs); CI jobs pass that folder on. Ctrl-C cancels running steps, runs cleanups, exits 130.`,
         )
-        .action(
-          handleErrors(async (opts) => {
-            const { runCommand } = await import('./run.js');
-            return runCommand(opts);
-          }),
-        );
+        .action(handleErrors(async (opts) => (await import('./run.js')).runCommand(opts)));
     },
   ],
   [
@@ -108,12 +116,7 @@ With --stage, outputs of steps in other stages come from the newest earlier run 
           'check that the cluster can hold each kubernetes deploy step (reads nodes and quotas)',
         )
         .option('--typecheck', 'type-check the pipeline first (as vnfpipe check does)')
-        .action(
-          handleErrors(async (opts) => {
-            const { planCommand } = await import('./plan.js');
-            return planCommand(opts);
-          }),
-        );
+        .action(handleErrors(async (opts) => (await import('./plan.js')).planCommand(opts)));
     },
   ],
   [
@@ -131,12 +134,7 @@ With --stage, outputs of steps in other stages come from the newest earlier run 
 Errors print as file:line:col; exit 2 when there are any. The compiler is the project's own typescript,
 else vnfpipe's; the options are the project's tsconfig.json, else strict Node ESM defaults.`,
         )
-        .action(
-          handleErrors(async (opts) => {
-            const { checkCommand } = await import('./check.js');
-            return checkCommand(opts);
-          }),
-        );
+        .action(handleErrors(async (opts) => (await import('./check.js')).checkCommand(opts)));
     },
   ],
   [
@@ -151,12 +149,7 @@ else vnfpipe's; the options are the project's tsconfig.json, else strict Node ES
           'vnfpipe.config.ts',
         )
         .option('--json', 'print the checks as JSON')
-        .action(
-          handleErrors(async (opts) => {
-            const { doctorCommand } = await import('./doctor.js');
-            return doctorCommand(opts);
-          }),
-        );
+        .action(handleErrors(async (opts) => (await import('./doctor.js')).doctorCommand(opts)));
     },
   ],
   [
@@ -177,12 +170,7 @@ else vnfpipe's; the options are the project's tsconfig.json, else strict Node ES
           '--image <ref>',
           "the image for steps whose image is another step's output (pinned by digest)",
         )
-        .action(
-          handleErrors(async (opts) => {
-            const { renderCommand } = await import('./render.js');
-            return renderCommand(opts);
-          }),
-        );
+        .action(handleErrors(async (opts) => (await import('./render.js')).renderCommand(opts)));
     },
   ],
   [
@@ -195,47 +183,26 @@ else vnfpipe's; the options are the project's tsconfig.json, else strict Node ES
         .option('-d, --dir <dir>', 'project directory holding .vnfpipe', '.')
         .option('-n, --limit <n>', 'how many runs to list', intArg('--limit'), 20)
         .option('--json', 'print as JSON')
-        .action(
-          handleErrors(async (runId, opts) => {
-            const { runsCommand } = await import('./runs.js');
-            return runsCommand(runId, opts);
-          }),
-        );
+        .action(handleErrors(async (runId, opts) => (await import('./runs.js')).runsCommand(runId, opts)));
     },
   ],
   [
     'history',
     (program) => {
-      program
-        .command('history')
-        .description('list the revisions of a deployed workload')
-        .argument('<name>', 'the workload name')
-        .option('-d, --dir <dir>', 'project directory holding .vnfpipe', '.')
-        .option('-t, --target <target>', 'docker, swarm or kubernetes', 'docker')
-        .option('-n, --namespace <namespace>', 'kubernetes: the namespace of the workload')
-        .option(
-          '--context <context>',
-          'docker/swarm: the docker context; kubernetes: the kubeconfig context (default: the current one)',
-        )
-        .option(
-          '--engine <host>',
-          'docker/swarm: the engine (unix://, tcp://, ssh://; default DOCKER_HOST, DOCKER_CONTEXT, currentContext)',
-        )
-        .option(
-          '--kubeconfig <file>',
-          'kubernetes: the kubeconfig file (default: KUBECONFIG, ~/.kube/config)',
-        )
+      targetOptions(
+        program
+          .command('history')
+          .description('list the revisions of a deployed workload')
+          .argument('<name>', 'the workload name')
+          .option('-d, --dir <dir>', 'project directory holding .vnfpipe', '.')
+          .option('-t, --target <target>', 'docker, swarm or kubernetes', 'docker'),
+      )
         .option(
           '-s, --site <site>',
           "a fleet site: its engine and target, as the site's newest deploy recorded them",
         )
         .option('--json', 'print as JSON')
-        .action(
-          handleErrors(async (name, opts) => {
-            const { historyCommand } = await import('./deploy.js');
-            return historyCommand(name, opts);
-          }),
-        );
+        .action(handleErrors(async (name, opts) => (await import('./deploy.js')).historyCommand(name, opts)));
     },
   ],
   [
@@ -249,46 +216,29 @@ else vnfpipe's; the options are the project's tsconfig.json, else strict Node ES
         .argument('<name>', 'the workload name')
         .option('-d, --dir <dir>', 'project directory holding .vnfpipe', '.')
         .option('--json', 'print as JSON')
-        .action(
-          handleErrors(async (name, opts) => {
-            const { statusCommand } = await import('./status.js');
-            return statusCommand(name, opts);
-          }),
-        );
+        .action(handleErrors(async (name, opts) => (await import('./status.js')).statusCommand(name, opts)));
     },
   ],
   [
     'rollback',
     (program) => {
-      program
-        .command('rollback')
-        .description('return a workload to its last verified revision, or to --to N (waits until it serves)')
-        .argument('<name>', 'the workload name')
-        .option('-d, --dir <dir>', 'project directory holding .vnfpipe', '.')
-        .option(
-          '-t, --target <target>',
-          'docker or kubernetes (a swarm service: docker service rollback)',
-          'docker',
-        )
-        .option('-n, --namespace <namespace>', 'kubernetes: the namespace of the workload')
-        .option(
-          '--context <context>',
-          'docker/swarm: the docker context; kubernetes: the kubeconfig context (default: the current one)',
-        )
-        .option(
-          '--engine <host>',
-          'docker/swarm: the engine (unix://, tcp://, ssh://; default DOCKER_HOST, DOCKER_CONTEXT, currentContext)',
-        )
-        .option(
-          '--kubeconfig <file>',
-          'kubernetes: the kubeconfig file (default: KUBECONFIG, ~/.kube/config)',
-        )
+      targetOptions(
+        program
+          .command('rollback')
+          .description(
+            'return a workload to its last verified revision, or to --to N (waits until it serves)',
+          )
+          .argument('<name>', 'the workload name')
+          .option('-d, --dir <dir>', 'project directory holding .vnfpipe', '.')
+          .option(
+            '-t, --target <target>',
+            'docker or kubernetes (a swarm service: docker service rollback)',
+            'docker',
+          ),
+      )
         .option('--to <revision>', 'the revision to return to', intArg('--to'))
         .action(
-          handleErrors(async (name, opts) => {
-            const { rollbackCommand } = await import('./deploy.js');
-            return rollbackCommand(name, opts);
-          }),
+          handleErrors(async (name, opts) => (await import('./deploy.js')).rollbackCommand(name, opts)),
         );
     },
   ],
@@ -302,12 +252,7 @@ else vnfpipe's; the options are the project's tsconfig.json, else strict Node ES
         .option('-t, --template <name>', 'basic, multi-net, dockerfile or kubernetes', 'basic')
         .option('--list', 'list the templates')
         .addOption(new Option('--force', 'overwrite files that exist'))
-        .action(
-          handleErrors(async (dir, opts) => {
-            const { initCommand } = await import('./init.js');
-            return initCommand(dir, opts);
-          }),
-        );
+        .action(handleErrors(async (dir, opts) => (await import('./init.js')).initCommand(dir, opts)));
     },
   ],
   [

@@ -5,8 +5,7 @@
  * the config have arrived; a layer the caller says the image does not have is refused while streaming.
  */
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { Parser, type ReadEntry } from 'tar';
+import type { ReadEntry } from 'tar';
 import { VnfpipeError } from '../errors.js';
 import { type ImageConfig, parseImageConfig } from './config.js';
 import type { Descriptor } from './descriptor.js';
@@ -14,6 +13,7 @@ import type { Digest } from './digest.js';
 import { type ImportedImage, writeImportedManifest } from './docker-archive.js';
 import type { OciLayout } from './layout.js';
 import { MediaType } from './media-types.js';
+import { collectMember, readTarMembers } from './tar-members.js';
 import { asArray, asObject, asString, MAX_DOCUMENT_BYTES, parseJsonDocument } from './validate.js';
 
 export interface ArchiveStreamOptions {
@@ -58,41 +58,6 @@ export async function importDockerArchiveStream(
   const documents = new Map<string, Buffer>();
   const layers = new Map<string, { digest: Digest; size: number }>();
   const links = new Map<string, string>();
-  const pending: Promise<void>[] = [];
-  // A failed member stops the stream (an unread entry would stall the parser).
-  let failure: unknown;
-  const track = (work: Promise<void>) =>
-    pending.push(
-      work.catch((error: unknown) => {
-        failure ??= error;
-        body.destroy(error as Error);
-      }),
-    );
-
-  const reading = new Set<ReadEntry>();
-  const parser = new Parser({
-    // A damaged or cut-off archive is an error, not a warning.
-    strict: true,
-    onReadEntry: (entry: ReadEntry) => {
-      const name = memberName(entry.path);
-      reading.add(entry);
-      entry.once('end', () => reading.delete(entry));
-      if (entry.type === 'SymbolicLink' || entry.type === 'Link') {
-        // `docker save` links a layer it already wrote: `<id>/layer.tar -> ../<other>/layer.tar`.
-        const target = entry.type === 'Link' ? entry.linkpath! : `${dirOf(name)}/${entry.linkpath}`;
-        links.set(name, memberName(target));
-        entry.resume();
-      } else if (entry.type !== 'File' && entry.type !== 'OldFile') {
-        entry.resume();
-      } else if (name.endsWith('/layer.tar')) {
-        track(layerInto(entry, name));
-      } else if (entry.size > MAX_DOCUMENT_BYTES) {
-        entry.resume();
-      } else {
-        track(collect(entry).then((data) => void documents.set(name, data)));
-      }
-    },
-  });
 
   const layerInto = async (entry: ReadEntry, name: string) => {
     const writer = await layout.createBlobWriter();
@@ -109,27 +74,28 @@ export async function importDockerArchiveStream(
     }
   };
 
-  try {
-    await pipeline(body, parser as unknown as NodeJS.WritableStream, {
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
-  } catch (error) {
-    // A member cut off mid-stream would never end: fail its reader too.
-    for (const entry of reading) entry.destroy(error as Error);
-    throw error;
-  } finally {
-    // Entries are all known once the parser ended (or failed); let the ones being written finish.
-    await Promise.all(pending);
-  }
-  if (failure) throw failure;
-
+  await readTarMembers(
+    body,
+    (entry, track) => {
+      const name = memberName(entry.path);
+      if (entry.type === 'SymbolicLink' || entry.type === 'Link') {
+        // `docker save` links a layer it already wrote: `<id>/layer.tar -> ../<other>/layer.tar`.
+        const target = entry.type === 'Link' ? entry.linkpath! : `${dirOf(name)}/${entry.linkpath}`;
+        links.set(name, memberName(target));
+        entry.resume();
+      } else if (entry.type !== 'File' && entry.type !== 'OldFile') {
+        entry.resume();
+      } else if (name.endsWith('/layer.tar')) {
+        track(layerInto(entry, name));
+      } else if (entry.size > MAX_DOCUMENT_BYTES) {
+        entry.resume();
+      } else {
+        track(collectMember(entry).then((data) => void documents.set(name, data)));
+      }
+    },
+    options.signal,
+  );
   return writeImage(layout, documents, layers, links, where);
-}
-
-async function collect(entry: ReadEntry): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of entry) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
 }
 
 async function writeImage(

@@ -6,13 +6,13 @@
  * already in the layout. Member names are never used as paths.
  */
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { Parser, type ReadEntry } from 'tar';
+import type { ReadEntry } from 'tar';
 import { VnfpipeError } from '../errors.js';
 import type { Descriptor } from './descriptor.js';
 import { type Digest, isDigest } from './digest.js';
 import type { OciLayout } from './layout.js';
 import { parseIndex, parseManifestOrIndex } from './manifest.js';
+import { collectMember, readTarMembers } from './tar-members.js';
 import { MAX_DOCUMENT_BYTES } from './validate.js';
 
 export interface OciArchiveStreamOptions {
@@ -38,47 +38,6 @@ export async function importOciArchiveStream(
 ): Promise<Descriptor> {
   const { where } = options;
   let indexBytes: Buffer | undefined;
-  const pending: Promise<void>[] = [];
-  let failure: unknown;
-  const track = (work: Promise<void>) =>
-    pending.push(
-      work.catch((error: unknown) => {
-        failure ??= error;
-        body.destroy(error as Error);
-      }),
-    );
-  const reading = new Set<ReadEntry>();
-  const parser = new Parser({
-    strict: true,
-    onReadEntry: (entry: ReadEntry) => {
-      reading.add(entry);
-      entry.once('end', () => reading.delete(entry));
-      const name = entry.path;
-      const blob = BLOB_MEMBER.exec(name);
-      if (entry.type !== 'File' && entry.type !== 'OldFile') {
-        entry.resume();
-      } else if (blob) {
-        const digest = `${blob[1]}:${blob[2]}`;
-        if (!isDigest(digest) || (blob[1] === 'sha256') !== (blob[2]!.length === 64)) {
-          entry.resume();
-          track(Promise.reject(invalid(`member ${name} is not named by a digest`, where)));
-        } else track(blobInto(entry, digest));
-      } else if (name === 'index.json' || name === './index.json') {
-        if (entry.size > MAX_DOCUMENT_BYTES) {
-          entry.resume();
-          track(Promise.reject(invalid(`index.json is ${entry.size} bytes`, where)));
-        } else {
-          track(
-            collect(entry).then((data) => {
-              indexBytes = data;
-            }),
-          );
-        }
-      } else {
-        entry.resume();
-      }
-    },
-  });
 
   const blobInto = async (entry: ReadEntry, digest: Digest) => {
     if (await layout.hasBlob(digest)) {
@@ -98,17 +57,36 @@ export async function importOciArchiveStream(
     }
   };
 
-  try {
-    await pipeline(body, parser as unknown as NodeJS.WritableStream, {
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
-  } catch (error) {
-    for (const entry of reading) entry.destroy(error as Error);
-    throw failure ?? error;
-  } finally {
-    await Promise.all(pending);
-  }
-  if (failure) throw failure;
+  await readTarMembers(
+    body,
+    (entry, track) => {
+      const name = entry.path;
+      const blob = BLOB_MEMBER.exec(name);
+      if (entry.type !== 'File' && entry.type !== 'OldFile') {
+        entry.resume();
+      } else if (blob) {
+        const digest = `${blob[1]}:${blob[2]}`;
+        if (!isDigest(digest) || (blob[1] === 'sha256') !== (blob[2]!.length === 64)) {
+          entry.resume();
+          track(Promise.reject(invalid(`member ${name} is not named by a digest`, where)));
+        } else track(blobInto(entry, digest));
+      } else if (name === 'index.json' || name === './index.json') {
+        if (entry.size > MAX_DOCUMENT_BYTES) {
+          entry.resume();
+          track(Promise.reject(invalid(`index.json is ${entry.size} bytes`, where)));
+        } else {
+          track(
+            collectMember(entry).then((data) => {
+              indexBytes = data;
+            }),
+          );
+        }
+      } else {
+        entry.resume();
+      }
+    },
+    options.signal,
+  );
   if (!indexBytes) throw invalid('the archive has no index.json', where);
   const index = parseIndex(indexBytes, `${where}:index.json`);
   if (index.manifests.length !== 1) {
@@ -149,10 +127,4 @@ async function requireComplete(
       throw invalid(`blob ${blob.digest} is ${size} bytes, the manifest says ${blob.size}`, where);
     }
   }
-}
-
-async function collect(entry: ReadEntry): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of entry) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
 }
