@@ -15,6 +15,7 @@ import type { DockerEngine } from '../deploy/engine/client.js';
 import { VnfpipeError } from '../errors.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import { OciLayout } from '../oci/layout.js';
+import { tagLayoutImage } from '../oci/layout-image.js';
 import { importOciArchiveStream } from '../oci/oci-archive-stream.js';
 import { pidOf, removeOrphanedTemps } from '../pipeline/fsutil.js';
 import { type BuildkitAddress, parseBuildkitAddress } from './address.js';
@@ -206,14 +207,17 @@ function exportPlan(options: DockerfileBuildOptions, address: BuildkitAddress): 
       });
     }
     const layoutDir = resolve(options.layout);
-    let received: Promise<Descriptor> | undefined;
+    let received: Promise<{ layout: OciLayout; descriptor: Descriptor }> | undefined;
     return {
       exporter: 'oci',
       attrs: { name: options.name },
       sink: (archive) => {
-        received = OciLayout.openOrCreate(layoutDir).then((layout) =>
-          importOciArchiveStream(archive, layout, { where: `${address.display} (oci export)` }),
-        );
+        received = OciLayout.openOrCreate(layoutDir).then(async (layout) => ({
+          layout,
+          descriptor: await importOciArchiveStream(archive, layout, {
+            where: `${address.display} (oci export)`,
+          }),
+        }));
         return received.then(() => undefined);
       },
       finish: async () => {
@@ -221,15 +225,8 @@ function exportPlan(options: DockerfileBuildOptions, address: BuildkitAddress): 
           throw new VnfpipeError('STEP_FAILED', 'the oci exporter sent no archive', {
             where: address.display,
           });
-        const descriptor = await received;
-        const layout = await OciLayout.openOrCreate(layoutDir);
-        await layout.tag(options.name, descriptor);
-        return {
-          ref: `oci:${layoutDir}:${options.name}`,
-          digest: descriptor.digest,
-          layout: layoutDir,
-          mediaType: descriptor.mediaType,
-        };
+        const { layout, descriptor } = await received;
+        return tagLayoutImage(layout, options.name, descriptor);
       },
       cleanup: nothing,
     };
@@ -301,11 +298,5 @@ async function intoLayout(
 ): Promise<LayoutBuildResult> {
   const layout = await OciLayout.openOrCreate(resolve(layoutDir));
   const imported = await exportFromEngine(engine, tag, layout);
-  await layout.tag(name, imported.descriptor);
-  return {
-    ref: `oci:${resolve(layoutDir)}:${name}`,
-    digest: imported.descriptor.digest,
-    layout: resolve(layoutDir),
-    mediaType: imported.descriptor.mediaType,
-  };
+  return tagLayoutImage(layout, name, imported.descriptor);
 }

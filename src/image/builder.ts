@@ -10,6 +10,7 @@ import { Annotation } from '../oci/annotations.js';
 import type { HistoryEntry } from '../oci/config.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import { OciLayout } from '../oci/layout.js';
+import { tagLayoutImage } from '../oci/layout-image.js';
 import type { ImageManifest } from '../oci/manifest.js';
 import { MediaType } from '../oci/media-types.js';
 import {
@@ -310,13 +311,7 @@ export async function buildImage(options: BuildOptions): Promise<ImageRef> {
       descriptor = { mediaType: built.mediaType, digest: built.digest, size: built.size };
     }
     options.signal?.throwIfAborted();
-    await layout.tag(options.name, descriptor);
-    const ref: ImageRef = {
-      ref: `oci:${layout.dir}:${options.name}`,
-      digest: descriptor.digest,
-      layout: layout.dir,
-      mediaType: descriptor.mediaType,
-    };
+    const ref: ImageRef = await tagLayoutImage(layout, options.name, descriptor);
     if (perPlatform) ref.platforms = perPlatform;
     return ref;
   } catch (error) {

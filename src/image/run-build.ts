@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { RunMount, RunStep } from '../buildkit/llb.js';
 import { VnfpipeError } from '../errors.js';
+import { tagLayoutImage } from '../oci/layout-image.js';
 import type { BuildOptions, ImageRef, LayerSpec } from './types.js';
 
 /** A run layer as the step resolves it: secret mounts carry their value. */
@@ -96,14 +97,7 @@ export async function buildWithRuns(
       from = `oci:${layoutDir}:${name}`;
     }
     const layout = await OciLayout.open(layoutDir);
-    const descriptor = await layout.resolve(parts.at(-1)!);
-    await layout.tag(options.name, descriptor);
-    return {
-      ref: `oci:${layoutDir}:${options.name}`,
-      digest: descriptor.digest,
-      layout: layoutDir,
-      mediaType: descriptor.mediaType,
-    };
+    return await tagLayoutImage(layout, options.name, await layout.resolve(parts.at(-1)!));
   } finally {
     const layout = await OciLayout.open(layoutDir).catch(() => undefined);
     for (const name of parts) await layout?.untag(name).catch(() => false);
