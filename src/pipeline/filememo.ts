@@ -27,29 +27,18 @@ function nowNs(): bigint {
   return BigInt(Date.now()) * 1_000_000n;
 }
 
-function sameFile(entry: Entry, st: BigIntStats): boolean {
-  return (
-    entry[0] === String(st.size) &&
-    entry[1] === String(st.mtimeNs) &&
-    entry[2] === String(st.ctimeNs) &&
-    entry[3] === String(st.ino) &&
-    entry[4] === String(st.dev)
-  );
+/** What identifies a version of a file, as the entry's first five fields hold it. */
+function statKey(st: BigIntStats): string[] {
+  return [st.size, st.mtimeNs, st.ctimeNs, st.ino, st.dev].map(String);
+}
+
+function sameKey(a: readonly string[], b: readonly string[]): boolean {
+  return a.length >= 5 && b.length >= 5 && a.slice(0, 5).every((part, i) => part === b[i]);
 }
 
 function isRacy(entry: Entry): boolean {
   const newest = BigInt(entry[1]) > BigInt(entry[2]) ? BigInt(entry[1]) : BigInt(entry[2]);
   return newest + RACY_MARGIN_NS >= BigInt(entry[5]);
-}
-
-function sameStat(a: BigIntStats, b: BigIntStats): boolean {
-  return (
-    a.size === b.size &&
-    a.mtimeNs === b.mtimeNs &&
-    a.ctimeNs === b.ctimeNs &&
-    a.ino === b.ino &&
-    a.dev === b.dev
-  );
 }
 
 export interface MemoStats {
@@ -107,27 +96,19 @@ export class FileHashMemo {
     const entries = this.load();
     const before = statSync(path, { bigint: true });
     if (!before.isFile()) return hashFile(path);
+    let current = statKey(before);
     const known = entries.get(path);
-    if (known && sameFile(known, before) && !isRacy(known)) {
+    if (known && sameKey(known, current) && !isRacy(known)) {
       this.stats.hits++;
       return known[6];
     }
-    let current = before;
     for (let tries = 0; ; tries++) {
       const at = nowNs();
-      const hash = current.size <= SMALL_FILE ? sha256(readFileSync(path)) : await hashFile(path);
+      const hash = Number(current[0]) <= SMALL_FILE ? sha256(readFileSync(path)) : await hashFile(path);
       this.stats.hashed++;
-      const after = statSync(path, { bigint: true });
-      if (sameStat(current, after)) {
-        entries.set(path, [
-          String(after.size),
-          String(after.mtimeNs),
-          String(after.ctimeNs),
-          String(after.ino),
-          String(after.dev),
-          String(at),
-          hash,
-        ]);
+      const after = statKey(statSync(path, { bigint: true }));
+      if (sameKey(current, after)) {
+        entries.set(path, [...after, String(at), hash] as Entry);
         this.dirty = true;
         return hash;
       }
