@@ -2,9 +2,8 @@
  * A whole scan as the CLI and the pipeline step run it: scan, apply the policy, render and write reports,
  * and decide the exit code — 0 clean, 1 the policy failed, 2 the scan could not run or is partial.
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { VnfpipeError } from '../errors.js';
 import type { ScanReport } from '../pipeline/kinds.js';
 import { defaultDbDir } from './db/location.js';
 import type { Severity } from './model.js';
@@ -18,6 +17,7 @@ import {
   type VexStatement,
 } from './policy.js';
 import type { ScanOptions, ScanResult } from './scanner.js';
+import { readStructured } from './structured-file.js';
 
 export const REPORT_FORMATS = ['table', 'json', 'sarif', 'cyclonedx', 'spdx'] as const;
 export type ReportFormat = (typeof REPORT_FORMATS)[number];
@@ -63,22 +63,6 @@ export interface ScanOutcome {
 export const DEFAULT_FAIL_ON: Severity = 'high';
 
 export { defaultDbDir } from './db/location.js';
-
-async function readStructured(path: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    throw new VnfpipeError('USAGE', `cannot read ${path}: ${(error as Error).message}`, { where: path });
-  }
-  try {
-    if (path.endsWith('.json')) return JSON.parse(text);
-    const { parse } = await import('yaml');
-    return parse(text);
-  } catch (error) {
-    throw new VnfpipeError('USAGE', `cannot parse ${path}: ${(error as Error).message}`, { where: path });
-  }
-}
 
 export async function render(
   format: ReportFormat,

@@ -2,7 +2,6 @@
  * The `scan` pipeline step: SBOM, vulnerabilities and image checks with a policy gate. Only types are
  * imported here; the scanner loads inside `run`, so declaring a scan costs nothing at `vnfpipe plan`.
  */
-import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { VnfpipeError } from '../errors.js';
 import { imageContentFiles } from '../oci/content-files.js';
@@ -11,6 +10,7 @@ import type { Input, StepSpec } from '../pipeline/model.js';
 import { DB_STAMP_FILE, defaultDbDir } from './db/location.js';
 import type { Severity } from './model.js';
 import type { IgnoreRule } from './policy.js';
+import { readStructured } from './structured-file.js';
 
 export interface ScanStepOptions {
   /** The image: a build step's output, or `oci:<dir>[:ref]`. */
@@ -44,11 +44,6 @@ const SCAN_CACHE_REVISION = 1;
 
 function dbDirOf(db: string | undefined, env: Readonly<Record<string, string | undefined>>): string {
   return db ?? defaultDbDir(env);
-}
-
-async function readIgnoreFile(path: string): Promise<unknown> {
-  const text = await readFile(path, 'utf8');
-  return path.endsWith('.json') ? JSON.parse(text) : (await import('yaml')).parse(text);
 }
 
 /**
@@ -107,7 +102,7 @@ export function scan(options: ScanStepOptions): StepSpec<ScanReport, ScanStepOpt
         if (Array.isArray(opts.ignore)) rules = opts.ignore;
         else if (typeof opts.ignore === 'string') {
           // Unreadable here means the scan fails on it: run it, so it says why.
-          rules = await readIgnoreFile(resolve(ctx.cwd, opts.ignore))
+          rules = await readStructured(resolve(ctx.cwd, opts.ignore))
             .then((value) => parseIgnoreRules(value, opts.ignore as string))
             .catch(() => 'unreadable');
         }
