@@ -27,20 +27,28 @@ export function engineEndpoint(
 const dialledAgents = new WeakMap<NonNullable<EngineEndpoint['dial']>, Agent>();
 const IDLE_CONNECTION_MS = 4_000;
 
+/** node:http's `createConnection` over a dial, which resolves to the connection; `timeoutOf` picks its timeout. */
+function dialledConnection(
+  dial: NonNullable<EngineEndpoint['dial']>,
+  timeoutOf: (options: { timeout?: number }) => number | undefined,
+) {
+  return (options: { timeout?: number }, done: (error: Error | null, socket?: Duplex) => void) => {
+    dial(timeoutOf(options)).then(
+      (socket) => done(null, socket),
+      (error: Error) => done(error),
+    );
+    return undefined;
+  };
+}
+
 function dialledAgent(dial: NonNullable<EngineEndpoint['dial']>): Agent {
   let agent = dialledAgents.get(dial);
   if (!agent) {
     agent = new Agent({ keepAlive: true, maxFreeSockets: 4, timeout: IDLE_CONNECTION_MS });
-    (agent as unknown as { createConnection: unknown }).createConnection = (
-      options: { timeout?: number },
-      done: (error: Error | null, socket?: Duplex) => void,
-    ) => {
-      dial(options.timeout).then(
-        (socket) => done(null, socket),
-        (error: Error) => done(error),
-      );
-      return undefined;
-    };
+    (agent as unknown as { createConnection: unknown }).createConnection = dialledConnection(
+      dial,
+      (options) => options.timeout,
+    );
     dialledAgents.set(dial, agent);
   }
   return agent;
@@ -52,15 +60,11 @@ export function connectionOptions(
   timeoutMs?: number,
 ): Pick<RequestOptions, 'socketPath' | 'host' | 'port' | 'createConnection'> {
   if (endpoint.dial) {
-    const dial = endpoint.dial;
     return {
-      createConnection: ((_options: unknown, done: (error: Error | null, socket?: Duplex) => void) => {
-        dial(timeoutMs).then(
-          (socket) => done(null, socket),
-          (error: Error) => done(error),
-        );
-        return undefined;
-      }) as unknown as RequestOptions['createConnection'],
+      createConnection: dialledConnection(
+        endpoint.dial,
+        () => timeoutMs,
+      ) as unknown as RequestOptions['createConnection'],
     };
   }
   return endpoint.socketPath
